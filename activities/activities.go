@@ -1,0 +1,126 @@
+// Package activities holds every side effect of a paper: LLM calls, file
+// edits, experiment runs, LaTeX builds and reviews. Activities are methods on
+// Activities so the worker injects their dependencies once.
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/aiscientist/aiscientist/internal/latex"
+	"github.com/aiscientist/aiscientist/internal/llm"
+	"github.com/aiscientist/aiscientist/internal/store"
+	"github.com/aiscientist/aiscientist/internal/template"
+)
+
+// Activities are the dependencies every activity shares.
+type Activities struct {
+	Store     store.Local
+	Templates string // folder holding the templates
+	LLM       *llm.Registry
+	Python    string // explicit interpreter (worker --python / AISCI_PYTHON); empty: discover
+	LaTeX     latex.Compiler
+
+	pythons sync.Map // template name → interpreter that imports its packages
+}
+
+// PaperRef names a paper's workspace; the history carries this, not files.
+type PaperRef struct {
+	Key      string `json:"key"` // artifact-store key of the workspace
+	Name     string `json:"name"`
+	Template string `json:"template"`
+	Model    string `json:"model"`
+}
+
+// Error types the workflows look for.
+const (
+	ErrTypeBadInput     = "BadInput"     // invalid template, missing tool: fix the setup, then resume
+	ErrTypeModel        = "ModelRefused" // bad key or unknown model
+	ErrTypeRateLimited  = "RateLimited"
+	ErrTypeUnparsable   = "UnparsableReply"
+	ErrTypeNoPDF        = "NoPDF"
+	ErrTypeMissingInput = "MissingInput"
+)
+
+func badInput(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrTypeBadInput, nil)
+}
+
+// paperDir resolves and checks a workspace.
+func (a *Activities) paperDir(p PaperRef) (string, error) {
+	dir, err := a.Store.PaperDir(p.Key)
+	if err != nil {
+		return "", temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadInput, err)
+	}
+	return dir, nil
+}
+
+// chat calls the model and maps failures onto Temporal's retry rules:
+// a refused key or model is final, a 429 waits as long as the provider asked.
+func (a *Activities) chat(ctx context.Context, req llm.Request) (llm.Response, error) {
+	c, err := a.LLM.Client(req.Model)
+	if err != nil {
+		return llm.Response{}, temporalError(err)
+	}
+	resp, err := c.Chat(ctx, req)
+	if err != nil {
+		return llm.Response{}, temporalError(fmt.Errorf("chat with %s: %w", req.Model, err))
+	}
+	return resp, nil
+}
+
+func temporalError(err error) error {
+	if llm.IsPermanent(err) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeModel, err)
+	}
+	if d := llm.RetryAfter(err); d > 0 {
+		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: d, Cause: err})
+	}
+	return err
+}
+
+// template loads a template, making "unknown template" final.
+func (a *Activities) template(name string) (template.Template, error) {
+	t, err := template.Load(a.Templates, name)
+	if err != nil {
+		return template.Template{}, badInput("%v", err)
+	}
+	return t, nil
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return store.WriteFile(path, append(b, '\n'))
+}
+
+func readText(dir, rel string) string {
+	b, err := os.ReadFile(filepath.Join(dir, rel))
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+func isNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }
+
+func nonRetryable(typ, msg string) error {
+	return temporal.NewNonRetryableApplicationError(msg, typ, nil)
+}

@@ -1,0 +1,333 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/aiscientist/aiscientist/internal/editblock"
+	"github.com/aiscientist/aiscientist/internal/llm"
+	"github.com/aiscientist/aiscientist/internal/paper"
+)
+
+// Coder turn kinds.
+const (
+	KindImplement  = "implement"   // first prompt: implement run 1
+	KindNext       = "next"        // run Run succeeded: record it, implement the next
+	KindFix        = "fix"         // run Run failed: fix it
+	KindEditFailed = "edit_failed" // edits for run Run did not apply
+	KindPlot       = "plot"
+	KindPlotFix    = "plot_fix"
+	KindNotes      = "notes"
+	KindLatexFix   = "latex_fix"
+)
+
+// Conversations kept in the workspace.
+const (
+	ConvCoder  = "coder"
+	ConvWriter = "writer"
+)
+
+// MaxEditReflections is how often one turn may send failed edits back.
+const MaxEditReflections = 3
+
+// CoderTurnInput is one request to the coder.
+type CoderTurnInput struct {
+	Paper        PaperRef
+	Conversation string
+	TurnID       string // unique within the conversation; makes retries idempotent
+	Kind         string
+	Run          int // the run concerned
+	Attempt      int // attempt of that run (or plot/LaTeX round)
+	MaxAttempts  int
+	MaxRuns      int
+	Reason       string // short failure reason from the workflow
+	AllowDone    bool   // ALL_COMPLETED is acceptable (a run has succeeded)
+}
+
+// CoderTurnResult says what happened to the files.
+type CoderTurnResult struct {
+	Applied   bool
+	Done      bool // the model wrote ALL_COMPLETED
+	NoChanges bool // the model said no edit was needed (LaTeX fixes)
+	Feedback  string
+	Changed   []string
+	Usage     llm.Usage
+}
+
+type conversation struct {
+	Messages []llm.Message             `json:"messages"`
+	Turns    map[string]CoderTurnResult `json:"turns"`
+}
+
+const filesMarker = "\n\nCurrent files:\n"
+const fileMarker = "\n\nCurrent file:\n"
+
+// CoderTurn asks the model for SEARCH/REPLACE edits and applies them,
+// sending failed blocks back up to MaxEditReflections times. A failed edit is
+// reported (Applied=false), never hidden: the workflow counts the attempt.
+func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (CoderTurnResult, error) {
+	dir, err := a.paperDir(in.Paper)
+	if err != nil {
+		return CoderTurnResult{}, err
+	}
+	convPath := filepath.Join(dir, "chats", in.Conversation+".json")
+	conv := conversation{Turns: map[string]CoderTurnResult{}}
+	if err := readJSON(convPath, &conv); err != nil && !isNotExist(err) {
+		return CoderTurnResult{}, fmt.Errorf("read conversation: %w", err)
+	}
+	if conv.Turns == nil {
+		conv.Turns = map[string]CoderTurnResult{}
+	}
+	if done, ok := conv.Turns[in.TurnID]; ok {
+		return done, nil
+	}
+	allowed := []string{"experiment.py", "plot.py", "notes.txt"}
+	if in.Kind == KindLatexFix {
+		allowed = []string{"latex/template.tex"}
+	}
+	prompt, err := a.coderPrompt(dir, in, allowed)
+	if err != nil {
+		return CoderTurnResult{}, err
+	}
+	system := fmt.Sprintf(coderSystem, strings.Join(allowed, ", "))
+	var res CoderTurnResult
+	msg := prompt
+	for reflection := 0; reflection <= MaxEditReflections; reflection++ {
+		activity.RecordHeartbeat(ctx, reflection)
+		// Earlier turns are kept without their file dumps: the current
+		// files are always attached to the newest message only.
+		req := llm.Request{Model: in.Paper.Model, System: system, Messages: append(append([]llm.Message(nil), conv.Messages...), llm.Message{Role: "user", Content: withFiles(msg, dir, allowed, in.Kind)})}
+		resp, err := a.chat(ctx, req)
+		if err != nil {
+			return CoderTurnResult{}, err
+		}
+		res.Usage = res.Usage.Add(resp.Usage)
+		conv.Messages = append(conv.Messages, llm.Message{Role: "user", Content: stripFiles(msg)}, llm.Message{Role: "assistant", Content: resp.Content})
+
+		blocks, perr := editblock.Parse(resp.Content)
+		done := hasLine(resp.Content, "ALL_COMPLETED") && in.Kind != KindLatexFix && in.Kind != KindPlot && in.Kind != KindPlotFix && in.Kind != KindNotes
+		if perr != nil {
+			res.Feedback = perr.Error()
+			msg = fmt.Sprintf("Your SEARCH/REPLACE blocks are malformed, nothing was applied: %v\nResend all of them in the required format.", perr)
+			continue
+		}
+		if len(blocks) == 0 {
+			switch {
+			case done && in.AllowDone:
+				res.Done, res.Applied = true, true
+			case done:
+				res.Feedback = "ALL_COMPLETED before any successful run"
+				msg = fmt.Sprintf(tooEarlyPrompt, max(in.Run, 1))
+				continue
+			case in.Kind == KindLatexFix && strings.Contains(resp.Content, "NO CHANGES"):
+				res.NoChanges = true
+			default:
+				res.Feedback = "no SEARCH/REPLACE blocks in the reply"
+				msg = noBlocksPrompt
+				continue
+			}
+			break
+		}
+		applied, err := editblock.Apply(dir, blocks, allowed)
+		if err != nil {
+			return CoderTurnResult{}, fmt.Errorf("apply edits: %w", err)
+		}
+		res.Changed = appendUnique(res.Changed, applied.Changed...)
+		if len(applied.Failed) == 0 {
+			res.Applied, res.Feedback = true, ""
+			res.Done = done && in.AllowDone
+			break
+		}
+		res.Feedback = fmt.Sprintf("%d of %d edit blocks failed to apply", len(applied.Failed), len(blocks))
+		msg = applied.Feedback()
+	}
+	conv.Turns[in.TurnID] = res
+	if err := writeJSON(convPath, conv); err != nil {
+		return CoderTurnResult{}, fmt.Errorf("save conversation: %w", err)
+	}
+	return res, nil
+}
+
+// coderPrompt builds the first message of a turn from the workspace.
+func (a *Activities) coderPrompt(dir string, in CoderTurnInput, allowed []string) (string, error) {
+	switch in.Kind {
+	case KindImplement:
+		var idea paper.Idea
+		if err := readJSON(filepath.Join(dir, "idea.json"), &idea); err != nil {
+			return "", fmt.Errorf("read idea.json: %w", err)
+		}
+		base, err := runSummary(dir, 0)
+		if err != nil {
+			return "", missingInput("baseline run_0/final_info.json: %v", err)
+		}
+		return fmt.Sprintf(implementPrompt, idea.Title, idea.Experiment, in.MaxRuns, base, ""), nil
+	case KindNext:
+		sum, err := runSummary(dir, in.Run)
+		if err != nil {
+			return "", missingInput("run_%d/final_info.json: %v", in.Run, err)
+		}
+		return fmt.Sprintf(runCompletedPrompt, in.Run, in.Run, sum, in.Run, in.Run+1, ""), nil
+	case KindFix:
+		tail := readText(dir, filepath.Join("logs", fmt.Sprintf("run_%d_attempt_%d.stderr", in.Run, in.Attempt)))
+		return fmt.Sprintf(runFailedPrompt, in.Run, in.Run, in.Attempt, in.MaxAttempts, in.Reason, tailOf(tail), in.Run, ""), nil
+	case KindEditFailed:
+		return fmt.Sprintf(editNotAppliedPrompt, in.Run, in.Reason, in.Run, ""), nil
+	case KindPlot:
+		return fmt.Sprintf(plotPrompt, strings.Join(completedRuns(dir), ", "), ""), nil
+	case KindPlotFix:
+		tail := readText(dir, filepath.Join("logs", fmt.Sprintf("plot_attempt_%d.stderr", in.Attempt)))
+		return fmt.Sprintf(plotFailedPrompt, in.Attempt, in.MaxAttempts, in.Reason, tailOf(tail), ""), nil
+	case KindNotes:
+		return fmt.Sprintf(notesPrompt, strings.Join(figures(dir), ", "), ""), nil
+	case KindLatexFix:
+		problems := readText(dir, filepath.Join("latex", "problems.txt"))
+		return fmt.Sprintf(latexFixPrompt, in.Attempt, in.MaxAttempts, problems, strings.Join(figures(dir), ", "), ""), nil
+	}
+	return "", badInput("unknown coder turn kind %q", in.Kind)
+}
+
+func missingInput(format string, args ...any) error {
+	return nonRetryable(ErrTypeMissingInput, fmt.Sprintf(format, args...))
+}
+
+// withFiles appends the current contents of the editable files.
+func withFiles(msg, dir string, allowed []string, kind string) string {
+	var b strings.Builder
+	b.WriteString(strings.TrimRight(stripFiles(msg), "\n"))
+	if kind == KindLatexFix {
+		b.WriteString(fileMarker)
+	} else {
+		b.WriteString(filesMarker)
+	}
+	for _, f := range allowed {
+		content := readText(dir, f)
+		fence := "```"
+		for strings.Contains(content, fence) {
+			fence += "`"
+		}
+		fmt.Fprintf(&b, "%s\n%s%s\n%s\n%s\n\n", f, fence, langOf(f), strings.TrimRight(content, "\n"), fence)
+	}
+	return b.String()
+}
+
+func stripFiles(msg string) string {
+	for _, m := range []string{filesMarker, fileMarker} {
+		if i := strings.Index(msg, m); i >= 0 {
+			msg = msg[:i]
+		}
+	}
+	return strings.TrimRight(msg, "\n")
+}
+
+func langOf(f string) string {
+	switch filepath.Ext(f) {
+	case ".py":
+		return "python"
+	case ".tex":
+		return "latex"
+	}
+	return "text"
+}
+
+func hasLine(s, word string) bool {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Trim(strings.TrimSpace(l), "*`") == word {
+			return true
+		}
+	}
+	return false
+}
+
+func tailOf(s string) string {
+	if len(s) > 1500 {
+		s = s[len(s)-1500:]
+	}
+	return strings.TrimSpace(s)
+}
+
+func runSummary(dir string, run int) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("run_%d", run), "final_info.json"))
+	if err != nil {
+		return "", err
+	}
+	fi, err := paper.ParseFinalInfo(b)
+	if err != nil {
+		return "", err
+	}
+	return fi.Summary(), nil
+}
+
+var runDir = regexp.MustCompile(`^run_(\d+)$`)
+
+// completedRuns lists run folders holding final_info.json, in run order.
+func completedRuns(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	type r struct {
+		name string
+		n    int
+	}
+	var runs []r
+	for _, e := range entries {
+		m := runDir.FindStringSubmatch(e.Name())
+		if m == nil || !e.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, e.Name(), "final_info.json")); err == nil {
+			var n int
+			fmt.Sscan(m[1], &n)
+			runs = append(runs, r{e.Name(), n})
+		}
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].n < runs[j].n })
+	out := make([]string, len(runs))
+	for i, x := range runs {
+		out[i] = x.name
+	}
+	return out
+}
+
+// figures lists the PNG files at the workspace root.
+func figures(dir string) []string {
+	m, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+	out := make([]string, len(m))
+	for i, p := range m {
+		out[i] = filepath.Base(p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// allResults gathers every completed run's final_info as one JSON document.
+func allResults(dir string) string {
+	all := map[string]json.RawMessage{}
+	for _, r := range completedRuns(dir) {
+		if b, err := os.ReadFile(filepath.Join(dir, r, "final_info.json")); err == nil && json.Valid(b) {
+			all[r] = b
+		}
+	}
+	b, _ := json.MarshalIndent(all, "", "  ")
+	return string(b)
+}
+
+func appendUnique(s []string, v ...string) []string {
+	for _, x := range v {
+		found := false
+		for _, y := range s {
+			if x == y {
+				found = true
+			}
+		}
+		if !found {
+			s = append(s, x)
+		}
+	}
+	return s
+}

@@ -1,0 +1,135 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/aiscientist/aiscientist/internal/paper"
+	"github.com/aiscientist/aiscientist/internal/pyrun"
+	"github.com/aiscientist/aiscientist/internal/store"
+)
+
+// RunInput is one experiment run: python experiment.py --out_dir=run_<Run>.
+type RunInput struct {
+	Paper   PaperRef
+	Run     int
+	Attempt int
+	Quick   bool
+	Timeout time.Duration
+}
+
+// RunResult is the outcome; a failed experiment is a result, not an error.
+type RunResult struct {
+	OK       bool
+	Error    string // one line for status and prompts
+	Duration time.Duration
+	Figures  int // plot runs: PNG files present afterwards
+}
+
+// RunExperiment runs the experiment script in the paper folder. Its logs go
+// to logs/run_<i>_attempt_<k>.{stdout,stderr}; on success experiment.py is
+// snapshotted as run_<i>.py. Exit 0 without a valid final_info.json is a
+// failed run with a clear reason, not a crash.
+func (a *Activities) RunExperiment(ctx context.Context, in RunInput) (RunResult, error) {
+	dir, err := a.paperDir(in.Paper)
+	if err != nil {
+		return RunResult{}, err
+	}
+	out := fmt.Sprintf("run_%d", in.Run)
+	// A previous attempt may have left partial output behind.
+	if err := os.RemoveAll(filepath.Join(dir, out)); err != nil {
+		return RunResult{}, fmt.Errorf("clear %s: %w", out, err)
+	}
+	res, err := a.runScript(ctx, in.Paper, dir, fmt.Sprintf("run_%d_attempt_%d", in.Run, in.Attempt), in.Quick, in.Timeout, "experiment.py", "--out_dir="+out)
+	if err != nil || !res.OK {
+		return res, err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, out, "final_info.json"))
+	if err != nil {
+		res.OK, res.Error = false, fmt.Sprintf("experiment.py exited 0 but wrote no %s/final_info.json", out)
+		return res, nil
+	}
+	if _, err := paper.ParseFinalInfo(b); err != nil {
+		res.OK, res.Error = false, fmt.Sprintf("%s/final_info.json: %v", out, err)
+		return res, nil
+	}
+	if err := store.CopyFile(filepath.Join(dir, "experiment.py"), filepath.Join(dir, out+".py")); err != nil {
+		return RunResult{}, fmt.Errorf("snapshot experiment.py: %w", err)
+	}
+	return res, nil
+}
+
+// PlotInput is one run of plot.py.
+type PlotInput struct {
+	Paper   PaperRef
+	Attempt int
+	Quick   bool
+	Timeout time.Duration
+}
+
+// RunPlot runs plot.py; success needs at least one PNG in the paper folder.
+func (a *Activities) RunPlot(ctx context.Context, in PlotInput) (RunResult, error) {
+	dir, err := a.paperDir(in.Paper)
+	if err != nil {
+		return RunResult{}, err
+	}
+	res, err := a.runScript(ctx, in.Paper, dir, fmt.Sprintf("plot_attempt_%d", in.Attempt), in.Quick, in.Timeout, "plot.py")
+	if err != nil || !res.OK {
+		return res, err
+	}
+	res.Figures = len(figures(dir))
+	if res.Figures == 0 {
+		res.OK, res.Error = false, "plot.py exited 0 but wrote no PNG file into the paper folder"
+	}
+	return res, nil
+}
+
+func (a *Activities) runScript(ctx context.Context, p PaperRef, dir, logName string, quick bool, timeout time.Duration, args ...string) (RunResult, error) {
+	t, err := a.template(p.Template)
+	if err != nil {
+		return RunResult{}, err
+	}
+	py, err := a.python(ctx, t.Name, t.Dir)
+	if err != nil {
+		return RunResult{}, err
+	}
+	logs := filepath.Join(dir, "logs")
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		return RunResult{}, err
+	}
+	stdout, err := os.Create(filepath.Join(logs, logName+".stdout"))
+	if err != nil {
+		return RunResult{}, err
+	}
+	defer stdout.Close()
+	stderr, err := os.Create(filepath.Join(logs, logName+".stderr"))
+	if err != nil {
+		return RunResult{}, err
+	}
+	defer stderr.Close()
+	env := []string{"PYTHONUNBUFFERED=1", "MPLBACKEND=Agg"}
+	if quick {
+		env = append(env, "AISCI_QUICK=1")
+	}
+	r, err := pyrun.Run(ctx, pyrun.Spec{
+		Python: py, Dir: dir, Args: args, Env: env, Timeout: timeout,
+		Stdout: stdout, Stderr: stderr,
+		Tick: func() { activity.RecordHeartbeat(ctx, logName) }, TickEvery: 5 * time.Second,
+	})
+	if err != nil {
+		return RunResult{}, err
+	}
+	res := RunResult{OK: r.ExitCode == 0 && !r.TimedOut, Duration: r.Duration}
+	switch {
+	case r.TimedOut:
+		res.Error = fmt.Sprintf("%s timed out after %s", args[0], timeout)
+	case r.ExitCode != 0:
+		res.Error = fmt.Sprintf("%s exited with status %d: %s", args[0], r.ExitCode, pyrun.LastLine(r.StderrTail))
+	}
+	return res, nil
+}

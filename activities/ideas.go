@@ -1,0 +1,220 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/aiscientist/aiscientist/internal/llm"
+	"github.com/aiscientist/aiscientist/internal/paper"
+	"github.com/aiscientist/aiscientist/internal/store"
+	"github.com/aiscientist/aiscientist/internal/template"
+)
+
+// IdeaInput asks for idea number Index of a campaign.
+type IdeaInput struct {
+	CampaignKey string
+	Template    string
+	Model       string
+	Index       int
+	// Reflections is the number of rounds, the first included (reference: 3).
+	Reflections int
+	// FromSeeds takes the template's seed idea Index instead of asking the model.
+	FromSeeds bool
+}
+
+// IdeaResult is the idea (small: it travels in history) and its cost.
+type IdeaResult struct {
+	Idea  paper.Idea
+	Usage llm.Usage
+	// Duplicate is set when the model repeated an earlier idea's name.
+	Duplicate bool
+	// Exhausted is set when FromSeeds asks past the last seed idea.
+	Exhausted bool
+}
+
+const ideaTemperature = 0.75
+
+// GenerateIdea produces one idea with self-reflection and stores it as
+// ideas/<index>.json in the campaign folder. It is idempotent: a stored idea
+// is returned without asking the model again, and earlier ideas are never
+// overwritten (the reference system's idea store is rewritten wholesale).
+func (a *Activities) GenerateIdea(ctx context.Context, in IdeaInput) (IdeaResult, error) {
+	dir, err := a.Store.CampaignDir(in.CampaignKey)
+	if err != nil {
+		return IdeaResult{}, badInput("%v", err)
+	}
+	path := filepath.Join(dir, "ideas", fmt.Sprintf("%03d.json", in.Index))
+	var stored IdeaResult
+	if err := readJSON(path, &stored); err == nil {
+		return stored, nil
+	}
+	t, err := a.template(in.Template)
+	if err != nil {
+		return IdeaResult{}, err
+	}
+	previous, err := loadIdeas(dir)
+	if err != nil {
+		return IdeaResult{}, err
+	}
+	var res IdeaResult
+	if in.FromSeeds {
+		seeds, err := t.SeedIdeas()
+		if err != nil {
+			return IdeaResult{}, badInput("%v", err)
+		}
+		if in.Index >= len(seeds) {
+			return IdeaResult{Exhausted: true}, nil
+		}
+		res.Idea = seeds[in.Index]
+		res.Idea.Normalize()
+		if err := res.Idea.Validate(); err != nil {
+			return IdeaResult{}, badInput("template %s: seed idea %d: %v", t.Name, in.Index, err)
+		}
+	} else {
+		if res, err = a.askIdea(ctx, in, t, previous); err != nil {
+			return IdeaResult{}, err
+		}
+	}
+	for _, p := range previous {
+		if p.Name == res.Idea.Name {
+			res.Duplicate = true
+		}
+	}
+	if err := writeJSON(path, res); err != nil {
+		return IdeaResult{}, fmt.Errorf("store idea: %w", err)
+	}
+	all, err := loadIdeas(dir)
+	if err != nil {
+		return IdeaResult{}, err
+	}
+	if err := writeJSON(filepath.Join(dir, "ideas.json"), all); err != nil {
+		return IdeaResult{}, fmt.Errorf("store ideas.json: %w", err)
+	}
+	return res, nil
+}
+
+func (a *Activities) askIdea(ctx context.Context, in IdeaInput, t template.Template, previous []paper.Idea) (IdeaResult, error) {
+	code := readText(t.Dir, "experiment.py")
+	seeds, err := t.SeedIdeas()
+	if err != nil {
+		return IdeaResult{}, badInput("%v", err)
+	}
+	var prev strings.Builder
+	for _, i := range append(seeds, previous...) {
+		fmt.Fprintf(&prev, "- %s: %s\n", i.Name, i.Title)
+	}
+	if prev.Len() == 0 {
+		prev.WriteString("(none yet)\n")
+	}
+	rounds := in.Reflections
+	if rounds < 1 {
+		rounds = 1
+	}
+	var res IdeaResult
+	var have bool
+	msgs := []llm.Message{{Role: "user", Content: fmt.Sprintf(ideaFirstPrompt, t.Prompt.TaskDescription, code, prev.String(), rounds)}}
+	// Each round costs one call; a reply that does not parse gets one more
+	// chance per round instead of dropping the idea.
+	for round, calls := 1, 0; round <= rounds && calls < 2*rounds; calls++ {
+		activity.RecordHeartbeat(ctx, round)
+		resp, err := a.chat(ctx, llm.Request{Model: in.Model, System: fmt.Sprintf(ideaSystem, t.Prompt.System), Messages: msgs, Temperature: ideaTemperature})
+		if err != nil {
+			return IdeaResult{}, err
+		}
+		res.Usage = res.Usage.Add(resp.Usage)
+		msgs = append(msgs, llm.Message{Role: "assistant", Content: resp.Content})
+		idea, perr := parseIdeaReply(resp.Content)
+		if perr != nil {
+			msgs = append(msgs, llm.Message{Role: "user", Content: fmt.Sprintf(ideaBadJSONPrompt, perr)})
+			continue
+		}
+		res.Idea, have = idea, true
+		if strings.Contains(resp.Content, "I am done") || round == rounds {
+			break
+		}
+		round++
+		msgs = append(msgs, llm.Message{Role: "user", Content: fmt.Sprintf(ideaReflectPrompt, round, rounds)})
+	}
+	if !have {
+		return IdeaResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("idea %d: the model gave no parsable idea JSON in %d replies", in.Index, 2*rounds), ErrTypeUnparsable, nil)
+	}
+	return res, nil
+}
+
+func parseIdeaReply(reply string) (paper.Idea, error) {
+	js, err := llm.ExtractJSONAfter(reply, "NEW IDEA JSON:")
+	if err != nil {
+		return paper.Idea{}, err
+	}
+	return paper.ParseIdea(js)
+}
+
+// loadIdeas reads the stored ideas in index order.
+func loadIdeas(dir string) ([]paper.Idea, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, "ideas", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(matches)
+	var out []paper.Idea
+	for _, m := range matches {
+		var r IdeaResult
+		if err := readJSON(m, &r); err != nil {
+			return nil, fmt.Errorf("read %s: %w", m, err)
+		}
+		if !r.Exhausted {
+			out = append(out, r.Idea)
+		}
+	}
+	return out, nil
+}
+
+// PaperSetup creates a paper's workspace.
+type PaperSetup struct {
+	Paper PaperRef
+	Idea  paper.Idea
+}
+
+// PreparePaper copies the template into the paper's workspace once. A
+// workspace that exists is left alone, so a retry or resume never clobbers
+// work already done.
+func (a *Activities) PreparePaper(ctx context.Context, in PaperSetup) (string, error) {
+	dir, err := a.paperDir(in.Paper)
+	if err != nil {
+		return "", err
+	}
+	marker := filepath.Join(dir, ".prepared")
+	if store.Exists(marker) {
+		return dir, nil
+	}
+	t, err := a.template(in.Paper.Template)
+	if err != nil {
+		return "", err
+	}
+	if err := store.CopyDir(t.Dir, dir); err != nil {
+		return "", fmt.Errorf("copy template %s: %w", t.Name, err)
+	}
+	// The pristine skeleton is what the write-up renders sections into.
+	if err := store.CopyFile(filepath.Join(t.Dir, "latex", "template.tex"), filepath.Join(dir, "latex", "skeleton.tex")); err != nil {
+		return "", fmt.Errorf("keep latex skeleton: %w", err)
+	}
+	if err := writeJSON(filepath.Join(dir, "idea.json"), in.Idea); err != nil {
+		return "", err
+	}
+	notes := fmt.Sprintf("# Title: %s\n# Experiment description: %s\n", in.Idea.Title, in.Idea.Experiment)
+	if err := store.WriteFile(filepath.Join(dir, "notes.txt"), []byte(notes)); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+		return "", err
+	}
+	return dir, store.WriteFile(marker, []byte(in.Paper.Key+"\n"))
+}

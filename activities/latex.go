@@ -1,0 +1,99 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aiscientist/aiscientist/internal/latex"
+	"github.com/aiscientist/aiscientist/internal/store"
+)
+
+// BuildInput is one check-and-compile round.
+type BuildInput struct {
+	Paper PaperRef
+	Round int
+}
+
+// BuildResult says whether the paper is clean; the details for the model
+// are in latex/problems.txt.
+type BuildResult struct {
+	OK       bool   // compiled, and no problem found by the checks
+	PDF      string // path of <name>.pdf when one was produced
+	Problems int
+	Summary  string // first problem, for status
+}
+
+// BuildPDF checks latex/template.tex (citations, figures, duplicates,
+// placeholders), runs chktex, and compiles pdflatex → bibtex → pdflatex ×2
+// into <paper>/<name>.pdf. Problems are written to latex/problems.txt for
+// the next fix round: unlike the reference system, compile errors go back
+// to the model.
+func (a *Activities) BuildPDF(ctx context.Context, in BuildInput) (BuildResult, error) {
+	dir, err := a.paperDir(in.Paper)
+	if err != nil {
+		return BuildResult{}, err
+	}
+	latexDir := filepath.Join(dir, "latex")
+	texPath := filepath.Join(latexDir, "template.tex")
+	texBytes, err := os.ReadFile(texPath)
+	if err != nil {
+		return BuildResult{}, missingInput("latex/template.tex: %v", err)
+	}
+	var problems []string
+	for _, p := range latex.Check(string(texBytes), dir) {
+		if p.Line > 0 {
+			problems = append(problems, fmt.Sprintf("- line %d [%s] %s", p.Line, p.Kind, p.Message))
+		} else {
+			problems = append(problems, fmt.Sprintf("- [%s] %s", p.Kind, p.Message))
+		}
+	}
+	// chktex findings are style advice: recorded, and shown to the model
+	// only when a fix round happens anyway.
+	warnings, chkErr := latex.Chktex(ctx, texPath)
+	if chkErr == nil {
+		_ = store.WriteFile(filepath.Join(latexDir, "chktex.txt"), []byte(strings.Join(warnings, "\n")))
+	}
+	pdf := filepath.Join(dir, in.Paper.Name+".pdf")
+	res := BuildResult{}
+	cerr := a.LaTeX.Compile(ctx, latexDir, "template.tex", pdf)
+	var ce *latex.CompileError
+	switch {
+	case cerr == nil:
+		res.PDF = pdf
+	case errors.As(cerr, &ce):
+		problems = append(problems, "Compilation failed:\n"+ce.Feedback())
+		if ce.PDFProduced() {
+			res.PDF = pdf // e.g. only bibtex complained: a PDF, but not a clean one
+		} else if store.Exists(pdf) {
+			_ = os.Remove(pdf) // never leave a stale PDF that looks current
+		}
+	default:
+		return BuildResult{}, badInput("compile LaTeX: %v", cerr)
+	}
+	res.Problems = len(problems)
+	res.OK = res.PDF != "" && len(problems) == 0
+	if len(problems) > 0 {
+		res.Summary = strings.SplitN(problems[0], "\n", 2)[0]
+		text := strings.Join(problems, "\n")
+		if len(warnings) > 0 {
+			text += "\n\nchktex style warnings (fix those that are real problems):\n" + strings.Join(firstN(warnings, 20), "\n")
+		}
+		if err := store.WriteFile(filepath.Join(latexDir, "problems.txt"), []byte(text+"\n")); err != nil {
+			return BuildResult{}, err
+		}
+	} else {
+		_ = os.Remove(filepath.Join(latexDir, "problems.txt"))
+	}
+	return res, nil
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,122 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/aiscientist/aiscientist/internal/latex"
+	"github.com/aiscientist/aiscientist/internal/llm"
+	"github.com/aiscientist/aiscientist/internal/paper"
+	"github.com/aiscientist/aiscientist/internal/store"
+)
+
+// ReviewInput names the paper to review.
+type ReviewInput struct {
+	Paper PaperRef
+	Model string // reviewer model; empty: the paper's model
+}
+
+// ReviewResult is the headline of review.json.
+type ReviewResult struct {
+	Overall  int
+	Decision string
+	Usage    llm.Usage
+}
+
+const reviewTemperature = 0.1
+
+// maxPaperChars bounds the paper text sent to the reviewer.
+const maxPaperChars = 120_000
+
+// ReviewPaper extracts the PDF's text, asks for a NeurIPS-style review and
+// writes review.json and review.txt. A reply without a valid form gets two
+// corrections before the stage fails.
+func (a *Activities) ReviewPaper(ctx context.Context, in ReviewInput) (ReviewResult, error) {
+	dir, err := a.paperDir(in.Paper)
+	if err != nil {
+		return ReviewResult{}, err
+	}
+	var done paper.Review
+	if err := readJSON(filepath.Join(dir, "review.json"), &done); err == nil && done.Validate() == nil {
+		return ReviewResult{Overall: done.Overall, Decision: done.Decision}, nil
+	}
+	pdf := filepath.Join(dir, in.Paper.Name+".pdf")
+	text, err := latex.PDFText(ctx, pdf)
+	if err != nil {
+		return ReviewResult{}, missingInput("read %s: %v", filepath.Base(pdf), err)
+	}
+	if len(text) > maxPaperChars {
+		text = text[:maxPaperChars]
+	}
+	model := in.Model
+	if model == "" {
+		model = in.Paper.Model
+	}
+	msgs := []llm.Message{{Role: "user", Content: fmt.Sprintf(reviewPrompt, text)}}
+	var usage llm.Usage
+	for try := 0; try < 3; try++ {
+		activity.RecordHeartbeat(ctx, try)
+		resp, err := a.chat(ctx, llm.Request{Model: model, System: reviewSystem, Messages: msgs, Temperature: reviewTemperature})
+		if err != nil {
+			return ReviewResult{Usage: usage}, err
+		}
+		usage = usage.Add(resp.Usage)
+		msgs = append(msgs, llm.Message{Role: "assistant", Content: resp.Content})
+		js, perr := llm.ExtractJSONAfter(resp.Content, "REVIEW JSON:")
+		var r paper.Review
+		if perr == nil {
+			r, perr = paper.ParseReview(js)
+		}
+		if perr != nil {
+			msgs = append(msgs, llm.Message{Role: "user", Content: fmt.Sprintf(reviewBadJSONPrompt, perr)})
+			continue
+		}
+		if err := writeJSON(filepath.Join(dir, "review.json"), r); err != nil {
+			return ReviewResult{Usage: usage}, err
+		}
+		if err := store.WriteFile(filepath.Join(dir, "review.txt"), []byte(reviewText(r))); err != nil {
+			return ReviewResult{Usage: usage}, err
+		}
+		_ = store.WriteFile(filepath.Join(dir, "logs", "review_transcript.md"), []byte(transcript(msgs)))
+		return ReviewResult{Overall: r.Overall, Decision: r.Decision, Usage: usage}, nil
+	}
+	_ = store.WriteFile(filepath.Join(dir, "logs", "review_transcript.md"), []byte(transcript(msgs)))
+	return ReviewResult{Usage: usage}, nonRetryable(ErrTypeUnparsable, "review: the model gave no valid REVIEW JSON in 3 replies (see logs/review_transcript.md)")
+}
+
+func reviewText(r paper.Review) string {
+	b, _ := json.MarshalIndent(r, "", "    ")
+	var s strings.Builder
+	fmt.Fprintf(&s, "Decision: %s (Overall %d/10, Confidence %d/5)\n\n", r.Decision, r.Overall, r.Confidence)
+	s.Write(b)
+	s.WriteString("\n")
+	return s.String()
+}
+
+// ExportInput copies a finished paper to the results folder.
+type ExportInput struct {
+	Paper  PaperRef
+	OutDir string // results root; the paper lands in <OutDir>/<template>/<Folder>
+	Folder string // <YYYYMMDD_HHMMSS>_<Name>
+}
+
+// ExportPaper copies the workspace to the results folder and returns it.
+func (a *Activities) ExportPaper(ctx context.Context, in ExportInput) (string, error) {
+	dir, err := a.paperDir(in.Paper)
+	if err != nil {
+		return "", err
+	}
+	if in.OutDir == "" || strings.Contains(in.Folder, "..") || strings.ContainsRune(in.Folder, filepath.Separator) {
+		return "", badInput("export: bad results location %q / %q", in.OutDir, in.Folder)
+	}
+	dst := filepath.Join(in.OutDir, in.Paper.Template, in.Folder)
+	if err := store.CopyDir(dir, dst); err != nil {
+		return "", fmt.Errorf("export to %s: %w", dst, err)
+	}
+	return dst, nil
+}

@@ -1,0 +1,210 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/aiscientist/aiscientist/internal/latex"
+	"github.com/aiscientist/aiscientist/internal/llm"
+	"github.com/aiscientist/aiscientist/internal/paper"
+	"github.com/aiscientist/aiscientist/internal/store"
+)
+
+// Section is one part of the paper and the placeholder it replaces in the
+// template's latex/template.tex.
+type Section struct {
+	Name        string
+	Placeholder string
+	Tips        string
+}
+
+// TitleAbstract is written first and fills \title{TITLE HERE} and ABSTRACT HERE.
+const TitleAbstract = "Title and Abstract"
+
+// Sections in writing order (Related Work last, as it needs the rest).
+var Sections = []Section{
+	{TitleAbstract, "ABSTRACT HERE", "The abstract is one paragraph without citations: what the paper does and why it matters, why it is hard, what we contribute, and how the experiments verify it, with the key numbers. The title is short and specific."},
+	{"Introduction", "INTRODUCTION HERE", "A longer version of the abstract: the problem and its relevance, why it is hard, our approach, a bullet list (itemize) of contributions, and how we verify them. Cite the work the problem builds on."},
+	{"Background", "BACKGROUND HERE", "The concepts and prior work needed to understand the method, and a Problem Setting subsection that introduces the formalism and notation, with any specific assumptions."},
+	{"Method", "METHOD HERE", "What we do and why, using the formalism of the Background section."},
+	{"Experimental Setup", "EXPERIMENTAL SETUP HERE", "How the method is tested: tasks and datasets, evaluation metrics, important hyperparameters and implementation details. Do not invent hardware details."},
+	{"Results", "RESULTS HERE", "Only results that appear in the run results and notes: compare every run with the baseline, give the numbers (a booktabs table is welcome), include the available figures with captions and \\label{fig:...}, and discuss limitations. Never invent numbers."},
+	{"Conclusion", "CONCLUSIONS HERE", "A brief recap of the paper and its findings, then future work as possible next steps."},
+	{"Related Work", "RELATED WORK HERE", "Compare and contrast with the most relevant cited work: how their assumptions or methods differ from ours and whether they apply to our problem. Do not just describe them."},
+}
+
+// SectionInput asks for one section.
+type SectionInput struct {
+	Paper   PaperRef
+	Section string
+}
+
+type writeupState struct {
+	Title    string            `json:"title"`
+	Abstract string            `json:"abstract"`
+	Sections map[string]string `json:"sections"`
+}
+
+const writerTemperature = 0.75
+
+// WriteSection writes one section and refines it once, then renders every
+// written section into latex/template.tex. A section already written is not
+// asked for again.
+func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (llm.Usage, error) {
+	dir, err := a.paperDir(in.Paper)
+	if err != nil {
+		return llm.Usage{}, err
+	}
+	var sec *Section
+	for i := range Sections {
+		if Sections[i].Name == in.Section {
+			sec = &Sections[i]
+		}
+	}
+	if sec == nil {
+		return llm.Usage{}, badInput("unknown section %q", in.Section)
+	}
+	statePath := filepath.Join(dir, "writeup", "state.json")
+	st := writeupState{Sections: map[string]string{}}
+	if err := readJSON(statePath, &st); err != nil && !isNotExist(err) {
+		return llm.Usage{}, fmt.Errorf("read write-up state: %w", err)
+	}
+	if st.Sections == nil {
+		st.Sections = map[string]string{}
+	}
+	if _, ok := st.Sections[sec.Name]; ok {
+		return llm.Usage{}, renderPaper(dir, st)
+	}
+	var idea paper.Idea
+	if err := readJSON(filepath.Join(dir, "idea.json"), &idea); err != nil {
+		return llm.Usage{}, fmt.Errorf("read idea.json: %w", err)
+	}
+	skeleton := readText(dir, filepath.Join("latex", "skeleton.tex"))
+	format := ""
+	if sec.Name == TitleAbstract {
+		format = titleAbstractFormat
+	}
+	prompt := fmt.Sprintf(writeSectionPrompt, sec.Name, idea.Title, idea.Experiment, "Tips for this part: "+sec.Tips,
+		readText(dir, "notes.txt"), allResults(dir), strings.Join(figures(dir), ", "), strings.Join(latex.BibKeys(skeleton), ", "), format)
+	if st.Title != "" {
+		prompt = "Paper title: " + st.Title + "\n" + prompt
+	}
+	msgs := []llm.Message{{Role: "user", Content: prompt}}
+	var usage llm.Usage
+	var title, body string
+	for i, follow := range []string{"", fmt.Sprintf(refineSectionPrompt, sec.Name, sec.Name)} {
+		activity.RecordHeartbeat(ctx, i)
+		if follow != "" {
+			msgs = append(msgs, llm.Message{Role: "user", Content: follow})
+		}
+		resp, err := a.chat(ctx, llm.Request{Model: in.Paper.Model, System: writerSystem, Messages: msgs, Temperature: writerTemperature})
+		if err != nil {
+			return usage, err
+		}
+		usage = usage.Add(resp.Usage)
+		msgs = append(msgs, llm.Message{Role: "assistant", Content: resp.Content})
+		t, b, ok := parseSection(resp.Content)
+		if !ok {
+			if body == "" && i == 1 {
+				return usage, nonRetryable(ErrTypeUnparsable, fmt.Sprintf("section %s: no fenced latex block in the model's replies", sec.Name))
+			}
+			continue // keep the first draft when the refinement is unusable
+		}
+		title, body = t, b
+	}
+	if body == "" {
+		return usage, nonRetryable(ErrTypeUnparsable, fmt.Sprintf("section %s: no fenced latex block in the model's replies", sec.Name))
+	}
+	if sec.Name == TitleAbstract {
+		if title == "" {
+			title = idea.Title
+		}
+		st.Title, st.Abstract = title, body
+	}
+	st.Sections[sec.Name] = body
+	if err := os.MkdirAll(filepath.Join(dir, "writeup"), 0o755); err != nil {
+		return usage, err
+	}
+	if err := store.WriteFile(filepath.Join(dir, "writeup", "transcript_"+slug(sec.Name)+".md"), []byte(transcript(msgs))); err != nil {
+		return usage, err
+	}
+	if err := writeJSON(statePath, st); err != nil {
+		return usage, err
+	}
+	return usage, renderPaper(dir, st)
+}
+
+var (
+	latexFence  = regexp.MustCompile("(?s)```(?:latex|tex|LaTeX)?[ \t]*\n(.*?)\n?```")
+	titleLine   = regexp.MustCompile(`(?m)^\s*\**TITLE:?\**\s*(.+?)\s*$`)
+	sectionCmd  = regexp.MustCompile(`(?m)^\s*\\(section|chapter)\*?\{[^}]*\}\s*(\\label\{[^}]*\})?\s*$`)
+	docWrappers = regexp.MustCompile(`(?m)^\s*\\(begin|end)\{(document|abstract)\}\s*$`)
+)
+
+// parseSection takes the last fenced latex block (the final version) and an
+// optional TITLE: line, dropping \section lines and document wrappers that
+// models add even when told not to.
+func parseSection(reply string) (title, body string, ok bool) {
+	blocks := latexFence.FindAllStringSubmatch(reply, -1)
+	if len(blocks) == 0 {
+		return "", "", false
+	}
+	body = blocks[len(blocks)-1][1]
+	body = sectionCmd.ReplaceAllString(body, "")
+	body = docWrappers.ReplaceAllString(body, "")
+	body = strings.TrimSpace(body)
+	if m := titleLine.FindStringSubmatch(reply); m != nil {
+		title = strings.Trim(strings.TrimSpace(m[1]), "*\"")
+	}
+	return title, body, body != ""
+}
+
+// renderPaper fills the skeleton with every written section.
+func renderPaper(dir string, st writeupState) error {
+	skeleton := readText(dir, filepath.Join("latex", "skeleton.tex"))
+	if skeleton == "" {
+		return missingInput("latex/skeleton.tex is missing from the workspace")
+	}
+	out := skeleton
+	if st.Title != "" {
+		out = strings.Replace(out, `\title{TITLE HERE}`, `\title{`+st.Title+`}`, 1)
+	}
+	for _, s := range Sections {
+		body, ok := st.Sections[s.Name]
+		if !ok {
+			continue
+		}
+		out = replaceLine(out, s.Placeholder, body)
+	}
+	return store.WriteFile(filepath.Join(dir, "latex", "template.tex"), []byte(out))
+}
+
+// replaceLine swaps the first line that is exactly placeholder for text.
+func replaceLine(doc, placeholder, text string) string {
+	lines := strings.Split(doc, "\n")
+	for i, l := range lines {
+		if strings.TrimSpace(l) == placeholder {
+			lines[i] = text
+			break
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func slug(s string) string {
+	return strings.ToLower(strings.NewReplacer(" ", "_", "/", "_").Replace(s))
+}
+
+func transcript(msgs []llm.Message) string {
+	var b strings.Builder
+	for _, m := range msgs {
+		fmt.Fprintf(&b, "### %s\n\n%s\n\n", m.Role, m.Content)
+	}
+	return b.String()
+}

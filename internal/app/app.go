@@ -1,0 +1,164 @@
+// Package app wires a worker process: the embedded server (optional), the
+// Temporal client, the activities' dependencies and the worker itself. Both
+// `worker` and `starter demo` use it, so their mains stay thin.
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/aiscientist/aiscientist/activities"
+	"github.com/aiscientist/aiscientist/internal/devserver"
+	"github.com/aiscientist/aiscientist/internal/latex"
+	"github.com/aiscientist/aiscientist/internal/llm"
+	"github.com/aiscientist/aiscientist/internal/logging"
+	"github.com/aiscientist/aiscientist/internal/scripted"
+	"github.com/aiscientist/aiscientist/internal/store"
+	"github.com/aiscientist/aiscientist/workflows"
+)
+
+// SearchAttributes are registered on the namespace at every embedded start.
+var SearchAttributes = map[string]enumspb.IndexedValueType{
+	workflows.TemplateKey.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	workflows.IdeaNameKey.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	workflows.StageKey.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+}
+
+// Config of a worker process.
+type Config struct {
+	Dev       bool   // embed a Temporal server and the Web UI
+	DataDir   string // embedded server database and default artifact store
+	Port      int    // embedded gRPC port (0: 7233, -1: any free port)
+	UIPort    int    // embedded UI port (0: port+1000, -1: none)
+	Artifacts string // artifact store root (default <data-dir>/artifacts)
+	Templates string // templates folder
+	Python    string // interpreter for experiments (empty: AISCI_PYTHON or discovery)
+	Logger    *zap.Logger
+}
+
+// App is a running worker process.
+type App struct {
+	Server *devserver.Server // nil without Dev
+	Client client.Client
+	Worker worker.Worker
+}
+
+// DefaultDataDir is ~/.aiscientist, so every run of `worker --dev` finds
+// the same database wherever it is started.
+func DefaultDataDir() string {
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".aiscientist")
+	}
+	return ".aiscientist"
+}
+
+// Start brings everything up; Stop tears it down.
+func Start(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir()
+	}
+	if cfg.Artifacts == "" {
+		cfg.Artifacts = filepath.Join(cfg.DataDir, "artifacts")
+	}
+	var err error
+	if cfg.Templates, err = filepath.Abs(cfg.Templates); err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(cfg.Templates); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("templates folder %s not found (run from the repository root or pass --templates)", cfg.Templates)
+	}
+	if cfg.Artifacts, err = filepath.Abs(cfg.Artifacts); err != nil {
+		return nil, err
+	}
+	a := &App{}
+	opts := client.Options{}
+	if cfg.Dev {
+		a.Server, err = devserver.Start(ctx, devserver.Options{
+			DataDir: cfg.DataDir, GRPCPort: cfg.Port, UIPort: cfg.UIPort,
+			SearchAttributes: SearchAttributes,
+			Logger:           cfg.Logger.Named("temporal").WithOptions(zap.IncreaseLevel(zapcore.WarnLevel)),
+		})
+		if err != nil {
+			return nil, err
+		}
+		opts.HostPort, opts.Namespace = a.Server.HostPort(), a.Server.Namespace()
+	} else if opts, err = envconfig.LoadDefaultClientOptions(); err != nil {
+		return nil, fmt.Errorf("temporal client settings: %w", err)
+	}
+	opts.Logger = logging.Temporal(cfg.Logger.Named("sdk").WithOptions(zap.IncreaseLevel(zapcore.WarnLevel)))
+	if a.Client, err = client.DialContext(ctx, opts); err != nil {
+		a.Stop()
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", hostOr(opts.HostPort), err)
+	}
+	acts := &activities.Activities{
+		Store:     store.Local{Root: cfg.Artifacts},
+		Templates: cfg.Templates,
+		LLM:       &llm.Registry{Scripted: scripted.NewInProcess()},
+		Python:    cfg.Python,
+		LaTeX:     latex.Compiler{},
+	}
+	a.Worker = worker.New(a.Client, workflows.TaskQueue, worker.Options{})
+	workflows.Register(a.Worker, acts)
+	if err := a.Worker.Start(); err != nil {
+		a.Stop()
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	return a, nil
+}
+
+// Stop stops the worker, the client and the embedded server.
+func (a *App) Stop() {
+	if a.Worker != nil {
+		a.Worker.Stop()
+	}
+	if a.Client != nil {
+		a.Client.Close()
+	}
+	if a.Server != nil {
+		_ = a.Server.Stop()
+	}
+}
+
+// Dial connects a client using TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (the
+// envconfig conventions), with address overriding when set.
+func Dial(ctx context.Context, address, namespace string, logger *zap.Logger) (client.Client, error) {
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return nil, fmt.Errorf("temporal client settings: %w", err)
+	}
+	if address != "" {
+		opts.HostPort = address
+	}
+	if namespace != "" {
+		opts.Namespace = namespace
+	}
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	opts.Logger = logging.Temporal(logger.WithOptions(zap.IncreaseLevel(zapcore.WarnLevel)))
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w (is `go run ./worker --dev` running?)", hostOr(opts.HostPort), err)
+	}
+	return c, nil
+}
+
+func hostOr(h string) string {
+	if h == "" {
+		return client.DefaultHostPort
+	}
+	return h
+}
+

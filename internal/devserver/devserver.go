@@ -1,0 +1,311 @@
+// Package devserver runs a real Temporal server (SQLite file persistence) and
+// the Temporal Web UI inside the current process, so one `worker --dev` is a
+// complete installation on a laptop.
+package devserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiopts "github.com/temporalio/ui-server/v2/server/server_options"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	tlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/metrics"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+	"go.uber.org/zap"
+)
+
+// Options configures the embedded server. Zero values pick sensible defaults.
+type Options struct {
+	// DataDir holds the SQLite database file; it is created if missing.
+	DataDir string
+	// IP to listen on; default 127.0.0.1.
+	IP string
+	// GRPCPort is the frontend port; default 7233. -1 picks a free port.
+	GRPCPort int
+	// UIPort is the Web UI port; default GRPCPort+1000 (8233). -1 disables the UI.
+	UIPort int
+	// Namespace is created on first start; default "default".
+	Namespace string
+	// SearchAttributes are ensured on every start, so a newer binary can add some.
+	SearchAttributes map[string]enumspb.IndexedValueType
+	// Logger receives the server's logs; the server is chatty, so Warn level is advised.
+	Logger *zap.Logger
+}
+
+// Server is a started embedded Temporal server plus its Web UI.
+type Server struct {
+	opts     Options
+	temporal temporal.Server
+	ui       *uiserver.Server
+	hostPort string
+	uiURL    string
+}
+
+// HostPort is the frontend gRPC address clients dial.
+func (s *Server) HostPort() string { return s.hostPort }
+
+// UIURL is the Web UI address, empty when the UI is disabled.
+func (s *Server) UIURL() string { return s.uiURL }
+
+// Namespace is the namespace created for the application.
+func (s *Server) Namespace() string { return s.opts.Namespace }
+
+// Start creates the schema when the database file is new, starts the server
+// and the UI, and waits until the frontend answers.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("devserver: data directory is required")
+	}
+	if opts.IP == "" {
+		opts.IP = "127.0.0.1"
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	var err error
+	switch opts.GRPCPort {
+	case 0:
+		opts.GRPCPort = 7233
+	case -1:
+		if opts.GRPCPort, err = freePort(opts.IP); err != nil {
+			return nil, err
+		}
+	}
+	if err := portFree(opts.IP, opts.GRPCPort); err != nil {
+		return nil, fmt.Errorf("temporal gRPC port: %w (is another worker --dev running? pick another with --port)", err)
+	}
+	switch opts.UIPort {
+	case 0:
+		opts.UIPort = opts.GRPCPort + 1000
+	case -1:
+	default:
+	}
+	if opts.UIPort > 0 {
+		// The UI server exits the process when its port is taken, so check first.
+		if err := portFree(opts.IP, opts.UIPort); err != nil {
+			return nil, fmt.Errorf("web UI port: %w", err)
+		}
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("devserver: create data dir: %w", err)
+	}
+	dbPath := filepath.Join(opts.DataDir, "temporal.sqlite")
+
+	cfg, err := serverConfig(opts, dbPath)
+	if err != nil {
+		return nil, err
+	}
+	sqlCfg := cfg.Persistence.DataStores[sqliteplugin.PluginName].SQL
+	if _, err := os.Stat(dbPath); errors.Is(err, os.ErrNotExist) {
+		if err := sqlite.SetupSchema(sqlCfg); err != nil {
+			return nil, fmt.Errorf("devserver: create sqlite schema: %w", err)
+		}
+	}
+	ns, err := sqlite.NewNamespaceConfig(cfg.ClusterMetadata.CurrentClusterName, opts.Namespace, false, opts.SearchAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: namespace config: %w", err)
+	}
+	if err := sqlite.CreateNamespaces(sqlCfg, ns); err != nil {
+		return nil, fmt.Errorf("devserver: create namespace: %w", err)
+	}
+
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(cfg),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(tlog.NewZapLogger(opts.Logger)),
+		temporal.WithAuthorizer(authorization.NewNoopAuthorizer()),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return authorization.NewNoopClaimMapper() }),
+		temporal.WithCustomMetricsHandler(metrics.NoopMetricsHandler),
+		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+			// Search attributes added at start must be usable at once.
+			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: new server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("devserver: start server: %w", err)
+	}
+	s := &Server{opts: opts, temporal: srv, hostPort: net.JoinHostPort(opts.IP, strconv.Itoa(opts.GRPCPort))}
+	if err := s.waitReady(ctx); err != nil {
+		_ = srv.Stop()
+		return nil, err
+	}
+	if opts.UIPort > 0 {
+		s.startUI()
+	}
+	return s, nil
+}
+
+// Stop stops the UI and the server.
+func (s *Server) Stop() error {
+	if s.ui != nil {
+		s.ui.Stop()
+	}
+	return s.temporal.Stop()
+}
+
+func (s *Server) startUI() {
+	cfg := &uiconfig.Config{
+		Host:                s.opts.IP,
+		Port:                s.opts.UIPort,
+		TemporalGRPCAddress: s.hostPort,
+		EnableUI:            true,
+		DefaultNamespace:    s.opts.Namespace,
+		DisableNewsFetch:    true,
+		HideLogs:            true,
+		CORS:                uiconfig.CORS{CookieInsecure: true},
+	}
+	s.ui = uiserver.NewServer(uiopts.WithConfigProvider(cfg))
+	go func() {
+		// Start blocks until Stop.
+		if err := s.ui.Start(); err != nil {
+			s.opts.Logger.Error("web UI stopped", zap.Error(err))
+		}
+	}()
+	s.uiURL = fmt.Sprintf("http://%s", net.JoinHostPort(s.opts.IP, strconv.Itoa(s.opts.UIPort)))
+}
+
+// waitReady dials the frontend and makes sure the namespace's search
+// attributes exist (a database created by an older binary may lack some).
+func (s *Server) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	var c client.Client
+	var err error
+	for {
+		c, err = client.DialContext(ctx, client.Options{HostPort: s.hostPort, Namespace: s.opts.Namespace, Logger: silentLogger{}})
+		if err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("devserver: frontend did not become ready: %w", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	defer c.Close()
+	if len(s.opts.SearchAttributes) == 0 {
+		return nil
+	}
+	op := c.OperatorService()
+	have, err := op.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: s.opts.Namespace})
+	if err != nil {
+		return fmt.Errorf("devserver: list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, typ := range s.opts.SearchAttributes {
+		if _, ok := have.GetCustomAttributes()[name]; !ok {
+			missing[name] = typ
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if _, err := op.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: s.opts.Namespace, SearchAttributes: missing}); err != nil {
+		return fmt.Errorf("devserver: add search attributes: %w", err)
+	}
+	return nil
+}
+
+func serverConfig(opts Options, dbPath string) (*config.Config, error) {
+	ports := make([]int, 0, 7)
+	for range 7 {
+		p, err := freePort(opts.IP)
+		if err != nil {
+			return nil, err
+		}
+		ports = append(ports, p)
+	}
+	svc := func(grpc, membership int) config.Service {
+		return config.Service{RPC: config.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnIP: opts.IP}}
+	}
+	return &config.Config{
+		Global: config.Global{
+			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: opts.IP},
+		},
+		Persistence: config.Persistence{
+			DefaultStore:     sqliteplugin.PluginName,
+			VisibilityStore:  sqliteplugin.PluginName,
+			NumHistoryShards: 1,
+			DataStores: map[string]config.DataStore{
+				sqliteplugin.PluginName: {SQL: &config.SQL{
+					PluginName:        sqliteplugin.PluginName,
+					DatabaseName:      dbPath,
+					ConnectAttributes: map[string]string{"mode": "rwc", "_journal_mode": "wal", "_synchronous": "2"},
+				}},
+			},
+		},
+		ClusterMetadata: &cluster.Config{
+			EnableGlobalNamespace:    false,
+			FailoverVersionIncrement: 10,
+			MasterClusterName:        "active",
+			CurrentClusterName:       "active",
+			ClusterInformation: map[string]cluster.ClusterInformation{
+				"active": {Enabled: true, InitialFailoverVersion: 1, RPCAddress: net.JoinHostPort(opts.IP, strconv.Itoa(opts.GRPCPort))},
+			},
+		},
+		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
+		Services: map[string]config.Service{
+			"frontend": svc(opts.GRPCPort, ports[0]),
+			"history":  svc(ports[1], ports[2]),
+			"matching": svc(ports[3], ports[4]),
+			"worker":   svc(ports[5], ports[6]),
+		},
+		Archival: config.Archival{
+			History:    config.HistoryArchival{State: "disabled"},
+			Visibility: config.VisibilityArchival{State: "disabled"},
+		},
+		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
+			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
+			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
+		}},
+		PublicClient: config.PublicClient{HostPort: net.JoinHostPort(opts.IP, strconv.Itoa(opts.GRPCPort))},
+	}, nil
+}
+
+func freePort(ip string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("devserver: find free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func portFree(ip string, port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("%s:%d is in use", ip, port)
+	}
+	return l.Close()
+}
+
+// silentLogger keeps the readiness probe's dial retries out of the logs.
+type silentLogger struct{}
+
+func (silentLogger) Debug(string, ...any) {}
+func (silentLogger) Info(string, ...any)  {}
+func (silentLogger) Warn(string, ...any)  {}
+func (silentLogger) Error(string, ...any) {}

@@ -1,0 +1,197 @@
+// Package paper holds the research artefacts that move between stages:
+// ideas, experiment results and reviews, with their validation.
+package paper
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Idea is one research idea in the reference system's JSON shape.
+type Idea struct {
+	Name            string `json:"Name"`
+	Title           string `json:"Title"`
+	Experiment      string `json:"Experiment"`
+	Interestingness int    `json:"Interestingness"`
+	Feasibility     int    `json:"Feasibility"`
+	Novelty         int    `json:"Novelty"`
+	// Novel is set by the novelty check; nil until checked.
+	Novel *bool `json:"novel,omitempty"`
+}
+
+var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_]*$`)
+
+// Normalize lower-cases the name and replaces other characters with '_',
+// because models do not always follow the naming rule.
+func (i *Idea) Normalize() {
+	n := strings.ToLower(strings.TrimSpace(i.Name))
+	var b strings.Builder
+	for _, r := range n {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteRune('_')
+		}
+	}
+	i.Name = strings.Trim(regexp.MustCompile(`_+`).ReplaceAllString(b.String(), "_"), "_")
+	if len(i.Name) > 60 {
+		i.Name = strings.TrimRight(i.Name[:60], "_")
+	}
+}
+
+// Validate reports what is missing or out of range, in words a model can act on.
+func (i Idea) Validate() error {
+	var errs []string
+	if !nameRe.MatchString(i.Name) {
+		errs = append(errs, fmt.Sprintf("Name %q must be lowercase letters, digits and underscores", i.Name))
+	}
+	if strings.TrimSpace(i.Title) == "" {
+		errs = append(errs, "Title is empty")
+	}
+	if strings.TrimSpace(i.Experiment) == "" {
+		errs = append(errs, "Experiment is empty")
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"Interestingness", i.Interestingness}, {"Feasibility", i.Feasibility}, {"Novelty", i.Novelty}} {
+		if f.v < 1 || f.v > 10 {
+			errs = append(errs, fmt.Sprintf("%s must be an integer from 1 to 10, got %d", f.name, f.v))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// ParseIdea decodes and validates an idea JSON object.
+func ParseIdea(js string) (Idea, error) {
+	var i Idea
+	if err := json.Unmarshal([]byte(js), &i); err != nil {
+		return Idea{}, fmt.Errorf("idea JSON: %w", err)
+	}
+	i.Normalize()
+	if err := i.Validate(); err != nil {
+		return Idea{}, fmt.Errorf("idea JSON: %w", err)
+	}
+	return i, nil
+}
+
+// FinalInfo is experiment.py's output: dataset → means/stderrs of metrics.
+type FinalInfo map[string]struct {
+	Means   map[string]float64 `json:"means"`
+	Stderrs map[string]float64 `json:"stderrs,omitempty"`
+}
+
+// ParseFinalInfo decodes final_info.json and checks its shape.
+func ParseFinalInfo(b []byte) (FinalInfo, error) {
+	var fi FinalInfo
+	if err := json.Unmarshal(b, &fi); err != nil {
+		return nil, fmt.Errorf("final_info.json is not the expected {dataset: {\"means\": {...}}} JSON: %w", err)
+	}
+	if len(fi) == 0 {
+		return nil, errors.New("final_info.json holds no results")
+	}
+	for k, v := range fi {
+		if len(v.Means) == 0 {
+			return nil, fmt.Errorf("final_info.json: %q has no \"means\"", k)
+		}
+	}
+	return fi, nil
+}
+
+// Summary renders the means compactly for prompts, datasets and metrics sorted.
+func (fi FinalInfo) Summary() string {
+	keys := make([]string, 0, len(fi))
+	for k := range fi {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		ms := fi[k].Means
+		names := make([]string, 0, len(ms))
+		for m := range ms {
+			names = append(names, m)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(&b, "%s:", k)
+		for _, m := range names {
+			fmt.Fprintf(&b, " %s=%.4g", m, ms[m])
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// Review is the reviewer's form (NeurIPS style, as in the reference system).
+type Review struct {
+	Summary         string   `json:"Summary"`
+	Strengths       []string `json:"Strengths"`
+	Weaknesses      []string `json:"Weaknesses"`
+	Originality     int      `json:"Originality"`
+	Quality         int      `json:"Quality"`
+	Clarity         int      `json:"Clarity"`
+	Significance    int      `json:"Significance"`
+	Questions       []string `json:"Questions"`
+	Limitations     []string `json:"Limitations"`
+	EthicalConcerns bool     `json:"Ethical Concerns"`
+	Soundness       int      `json:"Soundness"`
+	Presentation    int      `json:"Presentation"`
+	Contribution    int      `json:"Contribution"`
+	Overall         int      `json:"Overall"`
+	Confidence      int      `json:"Confidence"`
+	Decision        string   `json:"Decision"`
+}
+
+// ParseReview decodes a review, accepting strings where lists are expected
+// (models often write one paragraph), and validates ranges.
+func ParseReview(js string) (Review, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(js), &raw); err != nil {
+		return Review{}, fmt.Errorf("review JSON: %w", err)
+	}
+	for _, k := range []string{"Strengths", "Weaknesses", "Questions", "Limitations"} {
+		if v, ok := raw[k]; ok && len(v) > 0 && v[0] == '"' {
+			raw[k] = json.RawMessage("[" + string(v) + "]")
+		}
+	}
+	fixed, _ := json.Marshal(raw)
+	var r Review
+	if err := json.Unmarshal(fixed, &r); err != nil {
+		return Review{}, fmt.Errorf("review JSON: %w", err)
+	}
+	return r, r.Validate()
+}
+
+// Validate checks every field the form requires.
+func (r Review) Validate() error {
+	var errs []string
+	if strings.TrimSpace(r.Summary) == "" {
+		errs = append(errs, "Summary is empty")
+	}
+	for _, f := range []struct {
+		name     string
+		v, lo, h int
+	}{
+		{"Originality", r.Originality, 1, 4}, {"Quality", r.Quality, 1, 4}, {"Clarity", r.Clarity, 1, 4},
+		{"Significance", r.Significance, 1, 4}, {"Soundness", r.Soundness, 1, 4}, {"Presentation", r.Presentation, 1, 4},
+		{"Contribution", r.Contribution, 1, 4}, {"Overall", r.Overall, 1, 10}, {"Confidence", r.Confidence, 1, 5},
+	} {
+		if f.v < f.lo || f.v > f.h {
+			errs = append(errs, fmt.Sprintf("%s must be an integer from %d to %d, got %d", f.name, f.lo, f.h, f.v))
+		}
+	}
+	if r.Decision != "Accept" && r.Decision != "Reject" {
+		errs = append(errs, fmt.Sprintf("Decision must be \"Accept\" or \"Reject\", got %q", r.Decision))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("review JSON: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}

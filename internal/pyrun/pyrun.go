@@ -1,0 +1,248 @@
+// Package pyrun finds a Python interpreter that can run a template and runs
+// scripts under it with a timeout that kills the whole process tree.
+package pyrun
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Candidates lists interpreters to try in order. An explicit choice (flag or
+// AISCI_PYTHON) is the only candidate, so a wrong setting fails loudly;
+// otherwise Debian's /usr/bin/python3 (where python3-torch lives) comes
+// before whatever python3 is first on PATH.
+func Candidates(explicit string) []string {
+	if explicit == "" {
+		explicit = os.Getenv("AISCI_PYTHON")
+	}
+	if explicit != "" {
+		return []string{explicit}
+	}
+	var out []string
+	for _, c := range []string{"/usr/bin/python3", "python3"} {
+		if c != "" && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+var importLine = regexp.MustCompile(`(?m)^(?:import\s+([A-Za-z_][\w]*)|from\s+([A-Za-z_][\w]*)[\w.]*\s+import)`)
+
+// Imports returns the top-level modules a script imports at column 0.
+func Imports(src string) []string {
+	var mods []string
+	for _, m := range importLine.FindAllStringSubmatch(src, -1) {
+		mod := m[1]
+		if mod == "" {
+			mod = m[2]
+		}
+		if mod != "__future__" && !slices.Contains(mods, mod) {
+			mods = append(mods, mod)
+		}
+	}
+	return mods
+}
+
+// Find returns the first candidate that can import every module. When none
+// can, the error names what each candidate lacked.
+func Find(ctx context.Context, candidates, modules []string) (string, error) {
+	var reasons []string
+	for _, c := range candidates {
+		path, err := exec.LookPath(c)
+		if err != nil {
+			reasons = append(reasons, fmt.Sprintf("%s: not found", c))
+			continue
+		}
+		if err := CanImport(ctx, path, modules); err != nil {
+			reasons = append(reasons, fmt.Sprintf("%s: %v", path, err))
+			continue
+		}
+		return path, nil
+	}
+	return "", fmt.Errorf("no Python interpreter can import %s (set --python or AISCI_PYTHON; on Debian: apt-get install python3-torch python3-numpy python3-matplotlib): %s",
+		strings.Join(modules, ", "), strings.Join(reasons, "; "))
+}
+
+// CanImport checks that python imports all modules.
+func CanImport(ctx context.Context, python string, modules []string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	script := "import importlib, sys\nmissing = []\nfor m in sys.argv[1:]:\n    try:\n        importlib.import_module(m)\n    except Exception:\n        missing.append(m)\nif missing:\n    print('cannot import ' + ', '.join(missing))\n    sys.exit(1)\n"
+	out, err := exec.CommandContext(ctx, python, append([]string{"-c", script}, modules...)...).CombinedOutput()
+	if err != nil {
+		msg := strings.TrimSpace(string(out))
+		if msg == "" {
+			msg = err.Error()
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// Spec is one script run.
+type Spec struct {
+	Python  string
+	Dir     string   // working directory
+	Args    []string // script and its arguments
+	Env     []string // extra KEY=VALUE entries on top of the worker's environment
+	Timeout time.Duration
+	// Stdout and Stderr receive the streams in full (may be nil).
+	Stdout, Stderr io.Writer
+	// Tick is called every TickEvery while the process runs (heartbeats).
+	Tick      func()
+	TickEvery time.Duration
+}
+
+// Result of a run. A non-zero exit is a Result, not an error: the caller
+// decides what a failed experiment means.
+type Result struct {
+	ExitCode   int
+	TimedOut   bool
+	Duration   time.Duration
+	StderrTail string
+}
+
+// TailBytes is how much of stderr goes back to the model on failure.
+const TailBytes = 1500
+
+// Run executes the script. It returns an error only when the process could
+// not be started or the context was cancelled.
+func Run(ctx context.Context, s Spec) (Result, error) {
+	runCtx := ctx
+	var cancel context.CancelFunc
+	if s.Timeout > 0 {
+		runCtx, cancel = context.WithTimeout(ctx, s.Timeout)
+		defer cancel()
+	}
+	cmd := exec.Command(s.Python, s.Args...)
+	cmd.Dir = s.Dir
+	cmd.Env = append(os.Environ(), s.Env...)
+	// Own process group, so a timeout kills everything the script spawned.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	tail := &tailBuffer{max: TailBytes}
+	cmd.Stderr = multi(s.Stderr, tail)
+	cmd.Stdout = multi(s.Stdout, nil)
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return Result{}, fmt.Errorf("start %s: %w", s.Python, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	every := s.TickEvery
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	var res Result
+	for {
+		select {
+		case err := <-done:
+			res.Duration = time.Since(start)
+			res.StderrTail = tail.String()
+			if err != nil {
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) {
+					return res, fmt.Errorf("wait for %s: %w", s.Python, err)
+				}
+				res.ExitCode = ee.ExitCode()
+			}
+			return res, nil
+		case <-ticker.C:
+			if s.Tick != nil {
+				s.Tick()
+			}
+		case <-runCtx.Done():
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+			res.Duration = time.Since(start)
+			res.StderrTail = tail.String()
+			res.ExitCode = -1
+			if ctx.Err() != nil {
+				return res, fmt.Errorf("run cancelled: %w", ctx.Err())
+			}
+			res.TimedOut = true
+			return res, nil
+		}
+	}
+}
+
+func multi(a, b io.Writer) io.Writer {
+	switch {
+	case a == nil && b == nil:
+		return io.Discard
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return io.MultiWriter(a, b)
+}
+
+// tailBuffer keeps the last max bytes written.
+type tailBuffer struct {
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 4*t.max {
+		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	b := t.buf
+	if len(b) > t.max {
+		b = b[len(b)-t.max:]
+	}
+	return string(bytes.ToValidUTF8(b, nil))
+}
+
+// ModulesOf lists the imports of the given scripts in dir.
+func ModulesOf(dir string, scripts ...string) ([]string, error) {
+	var mods []string
+	for _, s := range scripts {
+		b, err := os.ReadFile(filepath.Join(dir, s))
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range Imports(string(b)) {
+			if !slices.Contains(mods, m) {
+				mods = append(mods, m)
+			}
+		}
+	}
+	return mods, nil
+}
+
+// LastLine returns the last non-empty line of s (the exception, for a
+// Python traceback), for short status messages.
+func LastLine(s string) string {
+	var last string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			last = l
+		}
+	}
+	if len(last) > 300 {
+		last = last[:300] + "…"
+	}
+	return last
+}

@@ -1,0 +1,447 @@
+// Package scripted is a deterministic test double that speaks the OpenAI
+// chat-completions protocol and plays a researcher well enough to carry a
+// paper through every stage without an API key. It is for tests and the
+// offline demo only, and says so in everything it writes into a paper.
+package scripted
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// Disclaimer is added to every text the double writes into a paper.
+const Disclaimer = "[Written by the scripted test model, not a language model.]"
+
+// Handler serves POST /v1/chat/completions and GET /v1/models.
+func Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) {
+		var req openai.ChatCompletionRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+			return
+		}
+		if len(req.Messages) == 0 {
+			writeError(w, http.StatusBadRequest, "messages must not be empty")
+			return
+		}
+		var msgs []string
+		prompt := 0
+		for _, m := range req.Messages {
+			prompt += len(m.Content)
+			if m.Role == openai.ChatMessageRoleUser {
+				msgs = append(msgs, m.Content)
+			}
+		}
+		reply := Reply(msgs)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(openai.ChatCompletionResponse{
+			ID: "scripted", Object: "chat.completion", Model: req.Model,
+			Choices: []openai.ChatCompletionChoice{{Index: 0, FinishReason: openai.FinishReasonStop,
+				Message: openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: reply}}},
+			// Rough token counts (4 characters a token) so accounting paths run.
+			Usage: openai.Usage{PromptTokens: prompt / 4, CompletionTokens: len(reply) / 4, TotalTokens: (prompt + len(reply)) / 4},
+		})
+	})
+	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"object":"list","data":[{"id":"scripted","object":"model","owned_by":"aiscientist-test-double"}]}`))
+	})
+	return mux
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"message": msg, "type": "invalid_request_error"}})
+}
+
+// InProcess is an HTTP doer that calls the handler directly, so the model
+// name "scripted" needs no listening socket but still goes through the
+// real client and protocol code.
+type InProcess struct{ h http.Handler }
+
+// NewInProcess returns a doer backed by Handler().
+func NewInProcess() *InProcess { return &InProcess{h: Handler()} }
+
+// Do serves the request in-process.
+func (p *InProcess) Do(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	p.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+// Reply answers the conversation whose user messages are msgs (oldest
+// first). The step is read from the "## ..." header of the last message.
+func Reply(msgs []string) string {
+	last := msgs[len(msgs)-1]
+	all := strings.Join(msgs, "\n")
+	header := strings.TrimSpace(strings.SplitN(strings.TrimSpace(last), "\n", 2)[0])
+	switch {
+	case strings.HasPrefix(header, "## Idea generation"):
+		return ideaReply(last, false)
+	case strings.HasPrefix(header, "## Idea reflection"):
+		return ideaReply(all, true)
+	case strings.HasPrefix(header, "## Implement run"):
+		return implement(all, last, 1, "")
+	case strings.HasPrefix(header, "## Run") && strings.Contains(header, "completed"):
+		n := headerNumber(header)
+		return implement(all, last, n+1, notesFor(all, last, n))
+	case strings.HasPrefix(header, "## Edit failed"):
+		return implement(all, last, runOf(last, `edits for run (\d+)`), "")
+	case strings.HasPrefix(header, "## Plotting"):
+		return plot(all, last)
+	case strings.HasPrefix(header, "## Notes on figures"):
+		return figureNotes(last)
+	case strings.HasPrefix(header, "## LaTeX problems"):
+		return "THOUGHT: The scripted test model cannot repair LaTeX it did not expect.\nNO CHANGES"
+	case strings.HasPrefix(header, "## Write section:"), strings.HasPrefix(header, "## Refine section:"):
+		return section(all, strings.TrimSpace(header[strings.Index(header, ":")+1:]))
+	case strings.HasPrefix(header, "## Review"):
+		return review(all)
+	case strings.HasPrefix(header, "## Run") && strings.Contains(header, "failed"), strings.HasPrefix(header, "## Plot failed"):
+		return "THOUGHT: The scripted test model cannot debug failing code; it only performs its planned edits."
+	}
+	// Reflection prompts inside a turn (edit feedback) carry no header.
+	return "THOUGHT: The scripted test model has no answer for this message."
+}
+
+// Ideas the double proposes, each a sweep of one constant in experiment.py.
+var ideas = []struct {
+	Name, Title, Constant string
+	Values                []string
+}{
+	{"weight_decay_grokking", "How Weight Decay Strength Shifts the Onset of Grokking", "WEIGHT_DECAY", []string{"0.1", "1.0"}},
+	{"learning_rate_grokking", "Learning Rate and the Timing of Delayed Generalisation", "LEARNING_RATE", []string{"3e-4", "3e-3"}},
+	{"train_fraction_grokking", "Less Data, Later Insight: Training Fraction and Grokking", "TRAIN_FRACTION", []string{"0.3", "0.7"}},
+}
+
+func ideaReply(prompt string, done bool) string {
+	pick := ideas[0]
+	if !done {
+		// Propose the first idea not already listed as proposed.
+		for _, i := range ideas {
+			if !strings.Contains(prompt, "- "+i.Name+":") {
+				pick = i
+				break
+			}
+		}
+	} else {
+		for _, i := range ideas {
+			if strings.Contains(prompt, `"Name": "`+i.Name+`"`) {
+				pick = i
+			}
+		}
+	}
+	js, _ := json.MarshalIndent(map[string]any{
+		"Name":  pick.Name,
+		"Title": pick.Title,
+		"Experiment": fmt.Sprintf("Sweep the constant %s in experiment.py over the values %s (one run per value) and compare validation accuracy and the step at which it reaches 99%% with the baseline. %s",
+			pick.Constant, strings.Join(pick.Values, ", "), Disclaimer),
+		"Interestingness": 5, "Feasibility": 9, "Novelty": 3,
+	}, "", "  ")
+	thought := "THOUGHT:\nA one-constant sweep is cheap and shows how the training setup moves the onset of generalisation."
+	if done {
+		thought += " The idea is fine as it is. I am done"
+	}
+	return thought + "\n\nNEW IDEA JSON:\n```json\n" + string(js) + "\n```\n"
+}
+
+var sweepRe = regexp.MustCompile(`Sweep the constant (\w+) in experiment\.py over the values ([^(]+?) \(`)
+
+func sweep(all string) (string, []string) {
+	m := sweepRe.FindStringSubmatch(all)
+	if m == nil {
+		return "", nil
+	}
+	var vals []string
+	for _, v := range strings.Split(m[2], ",") {
+		vals = append(vals, strings.TrimSpace(v))
+	}
+	return m[1], vals
+}
+
+// fileIn returns the content of a file shown in a "Current files" dump.
+func fileIn(msg, name string) string {
+	re := regexp.MustCompile("(?s)(?:^|\n)" + regexp.QuoteMeta(name) + "\n(`{3,})[a-z]*\n(.*?)\n(`{3,})\n")
+	m := re.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	return m[2]
+}
+
+func implement(all, last string, run int, notes string) string {
+	constant, vals := sweep(all)
+	if constant == "" {
+		return "THOUGHT: The scripted test model only runs the sweeps it proposed itself; this idea is not one of them."
+	}
+	if run > len(vals) {
+		return "THOUGHT: All planned runs are done.\n\n" + notes + "ALL_COMPLETED\n"
+	}
+	line := regexp.MustCompile(`(?m)^` + constant + ` = .*$`).FindString(fileIn(last, "experiment.py"))
+	if line == "" {
+		return fmt.Sprintf("THOUGHT: experiment.py has no line assigning %s at column 0, so the planned edit cannot be made.", constant)
+	}
+	return fmt.Sprintf("THOUGHT: Run %d sets %s = %s.\n\n%sexperiment.py\n```python\n<<<<<<< SEARCH\n%s\n=======\n%s = %s\n>>>>>>> REPLACE\n```\n",
+		run, constant, vals[run-1], notes, line, constant, vals[run-1])
+}
+
+func notesFor(all, last string, run int) string {
+	constant, vals := sweep(all)
+	results := between(last, "Here are the results:\n", "\nCompare")
+	setting := "the baseline setting"
+	if constant != "" && run >= 1 && run <= len(vals) {
+		setting = constant + " = " + vals[run-1]
+	}
+	return fmt.Sprintf("notes.txt\n```text\n<<<<<<< SEARCH\n=======\n\n## Run %d: %s\n%s\nResults (means over seeds):\n%s\n>>>>>>> REPLACE\n```\n\n",
+		run, setting, Disclaimer, strings.TrimSpace(results))
+}
+
+func plot(all, last string) string {
+	src := fileIn(last, "plot.py")
+	constant, vals := sweep(all)
+	runs := strings.Split(between(last, "Completed runs: ", ".\n"), ", ")
+	var entries []string
+	for _, r := range runs {
+		n, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(r), "run_"))
+		if err != nil || n == 0 || n > len(vals) {
+			continue
+		}
+		entries = append(entries, fmt.Sprintf("%q: %q,", "run_"+strconv.Itoa(n), constant+" = "+vals[n-1]))
+	}
+	lines := strings.Split(src, "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "labels = {") {
+			continue
+		}
+		if strings.HasSuffix(strings.TrimSpace(l), "}") { // one-line dict
+			inner := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(l), "labels = {"), "}")
+			repl := "labels = {\n    " + strings.TrimSuffix(strings.TrimSpace(inner), ",") + ",\n    " + strings.Join(entries, "\n    ") + "\n}"
+			return "THOUGHT: Label every completed run.\n\nplot.py\n```python\n<<<<<<< SEARCH\n" + l + "\n=======\n" + repl + "\n>>>>>>> REPLACE\n```\n"
+		}
+		for j := i + 1; j < len(lines); j++ {
+			if strings.Contains(lines[j], `"run_0"`) {
+				indent := lines[j][:len(lines[j])-len(strings.TrimLeft(lines[j], " \t"))]
+				return "THOUGHT: Label every completed run.\n\nplot.py\n```python\n<<<<<<< SEARCH\n" + lines[j] + "\n=======\n" + lines[j] + "\n" + indent + strings.Join(entries, "\n"+indent) + "\n>>>>>>> REPLACE\n```\n"
+			}
+		}
+	}
+	return "THOUGHT: plot.py has no labels dictionary the scripted test model recognises."
+}
+
+func figureNotes(last string) string {
+	figs := strings.Split(between(last, "exist in the paper folder: ", ".\n"), ", ")
+	var b strings.Builder
+	b.WriteString("THOUGHT: Describe each figure.\n\nnotes.txt\n```text\n<<<<<<< SEARCH\n=======\n\n## Figures\n" + Disclaimer + "\n")
+	for _, f := range figs {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		what := strings.ReplaceAll(strings.TrimSuffix(f, ".png"), "_", " ")
+		fmt.Fprintf(&b, "- %s: %s for every labelled run (mean over seeds, shaded standard error).\n", f, what)
+	}
+	b.WriteString(">>>>>>> REPLACE\n```\n")
+	return b.String()
+}
+
+func between(s, start, end string) string {
+	i := strings.Index(s, start)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(start):]
+	if j := strings.Index(s, end); j >= 0 {
+		s = s[:j]
+	}
+	return s
+}
+
+func headerNumber(h string) int { return runOf(h, `(\d+)`) }
+
+func runOf(s, pattern string) int {
+	m := regexp.MustCompile(pattern).FindStringSubmatch(s)
+	if m == nil {
+		return 1
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+func tex(s string) string {
+	return strings.NewReplacer("_", `\_`, "%", `\%`, "&", `\&`, "#", `\#`).Replace(s)
+}
+
+// paperFacts reads what the write-up prompt offers: title, figures,
+// citation keys and the runs' results.
+type paperFacts struct {
+	title   string
+	figures []string
+	keys    []string
+	results map[string]map[string]struct {
+		Means map[string]float64 `json:"means"`
+	}
+}
+
+func facts(all string) paperFacts {
+	var f paperFacts
+	f.title = strings.TrimSpace(between(all, "Paper title idea: ", "\n"))
+	for _, x := range strings.Split(between(all, "Figures available: ", "\n"), ", ") {
+		if x = strings.TrimSpace(x); x != "" {
+			f.figures = append(f.figures, x)
+		}
+	}
+	for _, x := range strings.Split(between(all, "Citation keys available: ", "\n"), ", ") {
+		if x = strings.TrimSpace(x); x != "" {
+			f.keys = append(f.keys, x)
+		}
+	}
+	_ = json.Unmarshal([]byte(between(all, "final_info.json):\n```json\n", "\n```")), &f.results)
+	return f
+}
+
+func (f paperFacts) cite(n int) string {
+	if len(f.keys) == 0 {
+		return ""
+	}
+	return `~\citep{` + strings.Join(f.keys[:min(n, len(f.keys))], ",") + `}`
+}
+
+func (f paperFacts) runs() []string {
+	var rs []string
+	for r := range f.results {
+		rs = append(rs, r)
+	}
+	sort.Slice(rs, func(i, j int) bool { return runNum(rs[i]) < runNum(rs[j]) })
+	return rs
+}
+
+func runNum(r string) int { n, _ := strconv.Atoi(strings.TrimPrefix(r, "run_")); return n }
+
+func (f paperFacts) datasets() []string {
+	seen := map[string]bool{}
+	var ds []string
+	for _, r := range f.results {
+		for d := range r {
+			if !seen[d] {
+				seen[d] = true
+				ds = append(ds, d)
+			}
+		}
+	}
+	sort.Strings(ds)
+	return ds
+}
+
+func section(all, name string) string {
+	f := facts(all)
+	constant, vals := sweep(all)
+	body := Disclaimer + "\n\n"
+	switch name {
+	case "Title and Abstract":
+		body += fmt.Sprintf("We study how the setting %s of a small transformer trained on algorithmic tasks changes when it generalises. "+
+			"We train the template's model with %s set to %s and compare validation accuracy and the number of steps needed to reach 99\\%% validation accuracy against the baseline, over %d tasks. "+
+			"All numbers in this paper come from the real experiment runs; the prose is a fixed template produced by a scripted test model.",
+			tex(constant), tex(constant), strings.Join(vals, " and "), len(f.datasets()))
+		return "THOUGHT: A compact abstract.\n\nTITLE: " + f.title + "\n\n```latex\n" + body + "\n```\n"
+	case "Introduction":
+		body += "Neural networks trained on small algorithmic datasets can fit their training data long before they generalise, a phenomenon known as grokking" + f.cite(1) + ". " +
+			"Which training choices move the onset of generalisation is a practical question for anyone training models on limited data" + f.cite(3) + ".\n\n" +
+			"Our contributions are:\n\\begin{itemize}\n" +
+			fmt.Sprintf("\\item a controlled sweep of %s with %d settings besides the baseline;\n", tex(constant), len(vals)) +
+			"\\item a comparison of final validation accuracy and time to generalisation on every task of the template.\n\\end{itemize}\n"
+	case "Background":
+		body += "Transformers" + f.cite(2) + " trained with adaptive optimisers can show delayed generalisation on modular arithmetic. " +
+			"\\paragraph{Problem setting.} Each task maps a pair of operands $(x, y)$ to a result $z$; a fraction of all pairs is used for training and the rest for validation."
+	case "Method":
+		body += fmt.Sprintf("We keep the template's model and training loop unchanged and vary only the constant %s in \\texttt{experiment.py}, one run per value (%s). "+
+			"Every run uses the same seeds as the baseline, so differences come from the changed setting alone.", tex(constant), strings.Join(vals, ", "))
+	case "Experimental Setup":
+		body += fmt.Sprintf("We evaluate on the tasks %s. For each task we report final training and validation loss and accuracy and the first evaluation step with at least 99\\%% validation accuracy, averaged over seeds.",
+			tex(strings.Join(f.datasets(), ", ")))
+	case "Results":
+		body += resultsBody(f)
+	case "Conclusion":
+		body += fmt.Sprintf("We varied %s and measured its effect on generalisation across %d tasks. Future work should test more values and more seeds before drawing firm conclusions.", tex(constant), len(f.datasets()))
+	case "Related Work":
+		body += "Grokking was first reported on small algorithmic datasets" + f.cite(1) + "; our study differs in that it isolates a single training setting and measures its effect on every task of a fixed benchmark."
+	default:
+		body += "This part has no scripted text."
+	}
+	return "THOUGHT: Fill the section from the facts given.\n\n```latex\n" + body + "\n```\n"
+}
+
+func resultsBody(f paperFacts) string {
+	var b strings.Builder
+	ds := f.datasets()
+	metric := "final_val_acc"
+	b.WriteString("Table~\\ref{tab:results} lists the final validation accuracy of every run.\n\n")
+	b.WriteString("\\begin{table}[h]\n\\centering\n\\begin{tabular}{l" + strings.Repeat("r", len(ds)) + "}\n\\hline\nRun")
+	for _, d := range ds {
+		b.WriteString(" & " + tex(d))
+	}
+	b.WriteString(" \\\\\n\\hline\n")
+	for _, r := range f.runs() {
+		b.WriteString(tex(r))
+		for _, d := range ds {
+			v, ok := f.results[r][d].Means[metric]
+			if ok {
+				fmt.Fprintf(&b, " & %.3f", v)
+			} else {
+				b.WriteString(" & --")
+			}
+		}
+		b.WriteString(" \\\\\n")
+	}
+	b.WriteString("\\hline\n\\end{tabular}\n\\caption{Final validation accuracy (mean over seeds) per run and task.}\n\\label{tab:results}\n\\end{table}\n")
+	for i, fig := range f.figures {
+		if i >= 2 {
+			break
+		}
+		label := strings.TrimSuffix(fig, ".png")
+		fmt.Fprintf(&b, "\n\\begin{figure}[h]\n\\centering\n\\includegraphics[width=0.8\\linewidth]{%s}\n\\caption{%s for every run.}\n\\label{fig:%s}\n\\end{figure}\n",
+			fig, tex(strings.ReplaceAll(label, "_", " ")), strings.ReplaceAll(label, "_", "-"))
+	}
+	return b.String()
+}
+
+func review(all string) string {
+	text := between(all, "<paper>\n", "\n</paper>")
+	title := ""
+	for _, l := range strings.Split(text, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			title = l
+			break
+		}
+	}
+	words := len(strings.Fields(text))
+	r := map[string]any{
+		"Summary":          fmt.Sprintf("Scripted review by the test double (no language model read this paper). The paper, whose first line reads %q, has %d words.", title, words),
+		"Strengths":        []string{"The reported numbers come from real experiment runs."},
+		"Weaknesses":       []string{"The prose was produced by a scripted test model, not by a researcher or a language model.", "Few settings and seeds."},
+		"Originality":      1,
+		"Quality":          2,
+		"Clarity":          2,
+		"Significance":     1,
+		"Questions":        []string{"How do the results change with more seeds?"},
+		"Limitations":      []string{"This review is a fixed template used to test the pipeline."},
+		"Ethical Concerns": false,
+		"Soundness":        2,
+		"Presentation":     2,
+		"Contribution":     1,
+		"Overall":          3,
+		"Confidence":       1,
+		"Decision":         "Reject",
+	}
+	js, _ := json.MarshalIndent(r, "", "  ")
+	return "THOUGHT:\nThis is the scripted test model; it does not judge the paper.\n\nREVIEW JSON:\n```json\n" + string(js) + "\n```\n"
+}

@@ -1,0 +1,103 @@
+// Package template loads and checks research templates: a folder with
+// experiment.py, plot.py, prompt.json, seed_ideas.json, latex/template.tex
+// and a baseline run_0/final_info.json.
+package template
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/aiscientist/aiscientist/internal/paper"
+)
+
+// Required files every template must have.
+var Required = []string{"experiment.py", "plot.py", "prompt.json", "latex/template.tex"}
+
+// Prompt is prompt.json.
+type Prompt struct {
+	System          string `json:"system"`
+	TaskDescription string `json:"task_description"`
+}
+
+// Template is a loaded template folder.
+type Template struct {
+	Name   string
+	Dir    string
+	Prompt Prompt
+}
+
+// ErrUnknown means no template of that name exists.
+var ErrUnknown = errors.New("unknown template")
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// Load finds template name under root and checks its contract.
+func Load(root, name string) (Template, error) {
+	if !validName.MatchString(name) {
+		return Template{}, fmt.Errorf("%w %q: names are letters, digits, '_', '-', '.'", ErrUnknown, name)
+	}
+	dir := filepath.Join(root, name)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return Template{}, fmt.Errorf("%w %q: no folder %s (available: %s)", ErrUnknown, name, dir, strings.Join(List(root), ", "))
+	}
+	var missing []string
+	for _, f := range Required {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		return Template{}, fmt.Errorf("template %q is missing %s", name, strings.Join(missing, ", "))
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "prompt.json"))
+	if err != nil {
+		return Template{}, fmt.Errorf("template %q: %w", name, err)
+	}
+	var p Prompt
+	if err := json.Unmarshal(b, &p); err != nil {
+		return Template{}, fmt.Errorf("template %q: prompt.json: %w", name, err)
+	}
+	if p.TaskDescription == "" {
+		return Template{}, fmt.Errorf("template %q: prompt.json has no task_description", name)
+	}
+	return Template{Name: name, Dir: dir, Prompt: p}, nil
+}
+
+// List names the template folders under root.
+func List(root string) []string {
+	entries, _ := os.ReadDir(root)
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// SeedIdeas reads seed_ideas.json (empty when the template has none).
+func (t Template) SeedIdeas() ([]paper.Idea, error) {
+	b, err := os.ReadFile(filepath.Join(t.Dir, "seed_ideas.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ideas []paper.Idea
+	if err := json.Unmarshal(b, &ideas); err != nil {
+		return nil, fmt.Errorf("template %q: seed_ideas.json: %w", t.Name, err)
+	}
+	return ideas, nil
+}
+
+// Read returns a file of the template as text.
+func (t Template) Read(rel string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(t.Dir, rel))
+	return string(b), err
+}

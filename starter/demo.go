@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aiscientist/aiscientist/internal/app"
+	"github.com/aiscientist/aiscientist/internal/latex"
+	"github.com/aiscientist/aiscientist/internal/logging"
+	"github.com/aiscientist/aiscientist/internal/paper"
+	"github.com/aiscientist/aiscientist/workflows"
+)
+
+func demoCmd() *cobra.Command {
+	var out, dataDir, templates, python string
+	var port int
+	cmd := &cobra.Command{
+		Use:   "demo --out DIR",
+		Short: "Write one complete paper offline: embedded server, worker, scripted model, quick grokking",
+		Long: `Starts an embedded Temporal server, the Web UI and a worker in this process, then runs
+one campaign with the scripted test-double model on the quick grokking template: a real
+Python experiment, real plots, a real pdflatex build and a review. Exits 0 only when
+DIR/grokking/<paper>/ holds the PDF and review.json.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			w := cmd.OutOrStdout()
+			absOut, err := filepath.Abs(out)
+			if err != nil {
+				return err
+			}
+			if dataDir == "" {
+				if dataDir, err = os.MkdirTemp("", "aisci-demo-"); err != nil {
+					return err
+				}
+			}
+			logger, err := logging.New("warn")
+			if err != nil {
+				return err
+			}
+			if python == "" {
+				python = os.Getenv("AISCI_PYTHON")
+			}
+			a, err := app.Start(ctx, app.Config{Dev: true, DataDir: dataDir, Port: port, UIPort: 0, Templates: templates, Python: python, Logger: logger})
+			if err != nil {
+				return err
+			}
+			defer a.Stop()
+			fmt.Fprintf(w, "embedded Temporal at %s, Web UI at %s (data in %s)\n", a.Server.HostPort(), a.Server.UIURL(), dataDir)
+			start := time.Now()
+			id, err := startCampaign(ctx, a.Client, workflows.CampaignInput{
+				Template: "grokking", Model: "scripted", NumIdeas: 1, Quick: true, ResultsDir: absOut,
+				Stamp: start.UTC().Format("20060102_150405"), RunTimeout: 20 * time.Minute,
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "campaign %s\nweb UI: %s\n", id, uiLink(a.Server.UIURL(), a.Client, id))
+			final, err := follow(ctx, a.Client, id, w)
+			if err != nil {
+				return err
+			}
+			return verify(cmd.Context(), w, final, time.Since(start))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&out, "out", "", "results folder (required)")
+	f.StringVar(&dataDir, "data-dir", "", "embedded server data (default: a new temporary folder)")
+	f.StringVar(&templates, "templates", "templates", "folder holding the research templates")
+	f.StringVar(&python, "python", "", "Python interpreter for experiments (default $AISCI_PYTHON, else discovered)")
+	f.IntVar(&port, "port", -1, "gRPC port of the embedded server (-1: any free port; Web UI on port+1000)")
+	_ = cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+// verify checks the exported paper: a PDF and a valid review.json.
+func verify(ctx context.Context, w io.Writer, final workflows.CampaignProgress, took time.Duration) error {
+	for _, i := range final.Ideas {
+		if i.State != "completed" || i.Result == "" {
+			continue
+		}
+		pdf := filepath.Join(i.Result, i.Name+".pdf")
+		pages, err := latex.PDFPages(ctx, pdf)
+		if err != nil {
+			return fmt.Errorf("demo: %s: %w", pdf, err)
+		}
+		b, err := os.ReadFile(filepath.Join(i.Result, "review.json"))
+		if err != nil {
+			return fmt.Errorf("demo: review.json: %w", err)
+		}
+		var r paper.Review
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("demo: review.json: %w", err)
+		}
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		fmt.Fprintf(w, "\npaper: %s (%d pages)\nreview: %s, overall %d/10\nfolder: %s\ntook %s\n", pdf, pages, r.Decision, r.Overall, i.Result, took.Round(time.Second))
+		return nil
+	}
+	return fmt.Errorf("demo: no completed paper was exported")
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/aiscientist/aiscientist/internal/app"
+	"github.com/aiscientist/aiscientist/internal/store"
+	"github.com/aiscientist/aiscientist/workflows"
+)
+
+func statusCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status [ID]",
+		Short: "Show the stage and state of each paper, or the full progress of one campaign or paper",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := app.Dial(ctx, g.address, g.namespace, nil)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			w := cmd.OutOrStdout()
+			if len(args) == 0 {
+				rows, err := listRows(cmd, c, "WorkflowType = 'PaperWorkflow'")
+				if err != nil {
+					return err
+				}
+				return printRows(w, rows, asJSON)
+			}
+			id := args[0]
+			var progress any
+			if strings.HasPrefix(id, "campaign/") {
+				progress = &workflows.CampaignProgress{}
+			} else {
+				progress = &workflows.PaperProgress{}
+			}
+			if err := query(ctx, c, id, progress); err != nil {
+				// No worker to answer (or an unknown ID): fall back to what
+				// the server itself knows.
+				rows, lerr := listRows(cmd, c, fmt.Sprintf("WorkflowId = '%s'", strings.ReplaceAll(id, "'", "")))
+				if lerr != nil || len(rows) == 0 {
+					return fmt.Errorf("workflow %s: %w", id, err)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "progress query unavailable (%v); showing the server's record\n", err)
+				return printRows(w, rows, asJSON)
+			}
+			if asJSON {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				return enc.Encode(progress)
+			}
+			return printProgress(w, progress)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func listCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List campaigns and papers, newest first",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := app.Dial(cmd.Context(), g.address, g.namespace, nil)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			rows, err := listRows(cmd, c, "WorkflowType IN ('CampaignWorkflow', 'PaperWorkflow')")
+			if err != nil {
+				return err
+			}
+			return printRows(cmd.OutOrStdout(), rows, asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+type row struct {
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Status  string `json:"status"`
+	Stage   string `json:"stage"`
+	Started string `json:"started"`
+}
+
+func listRows(cmd *cobra.Command, c client.Client, query string) ([]row, error) {
+	var rows []row
+	var token []byte
+	for {
+		resp, err := c.ListWorkflow(cmd.Context(), &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("list workflows: %w", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			stage := ""
+			if p := e.GetSearchAttributes().GetIndexedFields()[workflows.StageKey.GetName()]; p != nil {
+				_ = converter.GetDefaultDataConverter().FromPayload(p, &stage)
+			}
+			rows = append(rows, row{
+				ID: e.GetExecution().GetWorkflowId(), Type: e.GetType().GetName(),
+				Status: strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"),
+				Stage:  stage, Started: e.GetStartTime().AsTime().Local().Format("2006-01-02 15:04:05"),
+			})
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return rows, nil
+		}
+	}
+}
+
+func printRows(w interface{ Write([]byte) (int, error) }, rows []row, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(w, "no workflows")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tSTAGE\tSTARTED")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Type, r.Status, r.Stage, r.Started)
+	}
+	return tw.Flush()
+}
+
+func printProgress(w interface{ Write([]byte) (int, error) }, p any) error {
+	switch v := p.(type) {
+	case *workflows.CampaignProgress:
+		fmt.Fprintf(w, "campaign %s  template %s  model %s\nstage %s  state %s  ideation tokens %d\nnovelty check: %s\n",
+			v.Campaign, v.Template, v.Model, v.Stage, v.State, v.Tokens.Total(), v.NoveltyCheck)
+		if v.Error != "" {
+			fmt.Fprintf(w, "error: %s\n", v.Error)
+		}
+		for _, i := range v.Ideas {
+			fmt.Fprintf(w, "  %-32s %-10s %s%s\n", i.Name, i.State, i.PaperID, errSuffix(i.Error))
+		}
+	case *workflows.PaperProgress:
+		fmt.Fprintf(w, "paper %s  (%s)\ntemplate %s  model %s\nstage %s  state %s  run %d attempt %d\ntokens: prompt %d, completion %d, calls %d\n",
+			v.Paper, v.Title, v.Template, v.Model, v.Stage, v.State, v.Run, v.Attempt, v.Tokens.PromptTokens, v.Tokens.CompletionTokens, v.Tokens.Calls)
+		for _, r := range v.Runs {
+			st := "ok"
+			if !r.OK {
+				st = "failed: " + r.Error
+			}
+			fmt.Fprintf(w, "  run_%d  attempts %d  %ds  %s\n", r.Run, r.Attempts, r.Seconds, st)
+		}
+		if v.PDF != "" {
+			fmt.Fprintf(w, "pdf: %s\n", v.PDF)
+		}
+		if v.Decision != "" {
+			fmt.Fprintf(w, "review: %s (overall %d/10)\n", v.Decision, v.Overall)
+		}
+		if v.ResultDir != "" {
+			fmt.Fprintf(w, "results: %s\n", v.ResultDir)
+		}
+		fmt.Fprintf(w, "workspace: %s\nnovelty check: %s; citation search: %s\n", v.Workspace, v.NoveltyCheck, v.CitationSearch)
+		for _, x := range v.Warnings {
+			fmt.Fprintf(w, "warning: %s\n", x)
+		}
+		if v.Error != "" {
+			fmt.Fprintf(w, "error: %s\n", v.Error)
+		}
+	}
+	return nil
+}
+
+func fetchCmd(g *globals) *cobra.Command {
+	var out, dataDir, artifacts string
+	cmd := &cobra.Command{
+		Use:   "fetch <paper-id>",
+		Short: "Copy a paper's folder out of the artifact store, at any stage",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := app.Dial(ctx, g.address, g.namespace, nil)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			desc, err := c.DescribeWorkflowExecution(ctx, args[0], "")
+			if err != nil {
+				return fmt.Errorf("paper %s: %w", args[0], err)
+			}
+			var key string
+			if p := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()["workspace_key"]; p != nil {
+				_ = converter.GetDefaultDataConverter().FromPayload(p, &key)
+			}
+			if key == "" {
+				return fmt.Errorf("%s has no workspace (is it a paper workflow?)", args[0])
+			}
+			if artifacts == "" {
+				artifacts = filepath.Join(dataDir, "artifacts")
+			}
+			src, err := store.Local{Root: artifacts}.PaperDir(key)
+			if err != nil {
+				return err
+			}
+			if !store.Exists(src) {
+				return fmt.Errorf("workspace %s not found in the artifact store %s (pass --artifacts or --data-dir as given to the worker)", key, artifacts)
+			}
+			dst := filepath.Join(out, filepath.Base(src))
+			if err := store.CopyDir(src, dst); err != nil {
+				return fmt.Errorf("copy %s: %w", src, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", dst)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", ".", "destination folder")
+	cmd.Flags().StringVar(&dataDir, "data-dir", app.DefaultDataDir(), "the worker's --data-dir")
+	cmd.Flags().StringVar(&artifacts, "artifacts", "", "the worker's artifact store (default <data-dir>/artifacts)")
+	return cmd
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/aiscientist/aiscientist/internal/app"
+	"github.com/aiscientist/aiscientist/internal/template"
+	"github.com/aiscientist/aiscientist/workflows"
+)
+
+type launchOpts struct {
+	template, model, out, templates string
+	numIdeas, parallel, maxRuns     int
+	quick, wait, skipIdeas          bool
+}
+
+func launchCmd(g *globals) *cobra.Command {
+	o := &launchOpts{}
+	cmd := &cobra.Command{
+		Use:   "launch",
+		Short: "Start a research campaign: ideas, then one paper workflow per idea",
+		Example: `  starter launch --template grokking --model gpt-4o-2024-08-06 --num-ideas 2 --wait
+  starter launch --template grokking --model scripted --num-ideas 1 --quick --wait`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if _, err := template.Load(o.templates, o.template); err != nil {
+				return err
+			}
+			out, err := filepath.Abs(o.out)
+			if err != nil {
+				return err
+			}
+			c, err := app.Dial(ctx, g.address, g.namespace, nil)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			in := workflows.CampaignInput{Template: o.template, Model: o.model, NumIdeas: o.numIdeas, Quick: o.quick,
+				SkipIdeaGeneration: o.skipIdeas, Parallel: o.parallel, ResultsDir: out, MaxRuns: o.maxRuns,
+				Stamp: time.Now().UTC().Format("20060102_150405")}
+			if o.quick {
+				in.RunTimeout = 20 * time.Minute
+			}
+			id, err := startCampaign(ctx, c, in)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "campaign started: %s\nweb UI: %s\nresults: %s/%s/\n", id, uiLink(g.ui, c, id), out, o.template)
+			if !o.wait {
+				fmt.Fprintf(w, "follow it with: go run ./starter status %s\n", id)
+				return nil
+			}
+			_, err = follow(ctx, c, id, w)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.template, "template", "grokking", "research template (a folder under --templates)")
+	f.StringVar(&o.model, "model", "scripted", "model name; 'scripted' is the offline test double")
+	f.IntVar(&o.numIdeas, "num-ideas", 1, "number of ideas to generate")
+	f.StringVar(&o.out, "out", "results", "results folder; papers land in <out>/<template>/<timestamp>_<Name>/")
+	f.BoolVar(&o.quick, "quick", false, "run the template's quick configuration (AISCI_QUICK=1), for CPUs and demos")
+	f.BoolVar(&o.wait, "wait", false, "follow progress until the campaign ends; exit non-zero if it or a paper failed")
+	f.BoolVar(&o.skipIdeas, "skip-idea-generation", false, "use the template's seed_ideas.json instead of asking the model")
+	f.IntVar(&o.parallel, "parallel", 1, "papers run at once")
+	f.IntVar(&o.maxRuns, "max-runs", 5, "experiment runs per paper")
+	f.StringVar(&o.templates, "templates", "templates", "folder holding the research templates")
+	return cmd
+}
+
+func startCampaign(ctx context.Context, c client.Client, in workflows.CampaignInput) (string, error) {
+	id := "campaign/" + in.Template + "/" + in.Stamp
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             workflows.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.TemplateKey.ValueSet(in.Template), workflows.StageKey.ValueSet("preflight")),
+	}, workflows.CampaignWorkflow, in)
+	if err != nil {
+		return "", fmt.Errorf("start campaign: %w", err)
+	}
+	return id, nil
+}
+
+func uiLink(base string, c client.Client, id string) string {
+	ns := "default"
+	if v := os.Getenv("TEMPORAL_NAMESPACE"); v != "" {
+		ns = v
+	}
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", base, ns, url.PathEscape(id))
+}
+
+// follow prints each paper's stage changes until the campaign ends, and
+// fails when the campaign or any of its papers failed.
+func follow(ctx context.Context, c client.Client, id string, w io.Writer) (workflows.CampaignProgress, error) {
+	done := make(chan error, 1)
+	var final workflows.CampaignProgress
+	go func() { done <- c.GetWorkflow(ctx, id, "").Get(ctx, &final) }()
+	seen := map[string]string{}
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			printUpdates(ctx, c, id, w, seen)
+			if err != nil {
+				return final, fmt.Errorf("campaign %s failed: %w", id, err)
+			}
+			failed := 0
+			for _, i := range final.Ideas {
+				fmt.Fprintf(w, "  %-32s %-10s %s%s\n", i.Name, i.State, i.Result, errSuffix(i.Error))
+				if i.State == "failed" {
+					failed++
+				}
+			}
+			if failed > 0 {
+				return final, fmt.Errorf("%d of %d ideas failed", failed, len(final.Ideas))
+			}
+			return final, nil
+		case <-tick.C:
+			printUpdates(ctx, c, id, w, seen)
+		case <-ctx.Done():
+			return final, ctx.Err()
+		}
+	}
+}
+
+func errSuffix(e string) string {
+	if e == "" {
+		return ""
+	}
+	return "  error: " + e
+}
+
+func printUpdates(ctx context.Context, c client.Client, id string, w io.Writer, seen map[string]string) {
+	var cp workflows.CampaignProgress
+	if err := query(ctx, c, id, &cp); err != nil {
+		return
+	}
+	line := fmt.Sprintf("%s: %s", id, cp.Stage)
+	if seen[id] != line {
+		seen[id] = line
+		fmt.Fprintf(w, "%s  %s\n", time.Now().Format("15:04:05"), line)
+	}
+	for _, i := range cp.Ideas {
+		if i.PaperID == "" {
+			continue
+		}
+		var pp workflows.PaperProgress
+		if err := query(ctx, c, i.PaperID, &pp); err != nil {
+			continue
+		}
+		line := fmt.Sprintf("%s: %s", i.PaperID, pp.Stage)
+		if pp.Stage == workflows.StageExperiments || pp.Stage == workflows.StageBaseline {
+			line += fmt.Sprintf(" run %d attempt %d", pp.Run, pp.Attempt)
+		}
+		if pp.Error != "" {
+			line += " error: " + pp.Error
+		}
+		if seen[i.PaperID] != line {
+			seen[i.PaperID] = line
+			fmt.Fprintf(w, "%s  %s (tokens %d)\n", time.Now().Format("15:04:05"), line, pp.Tokens.Total())
+		}
+	}
+}
+
+func query(ctx context.Context, c client.Client, id string, out any) error {
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, err := c.QueryWorkflow(qctx, id, "", workflows.ProgressQuery)
+	if err != nil {
+		return err
+	}
+	if !v.HasValue() {
+		return errors.New("empty progress")
+	}
+	return v.Get(out)
+}

@@ -1,0 +1,38 @@
+// Command starter is the AI Scientist's command line: launch campaigns,
+// follow and inspect papers, fetch their files, run the offline demo.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// globals shared by the commands that talk to a server.
+type globals struct {
+	address   string
+	namespace string
+	ui        string
+	dataDir   string
+	artifacts string
+}
+
+func main() {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "starter",
+		Short:         "Launch and follow AI Scientist research campaigns",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.address, "address", "", "Temporal frontend address (default $TEMPORAL_ADDRESS or 127.0.0.1:7233)")
+	pf.StringVar(&g.namespace, "namespace", "", "Temporal namespace (default $TEMPORAL_NAMESPACE or default)")
+	pf.StringVar(&g.ui, "ui", "http://127.0.0.1:8233", "Web UI address used in printed links")
+	root.AddCommand(launchCmd(g), statusCmd(g), listCmd(g), fetchCmd(g), demoCmd(), scriptedCmd())
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,383 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/aiscientist/aiscientist/activities"
+	"github.com/aiscientist/aiscientist/internal/llm"
+	"github.com/aiscientist/aiscientist/internal/paper"
+)
+
+// Stages of a paper, in order.
+const (
+	StageSetup       = "setup"
+	StageBaseline    = "baseline"
+	StageExperiments = "experiments"
+	StagePlots       = "plots"
+	StageNotes       = "notes"
+	StageWriteup     = "writeup"
+	StageLatex       = "latex"
+	StageReview      = "review"
+	StageExport      = "export"
+	StageDone        = "done"
+	StageFailed      = "failed"
+)
+
+// ProgressQuery is the query name every workflow answers.
+const ProgressQuery = "progress"
+
+// PaperInput starts one paper.
+type PaperInput struct {
+	Paper          activities.PaperRef
+	Idea           paper.Idea
+	Quick          bool
+	RerunBaseline  bool          // run run_0 here instead of using the template's
+	MaxRuns        int           // default 5
+	MaxRunAttempts int           // attempts per run, default 4 (every run alike)
+	RunTimeout     time.Duration // default 2 h
+	PlotTimeout    time.Duration // default 10 min
+	LatexRounds    int           // check/compile rounds, default 5
+	ResultsDir     string        // export root; empty: no export
+	Folder         string        // <YYYYMMDD_HHMMSS>_<Name>
+}
+
+func (in *PaperInput) defaults() {
+	if in.MaxRuns <= 0 {
+		in.MaxRuns = 5
+	}
+	if in.MaxRunAttempts <= 0 {
+		in.MaxRunAttempts = 4
+	}
+	if in.RunTimeout <= 0 {
+		in.RunTimeout = 2 * time.Hour
+	}
+	if in.PlotTimeout <= 0 {
+		in.PlotTimeout = 10 * time.Minute
+	}
+	if in.LatexRounds <= 0 {
+		in.LatexRounds = 5
+	}
+}
+
+// RunStatus is one experiment run as the progress query reports it.
+type RunStatus struct {
+	Run      int    `json:"run"`
+	Attempts int    `json:"attempts"`
+	OK       bool   `json:"ok"`
+	Error    string `json:"error,omitempty"`
+	Seconds  int    `json:"seconds,omitempty"`
+}
+
+// PaperProgress answers the progress query.
+type PaperProgress struct {
+	Paper     string      `json:"paper"`
+	Idea      string      `json:"idea"`
+	Title     string      `json:"title"`
+	Template  string      `json:"template"`
+	Model     string      `json:"model"`
+	Stage     string      `json:"stage"`
+	State     string      `json:"state"` // running, completed, failed
+	Run       int         `json:"run"`
+	Attempt   int         `json:"attempt"`
+	Runs      []RunStatus `json:"runs"`
+	Tokens    llm.Usage   `json:"tokens"`
+	Figures   int         `json:"figures"`
+	PDF       string      `json:"pdf,omitempty"`
+	Overall   int         `json:"overall,omitempty"`
+	Decision  string      `json:"decision,omitempty"`
+	Workspace string      `json:"workspace,omitempty"`
+	ResultDir string      `json:"result_dir,omitempty"`
+	Warnings  []string    `json:"warnings,omitempty"`
+	Error     string      `json:"error,omitempty"`
+	// Stages of the reference system this build cannot run yet, shown so
+	// nobody mistakes their absence for a pass.
+	NoveltyCheck   string `json:"novelty_check"`
+	CitationSearch string `json:"citation_search"`
+}
+
+// PaperResult is what a finished paper returns.
+type PaperResult struct {
+	Progress PaperProgress
+}
+
+// PaperWorkflow runs one idea through experiments, plots, notes, write-up,
+// LaTeX build, review and export. Every side effect is an activity working
+// on the paper's workspace; the history holds only references and small
+// results, so it stays far below Temporal's limits.
+func PaperWorkflow(ctx workflow.Context, in PaperInput) (PaperResult, error) {
+	in.defaults()
+	p := &paperRun{in: in, ref: in.Paper, prog: PaperProgress{
+		Paper: workflow.GetInfo(ctx).WorkflowExecution.ID, Idea: in.Idea.Name, Title: in.Idea.Title,
+		Template: in.Paper.Template, Model: in.Paper.Model, State: "running",
+		NoveltyCheck: "off (not implemented yet)", CitationSearch: "off (not implemented yet)",
+	}}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (PaperProgress, error) { return p.prog, nil }); err != nil {
+		return PaperResult{}, err
+	}
+	err := p.run(ctx)
+	if err != nil {
+		p.prog.State, p.prog.Error = "failed", fmt.Sprintf("%s: %s", p.prog.Stage, rootMessage(err))
+		workflow.GetLogger(ctx).Error("paper failed", "stage", p.prog.Stage, "error", p.prog.Error)
+		_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(StageFailed))
+		return PaperResult{Progress: p.prog}, temporal.NewNonRetryableApplicationError(p.prog.Error, "PaperFailed", err)
+	}
+	p.prog.State = "completed"
+	p.setStage(ctx, StageDone)
+	return PaperResult{Progress: p.prog}, nil
+}
+
+type paperRun struct {
+	in   PaperInput
+	ref  activities.PaperRef
+	prog PaperProgress
+	acts *activities.Activities // nil: method values only name the activities
+}
+
+func (p *paperRun) setStage(ctx workflow.Context, stage string) {
+	p.prog.Stage = stage
+	workflow.GetLogger(ctx).Info("paper stage", "paper", p.prog.Paper, "stage", stage)
+	_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(stage))
+}
+
+func (p *paperRun) run(ctx workflow.Context) error {
+	log := workflow.GetLogger(ctx)
+	log.Info("novelty check and citation search are off: they arrive with literature search; ideas are not checked against the literature", "paper", p.prog.Paper)
+
+	p.setStage(ctx, StageSetup)
+	if err := workflow.ExecuteActivity(fileOptions(ctx), p.acts.PreparePaper, activities.PaperSetup{Paper: p.ref, Idea: p.in.Idea}).Get(ctx, &p.prog.Workspace); err != nil {
+		return err
+	}
+	if p.in.Quick || p.in.RerunBaseline {
+		// The template's run_0 was produced with the full configuration; a
+		// quick paper compares against a quick baseline run here.
+		p.setStage(ctx, StageBaseline)
+		if err := p.baseline(ctx); err != nil {
+			return err
+		}
+	}
+	p.setStage(ctx, StageExperiments)
+	if err := p.experiments(ctx); err != nil {
+		return err
+	}
+	p.setStage(ctx, StagePlots)
+	if err := p.plots(ctx); err != nil {
+		return err
+	}
+	p.setStage(ctx, StageNotes)
+	var notes activities.CoderTurnResult
+	if err := workflow.ExecuteActivity(llmOptions(ctx), p.acts.CoderTurn, p.turn("notes", activities.KindNotes, 0, 1, 1, "", false)).Get(ctx, &notes); err != nil {
+		return err
+	}
+	p.prog.Tokens = p.prog.Tokens.Add(notes.Usage)
+	if !notes.Applied {
+		p.warn(ctx, "notes on figures were not recorded: "+notes.Feedback)
+	}
+	p.setStage(ctx, StageWriteup)
+	for _, s := range activities.Sections {
+		var u llm.Usage
+		if err := workflow.ExecuteActivity(llmOptions(ctx), p.acts.WriteSection, activities.SectionInput{Paper: p.ref, Section: s.Name}).Get(ctx, &u); err != nil {
+			return fmt.Errorf("write %s: %w", s.Name, err)
+		}
+		p.prog.Tokens = p.prog.Tokens.Add(u)
+	}
+	p.setStage(ctx, StageLatex)
+	if err := p.latex(ctx); err != nil {
+		return err
+	}
+	p.setStage(ctx, StageReview)
+	var rev activities.ReviewResult
+	if err := workflow.ExecuteActivity(llmOptions(ctx), p.acts.ReviewPaper, activities.ReviewInput{Paper: p.ref}).Get(ctx, &rev); err != nil {
+		return err
+	}
+	p.prog.Tokens = p.prog.Tokens.Add(rev.Usage)
+	p.prog.Overall, p.prog.Decision = rev.Overall, rev.Decision
+	if p.in.ResultsDir != "" {
+		p.setStage(ctx, StageExport)
+		if err := workflow.ExecuteActivity(fileOptions(ctx), p.acts.ExportPaper, activities.ExportInput{Paper: p.ref, OutDir: p.in.ResultsDir, Folder: p.in.Folder}).Get(ctx, &p.prog.ResultDir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *paperRun) warn(ctx workflow.Context, msg string) {
+	workflow.GetLogger(ctx).Warn(msg, "paper", p.prog.Paper)
+	p.prog.Warnings = append(p.prog.Warnings, msg)
+}
+
+func (p *paperRun) turn(id, kind string, run, attempt, maxAttempts int, reason string, allowDone bool) activities.CoderTurnInput {
+	conv := activities.ConvCoder
+	if kind == activities.KindLatexFix {
+		conv = activities.ConvWriter
+	}
+	return activities.CoderTurnInput{Paper: p.ref, Conversation: conv, TurnID: id, Kind: kind, Run: run, Attempt: attempt,
+		MaxAttempts: maxAttempts, MaxRuns: p.in.MaxRuns, Reason: reason, AllowDone: allowDone}
+}
+
+func (p *paperRun) runExperiment(ctx workflow.Context, run, attempt int) (activities.RunResult, error) {
+	p.prog.Run, p.prog.Attempt = run, attempt
+	var r activities.RunResult
+	err := workflow.ExecuteActivity(runOptions(ctx, p.in.RunTimeout), p.acts.RunExperiment,
+		activities.RunInput{Paper: p.ref, Run: run, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.RunTimeout}).Get(ctx, &r)
+	return r, err
+}
+
+func (p *paperRun) record(run, attempt int, ok bool, errMsg string, d time.Duration) {
+	for i := range p.prog.Runs {
+		if p.prog.Runs[i].Run == run {
+			p.prog.Runs[i] = RunStatus{Run: run, Attempts: attempt, OK: ok, Error: errMsg, Seconds: int(d.Seconds())}
+			return
+		}
+	}
+	p.prog.Runs = append(p.prog.Runs, RunStatus{Run: run, Attempts: attempt, OK: ok, Error: errMsg, Seconds: int(d.Seconds())})
+}
+
+func (p *paperRun) baseline(ctx workflow.Context) error {
+	var last string
+	for attempt := 1; attempt <= 2; attempt++ {
+		r, err := p.runExperiment(ctx, 0, attempt)
+		if err != nil {
+			return err
+		}
+		p.record(0, attempt, r.OK, r.Error, r.Duration)
+		if r.OK {
+			return nil
+		}
+		last = r.Error
+	}
+	return temporal.NewNonRetryableApplicationError("the template's own baseline failed: "+last, "BaselineFailed", nil)
+}
+
+// experiments is the coder loop: implement a run, execute it, feed back the
+// results or the error. Every run gets the same number of attempts, a failed
+// edit counts as a failed attempt (the unchanged code is never run), and
+// ALL_COMPLETED is accepted only after a successful run.
+func (p *paperRun) experiments(ctx workflow.Context) error {
+	kind, run, attempt, succeeded := activities.KindImplement, 1, 1, 0
+	reason, lastErr := "", ""
+	for {
+		p.prog.Run, p.prog.Attempt = run, attempt
+		in := p.turn(fmt.Sprintf("run%d-attempt%d-%s", run, attempt, kind), kind, run, attempt, p.in.MaxRunAttempts, reason, succeeded > 0)
+		switch kind {
+		case activities.KindNext:
+			in.Run = run - 1 // reports the run that just finished
+		case activities.KindFix:
+			in.Attempt = attempt - 1 // the failed attempt whose log is shown
+		}
+		var t activities.CoderTurnResult
+		if err := workflow.ExecuteActivity(llmOptions(ctx), p.acts.CoderTurn, in).Get(ctx, &t); err != nil {
+			return err
+		}
+		p.prog.Tokens = p.prog.Tokens.Add(t.Usage)
+		if t.Done && succeeded > 0 {
+			break
+		}
+		if !t.Applied {
+			lastErr = "edits were not applied: " + t.Feedback
+			p.record(run, attempt, false, lastErr, 0)
+			kind, reason = activities.KindEditFailed, t.Feedback
+		} else {
+			r, err := p.runExperiment(ctx, run, attempt)
+			if err != nil {
+				return err
+			}
+			p.record(run, attempt, r.OK, r.Error, r.Duration)
+			if r.OK {
+				succeeded++
+				if run == p.in.MaxRuns {
+					break
+				}
+				kind, reason, run, attempt = activities.KindNext, "", run+1, 1
+				continue
+			}
+			lastErr = r.Error
+			kind, reason = activities.KindFix, r.Error
+		}
+		attempt++
+		if attempt > p.in.MaxRunAttempts {
+			p.warn(ctx, fmt.Sprintf("run %d failed %d times; continuing with the %d successful runs", run, p.in.MaxRunAttempts, succeeded))
+			break
+		}
+	}
+	if succeeded == 0 {
+		return temporal.NewNonRetryableApplicationError("no experiment run succeeded; last error: "+lastErr, "NoSuccessfulRun", nil)
+	}
+	return nil
+}
+
+// plots asks for plot.py edits and runs it, up to four tries. A paper
+// without figures can still be written, so failure here is a warning.
+func (p *paperRun) plots(ctx workflow.Context) error {
+	const tries = 4
+	kind, reason := activities.KindPlot, ""
+	for attempt := 1; attempt <= tries; attempt++ {
+		in := p.turn(fmt.Sprintf("plot-attempt%d", attempt), kind, 0, attempt-1, tries, reason, false)
+		var t activities.CoderTurnResult
+		if err := workflow.ExecuteActivity(llmOptions(ctx), p.acts.CoderTurn, in).Get(ctx, &t); err != nil {
+			return err
+		}
+		p.prog.Tokens = p.prog.Tokens.Add(t.Usage)
+		if !t.Applied && attempt > 1 {
+			reason = "your edits were not applied: " + t.Feedback
+			continue
+		}
+		var r activities.RunResult
+		if err := workflow.ExecuteActivity(runOptions(ctx, p.in.PlotTimeout), p.acts.RunPlot,
+			activities.PlotInput{Paper: p.ref, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.PlotTimeout}).Get(ctx, &r); err != nil {
+			return err
+		}
+		if r.OK {
+			p.prog.Figures = r.Figures
+			return nil
+		}
+		kind, reason = activities.KindPlotFix, r.Error
+	}
+	p.warn(ctx, fmt.Sprintf("plotting failed %d times; the paper is written without new figures", tries))
+	return nil
+}
+
+// latex checks and compiles the paper, sending problems back to the model
+// between rounds. A PDF with leftover warnings is kept (and reported); no
+// PDF at all fails the paper.
+func (p *paperRun) latex(ctx workflow.Context) error {
+	var b activities.BuildResult
+	for round := 1; round <= p.in.LatexRounds; round++ {
+		if err := workflow.ExecuteActivity(fileOptions(ctx), p.acts.BuildPDF, activities.BuildInput{Paper: p.ref, Round: round}).Get(ctx, &b); err != nil {
+			return err
+		}
+		if b.OK || round == p.in.LatexRounds {
+			break
+		}
+		var t activities.CoderTurnResult
+		in := p.turn(fmt.Sprintf("latex-round%d", round), activities.KindLatexFix, 0, round, p.in.LatexRounds, b.Summary, false)
+		if err := workflow.ExecuteActivity(llmOptions(ctx), p.acts.CoderTurn, in).Get(ctx, &t); err != nil {
+			return err
+		}
+		p.prog.Tokens = p.prog.Tokens.Add(t.Usage)
+		if t.NoChanges || !t.Applied {
+			break // nothing changed, so compiling again would find the same
+		}
+	}
+	if b.PDF == "" {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("LaTeX produced no PDF after fixing; %d problems remain, first: %s (see latex/problems.txt)", b.Problems, b.Summary), activities.ErrTypeNoPDF, nil)
+	}
+	p.prog.PDF = b.PDF
+	if !b.OK {
+		p.warn(ctx, fmt.Sprintf("the PDF was built but %d LaTeX problems remain (latex/problems.txt), first: %s", b.Problems, b.Summary))
+	}
+	return nil
+}
+
+// rootMessage digs the most specific message out of an activity error chain.
+func rootMessage(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Error()
+	}
+	return err.Error()
+}
