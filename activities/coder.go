@@ -63,7 +63,7 @@ type CoderTurnResult struct {
 }
 
 type conversation struct {
-	Messages []llm.Message             `json:"messages"`
+	Messages []llm.Message              `json:"messages"`
 	Turns    map[string]CoderTurnResult `json:"turns"`
 }
 

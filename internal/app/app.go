@@ -50,6 +50,9 @@ type App struct {
 	Server *devserver.Server // nil without Dev
 	Client client.Client
 	Worker worker.Worker
+	// serverLevel lets Stop silence the embedded server, whose shutdown
+	// logs connection errors that are expected and alarming to read.
+	serverLevel zap.AtomicLevel
 }
 
 // DefaultDataDir is ~/.aiscientist, so every run of `worker --dev` finds
@@ -82,13 +85,13 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Artifacts, err = filepath.Abs(cfg.Artifacts); err != nil {
 		return nil, err
 	}
-	a := &App{}
+	a := &App{serverLevel: zap.NewAtomicLevelAt(zapcore.ErrorLevel)}
 	opts := client.Options{}
 	if cfg.Dev {
 		a.Server, err = devserver.Start(ctx, devserver.Options{
 			DataDir: cfg.DataDir, GRPCPort: cfg.Port, UIPort: cfg.UIPort,
 			SearchAttributes: SearchAttributes,
-			Logger:           cfg.Logger.Named("temporal").WithOptions(zap.IncreaseLevel(zapcore.WarnLevel)),
+			Logger:           cfg.Logger.Named("temporal").WithOptions(zap.IncreaseLevel(a.serverLevel)),
 		})
 		if err != nil {
 			return nil, err
@@ -127,6 +130,7 @@ func (a *App) Stop() {
 		a.Client.Close()
 	}
 	if a.Server != nil {
+		a.serverLevel.SetLevel(zapcore.FatalLevel)
 		_ = a.Server.Stop()
 	}
 }
@@ -161,4 +165,3 @@ func hostOr(h string) string {
 	}
 	return h
 }
-
