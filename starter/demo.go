@@ -54,7 +54,7 @@ DIR/grokking/<paper>/ holds the PDF and review.json.`,
 			defer a.Stop()
 			fmt.Fprintf(w, "embedded Temporal at %s, Web UI at %s (data in %s)\n", a.Server.HostPort(), a.Server.UIURL(), dataDir)
 			start := time.Now()
-			id, err := startCampaign(ctx, a.Client, workflows.CampaignInput{
+			id, err := app.StartCampaign(ctx, a.Client, workflows.CampaignInput{
 				Template: "grokking", Model: "scripted", NumIdeas: 1, Quick: true, ResultsDir: absOut,
 				Stamp: start.UTC().Format("20060102_150405"), RunTimeout: 20 * time.Minute,
 			})

@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/aiscientist/aiscientist/internal/app"
 	"github.com/aiscientist/aiscientist/internal/template"
@@ -52,7 +51,7 @@ func launchCmd(g *globals) *cobra.Command {
 			if o.quick {
 				in.RunTimeout = 20 * time.Minute
 			}
-			id, err := startCampaign(ctx, c, in)
+			id, err := app.StartCampaign(ctx, c, in)
 			if err != nil {
 				return err
 			}
@@ -78,19 +77,6 @@ func launchCmd(g *globals) *cobra.Command {
 	f.IntVar(&o.maxRuns, "max-runs", 5, "experiment runs per paper")
 	f.StringVar(&o.templates, "templates", "templates", "folder holding the research templates")
 	return cmd
-}
-
-func startCampaign(ctx context.Context, c client.Client, in workflows.CampaignInput) (string, error) {
-	id := "campaign/" + in.Template + "/" + in.Stamp
-	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    id,
-		TaskQueue:             workflows.TaskQueue,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.TemplateKey.ValueSet(in.Template), workflows.StageKey.ValueSet("preflight")),
-	}, workflows.CampaignWorkflow, in)
-	if err != nil {
-		return "", fmt.Errorf("start campaign: %w", err)
-	}
-	return id, nil
 }
 
 func uiLink(base string, c client.Client, id string) string {

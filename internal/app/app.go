@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -157,6 +159,24 @@ func Dial(ctx context.Context, address, namespace string, logger *zap.Logger) (c
 		return nil, fmt.Errorf("connect to Temporal at %s: %w (is `go run ./worker --dev` running?)", hostOr(opts.HostPort), err)
 	}
 	return c, nil
+}
+
+// StartCampaign starts a campaign with a readable ID,
+// campaign/<template>/<stamp>.
+func StartCampaign(ctx context.Context, c client.Client, in workflows.CampaignInput) (string, error) {
+	if in.Stamp == "" {
+		in.Stamp = time.Now().UTC().Format("20060102_150405")
+	}
+	id := "campaign/" + in.Template + "/" + in.Stamp
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             workflows.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.TemplateKey.ValueSet(in.Template), workflows.StageKey.ValueSet("preflight")),
+	}, workflows.CampaignWorkflow, in)
+	if err != nil {
+		return "", fmt.Errorf("start campaign: %w", err)
+	}
+	return id, nil
 }
 
 func hostOr(h string) string {

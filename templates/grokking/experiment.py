@@ -14,8 +14,9 @@ each dataset), <out_dir>/all_results.json (per-seed learning curves) and
 <out_dir>/config.json (the resolved configuration).
 
 Set AISCI_QUICK=1 for a small configuration that runs on two CPU cores in
-about a minute; only size-related settings (steps, prime, seeds, evaluation
-interval) are shrunk, every other hyperparameter below is shared.
+about a minute; only size-related settings (steps, evaluation interval,
+prime, seeds, permutation group size) are shrunk, every other hyperparameter
+below is shared.
 """
 
 import argparse

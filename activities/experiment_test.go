@@ -1,0 +1,195 @@
+package activities_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aiscientist/aiscientist/activities"
+)
+
+// writeFinalInfo is a script fragment that writes a valid final_info.json
+// into the --out_dir given on the command line.
+const writeFinalInfo = `import json, os, sys
+out = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--out_dir=")][0]
+os.makedirs(out, exist_ok=True)
+with open(os.path.join(out, "final_info.json"), "w") as f:
+    json.dump({"x_plus_y": {"means": {"final_val_acc": 0.99}, "stderrs": {"final_val_acc": 0.01}}}, f)
+print("quick=" + os.environ.get("AISCI_QUICK", "") + " mpl=" + os.environ.get("MPLBACKEND", ""))
+`
+
+func TestRunExperiment(t *testing.T) {
+	needPython(t)
+	e := newEnv(t, withTemplates(miniTemplate(t, "")))
+	tests := []struct {
+		name       string
+		script     string
+		timeout    time.Duration
+		quick      bool
+		stale      bool // a previous attempt left a valid run_1 behind
+		wantOK     bool
+		wantErr    []string
+		wantStdout string
+		maxTime    time.Duration
+	}{
+		{
+			name:    "traceback",
+			script:  "import sys\n\ndef train():\n    raise ValueError(\"loss is nan at step 17\")\n\ntrain()\n",
+			wantErr: []string{"experiment.py exited with status 1", "ValueError: loss is nan at step 17"},
+		},
+		{
+			name:    "explicit exit code",
+			script:  "import sys\nsys.stderr.write('out of memory\\n')\nsys.exit(3)\n",
+			wantErr: []string{"status 3", "out of memory"},
+		},
+		{
+			name:    "exit 0 without final_info.json",
+			script:  "print('trained, forgot to save')\n",
+			wantErr: []string{"exited 0", "run_1/final_info.json"},
+		},
+		{
+			name:    "stale output of an earlier attempt is cleared",
+			script:  "print('trained, forgot to save')\n",
+			stale:   true,
+			wantErr: []string{"run_1/final_info.json"},
+		},
+		{
+			name:    "final_info.json without means",
+			script:  "import json, os\nos.makedirs('run_1', exist_ok=True)\njson.dump({'x_plus_y': {'stderrs': {}}}, open('run_1/final_info.json', 'w'))\n",
+			wantErr: []string{"final_info.json", "means"},
+		},
+		{
+			name:    "final_info.json not JSON",
+			script:  "import os\nos.makedirs('run_1', exist_ok=True)\nopen('run_1/final_info.json', 'w').write('{nope')\n",
+			wantErr: []string{"final_info.json"},
+		},
+		{
+			name:       "success",
+			script:     writeFinalInfo,
+			wantOK:     true,
+			wantStdout: "quick= mpl=Agg",
+		},
+		{
+			name:       "quick mode",
+			script:     writeFinalInfo,
+			quick:      true,
+			wantOK:     true,
+			wantStdout: "quick=1 mpl=Agg",
+		},
+		{
+			name:    "timeout",
+			script:  "import time\nprint('starting', flush=True)\ntime.sleep(60)\n",
+			timeout: time.Second,
+			wantErr: []string{"experiment.py timed out after 1s"},
+			maxTime: 20 * time.Second,
+		},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ref, dir := miniPaper(t, e, fmt.Sprintf("exp%d", i))
+			writeFile(t, filepath.Join(dir, "experiment.py"), tt.script)
+			if tt.stale {
+				writeFile(t, filepath.Join(dir, "run_1", "final_info.json"), `{"x": {"means": {"a": 1}}}`)
+			}
+			start := time.Now()
+			res := mustExecute[activities.RunResult](t, e, e.acts.RunExperiment, activities.RunInput{Paper: ref, Run: 1, Attempt: 1, Quick: tt.quick, Timeout: tt.timeout})
+			if tt.maxTime > 0 && time.Since(start) > tt.maxTime {
+				t.Errorf("took %v, want under %v", time.Since(start), tt.maxTime)
+			}
+			if res.OK != tt.wantOK {
+				t.Errorf("OK = %v, want %v (Error %q)", res.OK, tt.wantOK, res.Error)
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(res.Error, want) {
+					t.Errorf("Error %q does not contain %q", res.Error, want)
+				}
+			}
+			if tt.wantOK && res.Error != "" {
+				t.Errorf("Error = %q on success", res.Error)
+			}
+			if res.Duration <= 0 {
+				t.Errorf("Duration = %v", res.Duration)
+			}
+			for _, f := range []string{"logs/run_1_attempt_1.stdout", "logs/run_1_attempt_1.stderr"} {
+				if !exists(filepath.Join(dir, f)) {
+					t.Errorf("%s missing", f)
+				}
+			}
+			if strings.Contains(tt.name, "traceback") {
+				if stderr := readFile(t, filepath.Join(dir, "logs", "run_1_attempt_1.stderr")); !strings.Contains(stderr, "Traceback (most recent call last)") {
+					t.Errorf("stderr log lacks the traceback:\n%s", stderr)
+				}
+			}
+			if tt.wantStdout != "" {
+				if out := readFile(t, filepath.Join(dir, "logs", "run_1_attempt_1.stdout")); !strings.Contains(out, tt.wantStdout) {
+					t.Errorf("stdout log = %q, want %q", out, tt.wantStdout)
+				}
+			}
+			snapshot := filepath.Join(dir, "run_1.py")
+			if tt.wantOK {
+				if !exists(snapshot) || readFile(t, snapshot) != tt.script {
+					t.Error("run_1.py is not a snapshot of experiment.py")
+				}
+			} else if exists(snapshot) {
+				t.Error("a failed run was snapshotted as run_1.py")
+			}
+		})
+	}
+}
+
+func TestRunExperimentBadTemplate(t *testing.T) {
+	e := newEnv(t, withTemplates(miniTemplate(t, "")))
+	ref, _ := miniPaper(t, e, "bad")
+	ref.Template = "gone"
+	_, err := execute[activities.RunResult](t, e, e.acts.RunExperiment, activities.RunInput{Paper: ref, Run: 1, Attempt: 1})
+	wantFinal(t, err, activities.ErrTypeBadInput)
+}
+
+func TestRunExperimentMissingModule(t *testing.T) {
+	needPython(t)
+	root := miniTemplate(t, "")
+	writeFile(t, filepath.Join(root, "mini", "experiment.py"), "import surely_not_an_installed_module_xyz\n")
+	e := newEnv(t, withTemplates(root))
+	ref, _ := miniPaper(t, e, "nomod")
+	_, err := execute[activities.RunResult](t, e, e.acts.RunExperiment, activities.RunInput{Paper: ref, Run: 1, Attempt: 1})
+	ae := wantFinal(t, err, activities.ErrTypeBadInput)
+	if !strings.Contains(ae.Error(), "surely_not_an_installed_module_xyz") {
+		t.Errorf("error %q does not name the missing module", ae.Error())
+	}
+}
+
+func TestRunPlot(t *testing.T) {
+	needPython(t)
+	e := newEnv(t, withTemplates(miniTemplate(t, "")))
+	tests := []struct {
+		name        string
+		script      string
+		wantOK      bool
+		wantFigures int
+		wantErr     string
+	}{
+		{"no PNG", "print('nothing to plot')\n", false, 0, "wrote no PNG"},
+		{"PNG in a subfolder does not count", "import os\nos.makedirs('figs', exist_ok=True)\nopen('figs/a.png', 'wb').write(b'x')\n", false, 0, "wrote no PNG"},
+		{"one PNG", "open('val_acc.png', 'wb').write(b'\\x89PNG')\n", true, 1, ""},
+		{"two PNGs", "for n in ('a.png', 'b.png'):\n    open(n, 'wb').write(b'\\x89PNG')\n", true, 2, ""},
+		{"crash", "raise RuntimeError('no data')\n", false, 0, "RuntimeError: no data"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ref, dir := miniPaper(t, e, fmt.Sprintf("plot%d", i))
+			writeFile(t, filepath.Join(dir, "plot.py"), tt.script)
+			res := mustExecute[activities.RunResult](t, e, e.acts.RunPlot, activities.PlotInput{Paper: ref, Attempt: 2})
+			if res.OK != tt.wantOK || res.Figures != tt.wantFigures {
+				t.Errorf("result = %+v, want OK=%v Figures=%d", res, tt.wantOK, tt.wantFigures)
+			}
+			if !strings.Contains(res.Error, tt.wantErr) || (tt.wantErr == "") != (res.Error == "") {
+				t.Errorf("Error = %q, want %q", res.Error, tt.wantErr)
+			}
+			if !exists(filepath.Join(dir, "logs", "plot_attempt_2.stderr")) {
+				t.Error("logs/plot_attempt_2.stderr missing")
+			}
+		})
+	}
+}

@@ -1,0 +1,387 @@
+package activities_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/aiscientist/aiscientist/activities"
+	"github.com/aiscientist/aiscientist/internal/latex"
+	"github.com/aiscientist/aiscientist/internal/llm"
+	"github.com/aiscientist/aiscientist/internal/paper"
+	"github.com/aiscientist/aiscientist/internal/scripted"
+)
+
+// resultsPaper prepares a grokking workspace with a baseline, one run and
+// one figure, as the experiment stage leaves it.
+func resultsPaper(t *testing.T, e *env, key, model string) (activities.PaperRef, string) {
+	t.Helper()
+	ref, dir := grokkingPaper(t, e, key, model)
+	writeRun(t, dir, 0, 0.912)
+	writeRun(t, dir, 1, 0.437)
+	writeFile(t, filepath.Join(dir, "run_1.py"), "WEIGHT_DECAY = 0.1\n")
+	if err := os.WriteFile(filepath.Join(dir, "val_acc_x_plus_y.png"), tinyPNG(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "notes.txt"), readFile(t, filepath.Join(dir, "notes.txt"))+"\n## Run 1: WEIGHT_DECAY = 0.1\nValidation accuracy fell.\n")
+	return ref, dir
+}
+
+func TestWriteBuildReviewScripted(t *testing.T) {
+	needTeX(t)
+	e := newEnv(t)
+	ref, dir := resultsPaper(t, e, "writeup", llm.ScriptedModel)
+	texPath := filepath.Join(dir, "latex", "template.tex")
+
+	for _, sec := range activities.Sections {
+		before := e.scripted.calls.Load()
+		usage := mustExecute[llm.Usage](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: sec.Name})
+		if got := e.scripted.calls.Load() - before; got != 2 || usage.Calls != 2 {
+			t.Errorf("%s: %d model calls (usage %d), want draft + refinement = 2", sec.Name, got, usage.Calls)
+		}
+		tex := readFile(t, texPath)
+		if strings.Contains(tex, "\n"+sec.Placeholder+"\n") {
+			t.Errorf("%s: placeholder %q still in template.tex", sec.Name, sec.Placeholder)
+		}
+		if !exists(filepath.Join(dir, "writeup", "transcript_"+strings.ToLower(strings.ReplaceAll(sec.Name, " ", "_"))+".md")) {
+			t.Errorf("%s: no transcript", sec.Name)
+		}
+	}
+	tex := readFile(t, texPath)
+	if !strings.Contains(tex, `\title{`+testIdea.Title+`}`) {
+		t.Errorf("title not filled in")
+	}
+	for _, want := range []string{scripted.Disclaimer, "0.912", "0.437", `\includegraphics[width=0.8\linewidth]{val_acc_x_plus_y.png}`} {
+		if !strings.Contains(tex, want) {
+			t.Errorf("template.tex lacks %q", want)
+		}
+	}
+	if regexp.MustCompile(`(?m)^[A-Z ]+ HERE$`).MatchString(tex) {
+		t.Error("template.tex still has placeholders")
+	}
+	// Every citation uses a key of the skeleton's bibliography.
+	have := map[string]bool{}
+	for _, k := range latex.BibKeys(tex) {
+		have[k] = true
+	}
+	for _, k := range latex.CiteKeys(tex) {
+		if !have[k] {
+			t.Errorf("cites unknown key %q", k)
+		}
+	}
+	var st struct {
+		Title    string            `json:"title"`
+		Sections map[string]string `json:"sections"`
+	}
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(dir, "writeup", "state.json"))), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Title != testIdea.Title || len(st.Sections) != len(activities.Sections) {
+		t.Errorf("state.json: title %q, %d sections", st.Title, len(st.Sections))
+	}
+
+	// A written section is not asked for again, and re-rendering keeps the paper.
+	before := e.scripted.calls.Load()
+	if u := mustExecute[llm.Usage](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: "Method"}); u.Calls != 0 {
+		t.Errorf("rewriting Method cost %d calls", u.Calls)
+	}
+	if e.scripted.calls.Load() != before || readFile(t, texPath) != tex {
+		t.Error("repeating a written section called the model or changed template.tex")
+	}
+
+	res := mustExecute[activities.BuildResult](t, e, e.acts.BuildPDF, activities.BuildInput{Paper: ref, Round: 1})
+	if !res.OK || res.Problems != 0 {
+		t.Fatalf("BuildPDF = %+v\nproblems.txt:\n%s", res, readText(filepath.Join(dir, "latex", "problems.txt")))
+	}
+	if want := filepath.Join(dir, ref.Name+".pdf"); res.PDF != want {
+		t.Errorf("PDF = %q, want %q", res.PDF, want)
+	}
+	if b, err := os.ReadFile(res.PDF); err != nil || !strings.HasPrefix(string(b), "%PDF") {
+		t.Fatalf("no PDF at %s: %v", res.PDF, err)
+	}
+	if exists(filepath.Join(dir, "latex", "problems.txt")) {
+		t.Error("problems.txt left behind after a clean build")
+	}
+
+	rev := mustExecute[activities.ReviewResult](t, e, e.acts.ReviewPaper, activities.ReviewInput{Paper: ref})
+	b := readFile(t, filepath.Join(dir, "review.json"))
+	r, err := paper.ParseReview(b)
+	if err != nil {
+		t.Fatalf("review.json does not parse: %v\n%s", err, b)
+	}
+	if rev.Overall != r.Overall || rev.Decision != r.Decision || rev.Decision != "Reject" || rev.Usage.Calls != 1 {
+		t.Errorf("ReviewPaper = %+v, review.json = %+v", rev, r)
+	}
+	// The scripted reviewer quotes the first line of the PDF's text: the title.
+	if !strings.Contains(r.Summary, "Weight Decay") {
+		t.Errorf("review summary does not quote the paper: %q", r.Summary)
+	}
+	if txt := readFile(t, filepath.Join(dir, "review.txt")); !strings.HasPrefix(txt, "Decision: Reject (Overall 3/10") {
+		t.Errorf("review.txt starts %q", firstLine(txt))
+	}
+	// A stored review is returned without asking again.
+	before = e.scripted.calls.Load()
+	again := mustExecute[activities.ReviewResult](t, e, e.acts.ReviewPaper, activities.ReviewInput{Paper: ref})
+	if again.Overall != rev.Overall || e.scripted.calls.Load() != before {
+		t.Errorf("repeat review = %+v after %d new calls", again, e.scripted.calls.Load()-before)
+	}
+}
+
+// Every section's first request should be answered with a section: the
+// step header must start the message. WriteSection prepends "Paper title:"
+// to every prompt after the title is known, so the scripted model does not
+// recognise the step and only the refinement produces text (see report).
+func TestWriteSectionPromptStartsWithHeader(t *testing.T) {
+	t.Skip("known bug: WriteSection prepends \"Paper title: ...\" before the \"## Write section\" header (writeup.go)")
+	f := constant(t, "THOUGHT: x\n\nTITLE: A Title\n\n```latex\nBody text.\n```\n")
+	e := newEnv(t, withFake(f))
+	ref, _ := resultsPaper(t, e, "hdr", fakeModelName)
+	for _, sec := range activities.Sections[:2] {
+		mustExecute[llm.Usage](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: sec.Name})
+	}
+	for i := 0; i < f.calls(); i++ {
+		msgs := f.request(i).Messages
+		if last := msgs[len(msgs)-1].Content; !strings.HasPrefix(last, "## ") {
+			t.Errorf("request %d: user message starts %q, want a \"## \" step header", i, firstLine(last))
+		}
+	}
+}
+
+func TestWriteSectionFakeModel(t *testing.T) {
+	tests := []struct {
+		name      string
+		replies   []string
+		section   string
+		wantErr   bool
+		wantBody  string
+		wantTitle string
+	}{
+		{
+			name:      "title and abstract",
+			section:   activities.TitleAbstract,
+			replies:   []string{"THOUGHT: x\nTITLE: Draft\n```latex\nDraft abstract.\n```", "THOUGHT: y\n**TITLE:** Final Title\n\n```latex\n\\begin{abstract}\nFinal abstract.\n\\end{abstract}\n```"},
+			wantBody:  "Final abstract.",
+			wantTitle: `\title{Final Title}`,
+		},
+		{
+			name:     "unusable refinement keeps the draft",
+			section:  "Method",
+			replies:  []string{"```latex\n\\section{Method}\nDraft method.\n```", "I think it is fine."},
+			wantBody: "Draft method.",
+		},
+		{
+			name:    "no latex at all",
+			section: "Method",
+			replies: []string{"no block", "still no block"},
+			wantErr: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeModel(t, func(n int, _ openai.ChatCompletionRequest) fakeReply { return fakeReply{Content: tt.replies[n-1]} })
+			e := newEnv(t, withFake(f))
+			ref, dir := resultsPaper(t, e, "fw", fakeModelName)
+			_, err := execute[llm.Usage](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: tt.section})
+			if tt.wantErr {
+				wantFinal(t, err, activities.ErrTypeUnparsable)
+				if exists(filepath.Join(dir, "writeup", "state.json")) {
+					t.Error("a failed section was recorded")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tex := readFile(t, filepath.Join(dir, "latex", "template.tex"))
+			if !strings.Contains(tex, tt.wantBody) || strings.Contains(tex, `\section{Method}`+"\nDraft") {
+				t.Errorf("template.tex lacks %q or kept the model's \\section line", tt.wantBody)
+			}
+			if tt.wantTitle != "" && !strings.Contains(tex, tt.wantTitle) {
+				t.Errorf("template.tex lacks %q", tt.wantTitle)
+			}
+			if strings.Count(tex, `\begin{abstract}`) > 1 {
+				t.Error("the model's abstract environment was nested into the skeleton's")
+			}
+			// The prompt offers exactly what the workspace has.
+			prompt := f.request(0).Messages[1].Content
+			for _, want := range []string{"Figures available: val_acc_x_plus_y.png\n", "power2022grokking", `"run_1"`, "0.437", "Validation accuracy fell."} {
+				if !strings.Contains(prompt, want) {
+					t.Errorf("section prompt lacks %q", want)
+				}
+			}
+		})
+	}
+
+	t.Run("unknown section", func(t *testing.T) {
+		e := newEnv(t)
+		ref, _ := resultsPaper(t, e, "unk", llm.ScriptedModel)
+		_, err := execute[llm.Usage](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: "Appendix Z"})
+		wantFinal(t, err, activities.ErrTypeBadInput)
+	})
+}
+
+const brokenTex = `\documentclass{article}
+\begin{document}
+Fine line.
+\thismacroisnotdefined{x}
+\end{document}
+`
+
+func TestBuildPDFMini(t *testing.T) {
+	needTeX(t)
+	tests := []struct {
+		name         string
+		tex          string
+		stalePDF     bool
+		wantOK       bool
+		wantPDF      bool
+		wantProblems []string
+	}{
+		{name: "clean document", tex: cleanTex, wantOK: true, wantPDF: true},
+		{name: "undefined control sequence", tex: brokenTex, stalePDF: true, wantProblems: []string{"Line 4", "Undefined control sequence", `\thismacroisnotdefined`}},
+		{name: "unknown citation", tex: strings.Replace(cleanTex, `\cite{knuth1984}`, `\cite{nobody2020}`, 1), wantPDF: true, wantProblems: []string{"nobody2020"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, withTemplates(miniTemplate(t, tt.tex)))
+			ref, dir := miniPaper(t, e, "build")
+			pdf := filepath.Join(dir, ref.Name+".pdf")
+			if tt.stalePDF {
+				writeFile(t, pdf, "%PDF-1.4 stale")
+			}
+			res := mustExecute[activities.BuildResult](t, e, e.acts.BuildPDF, activities.BuildInput{Paper: ref, Round: 1})
+			if res.OK != tt.wantOK {
+				t.Errorf("OK = %v, want %v (%+v)", res.OK, tt.wantOK, res)
+			}
+			if (res.PDF != "") != tt.wantPDF {
+				t.Errorf("PDF = %q, want present=%v", res.PDF, tt.wantPDF)
+			}
+			if tt.wantPDF && res.PDF != pdf {
+				t.Errorf("PDF = %q, want %q", res.PDF, pdf)
+			}
+			if !tt.wantPDF && exists(pdf) {
+				t.Error("a stale PDF survived a failed build")
+			}
+			problems := filepath.Join(dir, "latex", "problems.txt")
+			if len(tt.wantProblems) == 0 {
+				if exists(problems) || res.Problems != 0 || res.Summary != "" {
+					t.Errorf("clean build reported problems: %+v", res)
+				}
+				return
+			}
+			if res.Problems == 0 || res.Summary == "" {
+				t.Errorf("result = %+v, want problems and a summary", res)
+			}
+			text := readFile(t, problems)
+			for _, want := range tt.wantProblems {
+				if !strings.Contains(text, want) {
+					t.Errorf("problems.txt lacks %q:\n%s", want, text)
+				}
+			}
+		})
+	}
+
+	t.Run("fix round clears problems.txt", func(t *testing.T) {
+		e := newEnv(t, withTemplates(miniTemplate(t, brokenTex)))
+		ref, dir := miniPaper(t, e, "fix")
+		if res := mustExecute[activities.BuildResult](t, e, e.acts.BuildPDF, activities.BuildInput{Paper: ref, Round: 1}); res.OK {
+			t.Fatal("broken document built")
+		}
+		writeFile(t, filepath.Join(dir, "latex", "template.tex"), cleanTex)
+		res := mustExecute[activities.BuildResult](t, e, e.acts.BuildPDF, activities.BuildInput{Paper: ref, Round: 2})
+		if !res.OK || exists(filepath.Join(dir, "latex", "problems.txt")) {
+			t.Errorf("after the fix: %+v, problems.txt present=%v", res, exists(filepath.Join(dir, "latex", "problems.txt")))
+		}
+	})
+	t.Run("missing template.tex", func(t *testing.T) {
+		e := newEnv(t, withTemplates(miniTemplate(t, "")))
+		ref, dir := miniPaper(t, e, "gone")
+		_ = os.Remove(filepath.Join(dir, "latex", "template.tex"))
+		_, err := execute[activities.BuildResult](t, e, e.acts.BuildPDF, activities.BuildInput{Paper: ref})
+		wantFinal(t, err, activities.ErrTypeMissingInput)
+	})
+}
+
+func TestReviewPaperFakeModel(t *testing.T) {
+	needTeX(t)
+	goodReview := func() string {
+		return "THOUGHT: ok\n\nREVIEW JSON:\n```json\n" + `{"Summary": "s", "Strengths": "one paragraph", "Weaknesses": ["w"], "Originality": 3, "Quality": 3, "Clarity": 3, "Significance": 2, "Questions": [], "Limitations": [], "Ethical Concerns": false, "Soundness": 3, "Presentation": 3, "Contribution": 2, "Overall": 6, "Confidence": 4, "Decision": "Accept"}` + "\n```\n"
+	}
+	tests := []struct {
+		name      string
+		replies   []string
+		wantErr   bool
+		wantCalls int
+	}{
+		{"prose three times", []string{"A lovely paper.", "Really lovely.", "I insist, lovely."}, true, 3},
+		{"out of range then valid", []string{strings.Replace(goodReview(), `"Overall": 6`, `"Overall": 11`, 1), goodReview()}, false, 2},
+		{"valid at once", []string{goodReview()}, false, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeModel(t, func(n int, _ openai.ChatCompletionRequest) fakeReply { return fakeReply{Content: tt.replies[n-1]} })
+			e := newEnv(t, withFake(f), withTemplates(miniTemplate(t, "")))
+			ref, dir := miniPaper(t, e, "rev")
+			ref.Model = fakeModelName
+			if res := mustExecute[activities.BuildResult](t, e, e.acts.BuildPDF, activities.BuildInput{Paper: ref}); !res.OK {
+				t.Fatalf("could not build the paper to review: %+v", res)
+			}
+			res, err := execute[activities.ReviewResult](t, e, e.acts.ReviewPaper, activities.ReviewInput{Paper: ref})
+			if f.calls() != tt.wantCalls {
+				t.Errorf("model calls = %d, want %d", f.calls(), tt.wantCalls)
+			}
+			if !strings.Contains(f.request(0).Messages[1].Content, "Hello world") {
+				t.Error("the review prompt does not carry the PDF's text")
+			}
+			if tt.wantErr {
+				wantFinal(t, err, activities.ErrTypeUnparsable)
+				if exists(filepath.Join(dir, "review.json")) {
+					t.Error("review.json written for an unusable review")
+				}
+				if !exists(filepath.Join(dir, "logs", "review_transcript.md")) {
+					t.Error("no review transcript for the failed review")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Overall != 6 || res.Decision != "Accept" || res.Usage.Calls != tt.wantCalls {
+				t.Errorf("result = %+v", res)
+			}
+			if r, err := paper.ParseReview(readFile(t, filepath.Join(dir, "review.json"))); err != nil || len(r.Strengths) != 1 {
+				t.Errorf("review.json: %+v, %v", r, err)
+			}
+		})
+	}
+
+	t.Run("reviewer model overrides the paper's", func(t *testing.T) {
+		f := constant(t, goodReview())
+		e := newEnv(t, withFake(f), withTemplates(miniTemplate(t, "")))
+		ref, _ := miniPaper(t, e, "rev")
+		mustExecute[activities.BuildResult](t, e, e.acts.BuildPDF, activities.BuildInput{Paper: ref})
+		mustExecute[activities.ReviewResult](t, e, e.acts.ReviewPaper, activities.ReviewInput{Paper: ref, Model: "reviewer-x"})
+		if f.calls() != 1 || f.request(0).Model != "reviewer-x" {
+			t.Errorf("reviewer model not used: %d calls", f.calls())
+		}
+		if e.scripted.calls.Load() != 0 {
+			t.Error("the paper's scripted model was asked to review")
+		}
+	})
+	t.Run("no PDF", func(t *testing.T) {
+		e := newEnv(t, withTemplates(miniTemplate(t, "")))
+		ref, _ := miniPaper(t, e, "nopdf")
+		_, err := execute[activities.ReviewResult](t, e, e.acts.ReviewPaper, activities.ReviewInput{Paper: ref})
+		wantFinal(t, err, activities.ErrTypeMissingInput)
+	})
+}
+
+func readText(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}

@@ -1,0 +1,251 @@
+// Package e2e runs one complete paper on the embedded Temporal server with
+// the scripted model, the quick grokking template, a real Python run and a
+// real pdflatex build.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/aiscientist/aiscientist/internal/app"
+	"github.com/aiscientist/aiscientist/internal/latex"
+	"github.com/aiscientist/aiscientist/internal/paper"
+	"github.com/aiscientist/aiscientist/workflows"
+)
+
+func requireTools(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end paper skipped in -short mode")
+	}
+	for _, tool := range []string{"pdflatex", "bibtex", "pdftotext", "pdfinfo"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (see README set-up)", tool)
+		}
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestOnePaperEndToEnd(t *testing.T) {
+	requireTools(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	dataDir, results := t.TempDir(), t.TempDir()
+	templates, _ := filepath.Abs("../../templates")
+	uiPort := freePort(t)
+	cfg := app.Config{Dev: true, DataDir: dataDir, Port: -1, UIPort: uiPort, Templates: templates, Python: os.Getenv("AISCI_PYTHON")}
+	a, err := app.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			a.Stop()
+		}
+	}()
+
+	id, err := app.StartCampaign(ctx, a.Client, workflows.CampaignInput{
+		Template: "grokking", Model: "scripted", NumIdeas: 1, Quick: true, ResultsDir: results, MaxRuns: 2, RunTimeout: 15 * time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prog workflows.CampaignProgress
+	if err := a.Client.GetWorkflow(ctx, id, "").Get(ctx, &prog); err != nil {
+		t.Fatalf("campaign failed: %v", err)
+	}
+	if prog.State != "completed" || len(prog.Ideas) != 1 || prog.Ideas[0].State != "completed" {
+		t.Fatalf("campaign progress = %+v", prog)
+	}
+	idea := prog.Ideas[0]
+	if want := "paper/grokking/" + idea.Name; idea.PaperID != want {
+		t.Errorf("paper ID = %q, want %q", idea.PaperID, want)
+	}
+
+	// The exported folder holds a real multi-page PDF and a valid review.
+	dir := idea.Result
+	if !strings.HasPrefix(dir, filepath.Join(results, "grokking")+string(filepath.Separator)) || !strings.HasSuffix(dir, "_"+idea.Name) {
+		t.Errorf("result dir %q is not <out>/grokking/<timestamp>_<name>", dir)
+	}
+	pdf := filepath.Join(dir, idea.Name+".pdf")
+	pages, err := latex.PDFPages(ctx, pdf)
+	if err != nil || pages < 2 {
+		t.Fatalf("PDF pages = %d, %v", pages, err)
+	}
+	text, err := latex.PDFText(ctx, pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{idea.Title, "Introduction", "Results", "References", "scripted test model"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("PDF text lacks %q", want)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "review.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := paper.ParseReview(string(b))
+	if err != nil {
+		t.Fatalf("review.json: %v", err)
+	}
+	if rev.Overall != idea.Overall || rev.Decision != idea.Decision {
+		t.Errorf("review %d/%s, progress says %d/%s", rev.Overall, rev.Decision, idea.Overall, idea.Decision)
+	}
+	for _, f := range []string{"run_0/final_info.json", "run_1/final_info.json", "run_1.py", "notes.txt", "latex/template.tex", "review.txt"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	if pngs, _ := filepath.Glob(filepath.Join(dir, "*.png")); len(pngs) == 0 {
+		t.Error("no figures in the paper folder")
+	}
+	// The scripted model really edited the hyperparameter for run 1.
+	if run1, _ := os.ReadFile(filepath.Join(dir, "run_1.py")); !strings.Contains(string(run1), "WEIGHT_DECAY = 0.1") {
+		t.Error("run_1.py does not carry the scripted edit WEIGHT_DECAY = 0.1")
+	}
+
+	// Progress query of the finished paper.
+	v, err := a.Client.QueryWorkflow(ctx, idea.PaperID, "", workflows.ProgressQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pp workflows.PaperProgress
+	if err := v.Get(&pp); err != nil {
+		t.Fatal(err)
+	}
+	if pp.Stage != workflows.StageDone || pp.Tokens.Calls == 0 || pp.Tokens.Total() == 0 || len(pp.Runs) < 2 {
+		t.Errorf("paper progress = %+v", pp)
+	}
+
+	// Small history: references, never file contents.
+	hist := history(ctx, t, a.Client, idea.PaperID)
+	var largest int
+	for _, e := range hist.GetEvents() {
+		if n := len(protojson.Format(e)); n > largest {
+			largest = n
+		}
+	}
+	t.Logf("paper history: %d events, largest event %d bytes", len(hist.GetEvents()), largest)
+	if len(hist.GetEvents()) > 2000 || largest > 64<<10 {
+		t.Errorf("history too large: %d events, largest %d bytes", len(hist.GetEvents()), largest)
+	}
+	// Determinism: the recorded histories replay against today's code.
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflow(workflows.PaperWorkflow)
+	replayer.RegisterWorkflow(workflows.CampaignWorkflow)
+	if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
+		t.Errorf("paper history does not replay: %v", err)
+	}
+	campaignHist := history(ctx, t, a.Client, id)
+	if err := replayer.ReplayWorkflowHistory(nil, campaignHist); err != nil {
+		t.Errorf("campaign history does not replay: %v", err)
+	}
+	if out := os.Getenv("AISCI_RECORD_HISTORY"); out != "" {
+		save(t, filepath.Join(out, "paper.json"), hist)
+		save(t, filepath.Join(out, "campaign.json"), campaignHist)
+	}
+
+	// Search attributes make papers filterable, in the server and the Web UI.
+	list, err := a.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("IdeaName = '%s' AND Template = 'grokking' AND Stage = 'done'", idea.Name)})
+	if err != nil || len(list.GetExecutions()) != 1 {
+		t.Errorf("visibility query by search attributes: %v, %d results", err, len(list.GetExecutions()))
+	}
+	uiBody := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/api/v1/namespaces/default/workflows?query=%s", uiPort, url.QueryEscape("WorkflowType='PaperWorkflow'")))
+	if !strings.Contains(uiBody, idea.PaperID) || !strings.Contains(uiBody, "IdeaName") {
+		t.Errorf("Web UI API does not list the paper with its search attributes: %.300s", uiBody)
+	}
+
+	// A restart of the embedded server keeps finished workflows.
+	a.Stop()
+	stopped = true
+	b2, err := app.Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	defer b2.Stop()
+	d, err := b2.Client.DescribeWorkflowExecution(ctx, idea.PaperID, "")
+	if err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+	if got := d.GetWorkflowExecutionInfo().GetStatus(); got != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		t.Errorf("after restart the paper is %s", got)
+	}
+}
+
+func history(ctx context.Context, t *testing.T, c client.Client, id string) *historypb.History {
+	t.Helper()
+	it := c.GetWorkflowHistory(ctx, id, "", false, 0)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	return h
+}
+
+func save(t *testing.T, path string, h *historypb.History) {
+	t.Helper()
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func httpGet(t *testing.T, u string) string {
+	t.Helper()
+	var last error
+	for i := 0; i < 20; i++ {
+		resp, err := http.Get(u)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return string(b)
+			}
+			last = fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, b)
+		} else {
+			last = err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("GET %s: %v", u, last)
+	return ""
+}
+

@@ -1,0 +1,270 @@
+package llm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// stubDoer answers every request with a fixed chat completion, in-process.
+type stubDoer struct{ content string }
+
+func (s stubDoer) Do(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	rec.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(rec).Encode(openai.ChatCompletionResponse{
+		Choices: []openai.ChatCompletionChoice{{Message: openai.ChatCompletionMessage{Role: "assistant", Content: s.content}}},
+		Usage:   openai.Usage{PromptTokens: 3, CompletionTokens: 2},
+	})
+	return rec.Result(), nil
+}
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestRegistryClient(t *testing.T) {
+	tests := []struct {
+		name      string
+		reg       Registry
+		model     string
+		wantErr   string // substring; "" means success
+		permanent bool
+		chat      bool // call Chat on the returned client
+	}{
+		{name: "scripted with doer", reg: Registry{Scripted: stubDoer{"hello"}, Getenv: envOf(nil)}, model: ScriptedModel, chat: true},
+		{name: "scripted without doer", reg: Registry{Getenv: envOf(nil)}, model: ScriptedModel, wantErr: "scripted model is not available", permanent: true},
+		{name: "empty model", reg: Registry{Scripted: stubDoer{"x"}, Getenv: envOf(nil)}, model: "", wantErr: "no model", permanent: true},
+		{name: "real model without key or base URL", reg: Registry{Getenv: envOf(nil)}, model: "gpt-4o", wantErr: "OPENAI_API_KEY", permanent: true},
+		{name: "real model with key", reg: Registry{Getenv: envOf(map[string]string{"OPENAI_API_KEY": "k"})}, model: "gpt-4o"},
+		{name: "real model with base URL only", reg: Registry{Getenv: envOf(map[string]string{"OPENAI_BASE_URL": "http://127.0.0.1:1/v1"})}, model: "local"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := tt.reg.Client(tt.model)
+			if tt.wantErr != "" {
+				if err == nil {
+					t.Fatalf("Client(%q) succeeded, want error containing %q", tt.model, tt.wantErr)
+				}
+				if !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("error %q does not mention %q", err, tt.wantErr)
+				}
+				if IsPermanent(err) != tt.permanent {
+					t.Errorf("IsPermanent(%v) = %v, want %v", err, IsPermanent(err), tt.permanent)
+				}
+				return
+			}
+			if err != nil || c == nil {
+				t.Fatalf("Client(%q) = %v, %v", tt.model, c, err)
+			}
+			if tt.chat {
+				resp, err := c.Chat(context.Background(), Request{Model: tt.model, Messages: []Message{{Role: "user", Content: "hi"}}})
+				if err != nil {
+					t.Fatalf("Chat: %v", err)
+				}
+				if resp.Content != "hello" || resp.Usage != (Usage{PromptTokens: 3, CompletionTokens: 2, Calls: 1}) {
+					t.Errorf("Chat = %+v", resp)
+				}
+			}
+		})
+	}
+}
+
+func TestRegistryDefaultsToOSEnv(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "")
+	t.Setenv("OPENAI_BASE_URL", "")
+	if _, err := (&Registry{}).Client("gpt-4o"); err == nil || !IsPermanent(err) {
+		t.Fatalf("without environment: %v, want a permanent error", err)
+	}
+	t.Setenv("OPENAI_API_KEY", "sk-test")
+	if _, err := (&Registry{}).Client("gpt-4o"); err != nil {
+		t.Fatalf("with OPENAI_API_KEY set: %v", err)
+	}
+}
+
+// recorder is a fake OpenAI-compatible server that keeps what it received.
+type recorder struct {
+	mu      sync.Mutex
+	path    string
+	auth    string
+	body    []byte
+	status  int
+	header  http.Header
+	respond string // raw JSON body to send with a 200
+}
+
+func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	rec.mu.Lock()
+	rec.path, rec.auth, rec.body = r.URL.Path, r.Header.Get("Authorization"), b
+	rec.mu.Unlock()
+	for k, vs := range rec.header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if rec.status != 0 && rec.status != http.StatusOK {
+		w.WriteHeader(rec.status)
+		_, _ = w.Write([]byte(`{"error":{"message":"fake failure","type":"test_error"}}`))
+		return
+	}
+	_, _ = w.Write([]byte(rec.respond))
+}
+
+const okCompletion = `{"id":"c1","object":"chat.completion","model":"m","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"the answer"}}],"usage":{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18}}`
+
+func TestOpenAIChatSendsConversationInOrder(t *testing.T) {
+	tests := []struct {
+		name      string
+		req       Request
+		wantRoles []string
+		wantTexts []string
+		wantMax   int
+		wantTemp  float32
+	}{
+		{
+			name: "system then messages",
+			req: Request{Model: "m", System: "be brief", Temperature: 0.5, Messages: []Message{
+				{Role: "user", Content: "first"}, {Role: "assistant", Content: "reply"}, {Role: "user", Content: "second"},
+			}},
+			wantRoles: []string{"system", "user", "assistant", "user"},
+			wantTexts: []string{"be brief", "first", "reply", "second"},
+			wantMax:   DefaultMaxTokens,
+			wantTemp:  0.5,
+		},
+		{
+			name:      "no system message, explicit max tokens",
+			req:       Request{Model: "m", MaxTokens: 100, Messages: []Message{{Role: "user", Content: "only"}}},
+			wantRoles: []string{"user"},
+			wantTexts: []string{"only"},
+			wantMax:   100,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{respond: okCompletion}
+			srv := httptest.NewServer(rec)
+			defer srv.Close()
+			c := NewOpenAI("sk-test", srv.URL+"/v1/", nil) // trailing slash is trimmed
+			resp, err := c.Chat(context.Background(), tt.req)
+			if err != nil {
+				t.Fatalf("Chat: %v", err)
+			}
+			if resp.Content != "the answer" {
+				t.Errorf("Content = %q", resp.Content)
+			}
+			if want := (Usage{PromptTokens: 11, CompletionTokens: 7, Calls: 1}); resp.Usage != want {
+				t.Errorf("Usage = %+v, want %+v", resp.Usage, want)
+			}
+			if resp.Usage.Total() != 18 {
+				t.Errorf("Total = %d, want 18", resp.Usage.Total())
+			}
+			if rec.path != "/v1/chat/completions" {
+				t.Errorf("path = %q", rec.path)
+			}
+			if rec.auth != "Bearer sk-test" {
+				t.Errorf("Authorization = %q", rec.auth)
+			}
+			var got struct {
+				Model       string   `json:"model"`
+				MaxTokens   int      `json:"max_tokens"`
+				Temperature *float32 `json:"temperature"`
+				Messages    []struct {
+					Role    string `json:"role"`
+					Content string `json:"content"`
+				} `json:"messages"`
+			}
+			if err := json.Unmarshal(rec.body, &got); err != nil {
+				t.Fatalf("request body %s: %v", rec.body, err)
+			}
+			if got.Model != tt.req.Model || got.MaxTokens != tt.wantMax {
+				t.Errorf("model/max_tokens = %q/%d, want %q/%d", got.Model, got.MaxTokens, tt.req.Model, tt.wantMax)
+			}
+			if tt.wantTemp != 0 && (got.Temperature == nil || *got.Temperature != tt.wantTemp) {
+				t.Errorf("temperature = %v, want %v", got.Temperature, tt.wantTemp)
+			}
+			if len(got.Messages) != len(tt.wantRoles) {
+				t.Fatalf("sent %d messages (%s), want %d", len(got.Messages), rec.body, len(tt.wantRoles))
+			}
+			for i, m := range got.Messages {
+				if m.Role != tt.wantRoles[i] || m.Content != tt.wantTexts[i] {
+					t.Errorf("message %d = %s/%q, want %s/%q", i, m.Role, m.Content, tt.wantRoles[i], tt.wantTexts[i])
+				}
+			}
+		})
+	}
+}
+
+func TestOpenAIChatErrors(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     int
+		header     http.Header
+		respond    string
+		permanent  bool
+		retryAfter time.Duration
+		wantMsg    string
+	}{
+		{name: "401 bad key", status: 401, permanent: true, wantMsg: "API key"},
+		{name: "403 forbidden", status: 403, permanent: true, wantMsg: "API key"},
+		{name: "404 unknown model", status: 404, permanent: true, wantMsg: "refused"},
+		{name: "400 bad request", status: 400, permanent: true, wantMsg: "refused"},
+		{name: "429 with Retry-After", status: 429, header: http.Header{"Retry-After": {"7"}}, retryAfter: 7 * time.Second, wantMsg: "retry after 7s"},
+		{name: "429 without Retry-After", status: 429},
+		{name: "429 with HTTP-date Retry-After", status: 429, header: http.Header{"Retry-After": {"Wed, 21 Oct 2015 07:28:00 GMT"}}},
+		{name: "500 server error", status: 500},
+		{name: "503 unavailable", status: 503},
+		{name: "no choices", respond: `{"id":"x","choices":[],"usage":{}}`, wantMsg: "no choices"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{status: tt.status, header: tt.header, respond: tt.respond}
+			srv := httptest.NewServer(rec)
+			defer srv.Close()
+			_, err := NewOpenAI("k", srv.URL+"/v1", nil).Chat(context.Background(), Request{Model: "m", Messages: []Message{{Role: "user", Content: "x"}}})
+			if err == nil {
+				t.Fatal("Chat succeeded, want an error")
+			}
+			if IsPermanent(err) != tt.permanent {
+				t.Errorf("IsPermanent(%v) = %v, want %v", err, IsPermanent(err), tt.permanent)
+			}
+			if got := RetryAfter(err); got != tt.retryAfter {
+				t.Errorf("RetryAfter(%v) = %v, want %v", err, got, tt.retryAfter)
+			}
+			if tt.wantMsg != "" && !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error %q does not mention %q", err, tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestErrorHelpers(t *testing.T) {
+	base := errors.New("boom")
+	perm := &PermanentError{Err: base}
+	if !IsPermanent(perm) || !IsPermanent(errors.Join(errors.New("x"), perm)) {
+		t.Error("IsPermanent misses a (wrapped) PermanentError")
+	}
+	if IsPermanent(base) || IsPermanent(nil) {
+		t.Error("IsPermanent true for a plain error")
+	}
+	if !errors.Is(perm, base) {
+		t.Error("PermanentError does not unwrap")
+	}
+	if RetryAfter(base) != 0 || RetryAfter(nil) != 0 {
+		t.Error("RetryAfter of a plain error is not 0")
+	}
+	u := Usage{PromptTokens: 1, CompletionTokens: 2, Calls: 1}.Add(Usage{PromptTokens: 10, CompletionTokens: 20, Calls: 2})
+	if u != (Usage{PromptTokens: 11, CompletionTokens: 22, Calls: 3}) || u.Total() != 33 {
+		t.Errorf("Add/Total = %+v / %d", u, u.Total())
+	}
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the demo and the tests need on Debian/Ubuntu: TeX for the
+# paper, chktex, poppler-utils (pdftotext/pdfinfo) and Debian's Python with
+# PyTorch, NumPy and Matplotlib (under /usr/bin/python3). Skips apt when all
+# of it is already there. Run as root or with sudo available.
+set -euo pipefail
+
+packages=(texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended
+  chktex poppler-utils python3 python3-torch python3-numpy python3-matplotlib)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+/usr/bin/python3 -c "import torch, numpy, matplotlib" || {
+  echo "setup: /usr/bin/python3 cannot import torch, numpy and matplotlib" >&2
+  exit 1
+}
+for t in pdflatex bibtex chktex pdftotext pdfinfo; do
+  command -v "$t" >/dev/null || { echo "setup: $t missing after install" >&2; exit 1; }
+done
+echo "setup: ready (go $(go env GOVERSION 2>/dev/null || echo '?'), $(/usr/bin/python3 -c 'import torch; print("torch", torch.__version__)'))" >&2

@@ -1,0 +1,869 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/aiscientist/aiscientist/activities"
+	"github.com/aiscientist/aiscientist/internal/llm"
+	"github.com/aiscientist/aiscientist/internal/paper"
+	"github.com/aiscientist/aiscientist/workflows"
+)
+
+// acts names the activities: method values on a nil pointer are enough for
+// the test environment to resolve activity names ("CoderTurn", ...).
+var acts *activities.Activities
+
+const (
+	tmpl      = "nanoGPT"
+	model     = "gpt-test"
+	stamp     = "20250101_120000"
+	folder    = stamp + "_alpha"
+	paperKey  = tmpl + "/" + folder
+	resultsTo = "/results"
+	pdfPath   = "/ws/" + paperKey + "/alpha.pdf"
+	offNote   = "off (not implemented yet)"
+)
+
+// Distinct usages per activity so token sums show which calls were counted.
+var (
+	coderUsage   = llm.Usage{PromptTokens: 1, CompletionTokens: 2, Calls: 1}
+	sectionUsage = llm.Usage{PromptTokens: 100, CompletionTokens: 200, Calls: 1}
+	reviewUsage  = llm.Usage{PromptTokens: 10000, CompletionTokens: 20000, Calls: 1}
+)
+
+var alphaRef = activities.PaperRef{Key: paperKey, Name: "alpha", Template: tmpl, Model: model}
+
+func paperInput() workflows.PaperInput {
+	return workflows.PaperInput{
+		Paper:      alphaRef,
+		Idea:       paper.Idea{Name: "alpha", Title: "Alpha Title", Experiment: "try alpha"},
+		ResultsDir: resultsTo,
+		Folder:     folder,
+	}
+}
+
+// paperFake scripts every activity of a paper and logs each call, in order,
+// as one line naming the inputs that matter.
+type paperFake struct {
+	mu     sync.Mutex
+	calls  []string
+	coders []activities.CoderTurnInput
+	runs   []activities.RunInput
+	plots  []activities.PlotInput
+
+	coderDelay time.Duration // workflow-clock time each CoderTurn takes
+
+	prepare func(activities.PaperSetup) (string, error)
+	coder   func(activities.CoderTurnInput) activities.CoderTurnResult
+	run     func(activities.RunInput) activities.RunResult
+	plot    func(activities.PlotInput) activities.RunResult
+	section func(activities.SectionInput) (llm.Usage, error)
+	build   func(activities.BuildInput) activities.BuildResult
+}
+
+func newPaperFake() *paperFake {
+	return &paperFake{
+		prepare: func(in activities.PaperSetup) (string, error) { return "/ws/" + in.Paper.Key, nil },
+		coder:   doneAfterRun(1),
+		run: func(activities.RunInput) activities.RunResult {
+			return activities.RunResult{OK: true, Duration: 90 * time.Second}
+		},
+		plot:    func(activities.PlotInput) activities.RunResult { return activities.RunResult{OK: true, Figures: 3} },
+		section: func(activities.SectionInput) (llm.Usage, error) { return sectionUsage, nil },
+		build: func(activities.BuildInput) activities.BuildResult {
+			return activities.BuildResult{OK: true, PDF: pdfPath}
+		},
+	}
+}
+
+// doneAfterRun is a coder that applies every edit and writes ALL_COMPLETED on
+// the "next" turn that reports run n; n <= 0: never done.
+func doneAfterRun(n int) func(activities.CoderTurnInput) activities.CoderTurnResult {
+	return func(in activities.CoderTurnInput) activities.CoderTurnResult {
+		r := activities.CoderTurnResult{Applied: true}
+		if in.Kind == activities.KindNext && n > 0 && in.Run >= n {
+			r.Done = true
+		}
+		return r
+	}
+}
+
+func (f *paperFake) log(s string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, s)
+}
+
+func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
+	env.OnActivity(acts.PreparePaper, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PaperSetup) (string, error) {
+			f.log(fmt.Sprintf("prepare %s idea=%s", in.Paper.Key, in.Idea.Name))
+			return f.prepare(in)
+		})
+	coder := env.OnActivity(acts.CoderTurn, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CoderTurnInput) (activities.CoderTurnResult, error) {
+			f.mu.Lock()
+			f.coders = append(f.coders, in)
+			f.mu.Unlock()
+			f.log(coderCall(in.Conversation, in.Kind, in.TurnID, in.Run, in.Attempt, in.AllowDone, in.Reason))
+			r := f.coder(in)
+			r.Usage = coderUsage
+			return r, nil
+		})
+	if f.coderDelay > 0 {
+		coder.After(f.coderDelay)
+	}
+	env.OnActivity(acts.RunExperiment, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RunInput) (activities.RunResult, error) {
+			f.mu.Lock()
+			f.runs = append(f.runs, in)
+			f.mu.Unlock()
+			f.log(runCall(in.Run, in.Attempt, in.Quick))
+			return f.run(in), nil
+		})
+	env.OnActivity(acts.RunPlot, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PlotInput) (activities.RunResult, error) {
+			f.mu.Lock()
+			f.plots = append(f.plots, in)
+			f.mu.Unlock()
+			f.log(fmt.Sprintf("plot %d quick=%t", in.Attempt, in.Quick))
+			return f.plot(in), nil
+		})
+	env.OnActivity(acts.WriteSection, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SectionInput) (llm.Usage, error) {
+			f.log("section " + in.Section)
+			return f.section(in)
+		})
+	env.OnActivity(acts.BuildPDF, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.BuildInput) (activities.BuildResult, error) {
+			f.log(fmt.Sprintf("build %d", in.Round))
+			return f.build(in), nil
+		})
+	env.OnActivity(acts.ReviewPaper, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ReviewInput) (activities.ReviewResult, error) {
+			f.log("review " + in.Paper.Key)
+			return activities.ReviewResult{Overall: 6, Decision: "Accept", Usage: reviewUsage}, nil
+		})
+	env.OnActivity(acts.ExportPaper, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ExportInput) (string, error) {
+			f.log(fmt.Sprintf("export %s %s", in.OutDir, in.Folder))
+			return in.OutDir + "/" + in.Paper.Template + "/" + in.Folder, nil
+		})
+}
+
+func coderCall(conv, kind, id string, run, attempt int, allow bool, reason string) string {
+	return fmt.Sprintf("coder %s/%s %s run=%d att=%d allow=%t reason=%s", conv, kind, id, run, attempt, allow, reason)
+}
+
+func runCall(run, attempt int, quick bool) string {
+	return fmt.Sprintf("run %d.%d quick=%t", run, attempt, quick)
+}
+
+// Turns of the experiment loop, named after what the workflow must send.
+func implementTurn() string {
+	return coderCall("coder", "implement", "run1-attempt1-implement", 1, 1, false, "")
+}
+
+// nextTurn asks for run done+1 after run done succeeded.
+func nextTurn(done int) string {
+	return coderCall("coder", "next", fmt.Sprintf("run%d-attempt1-next", done+1), done, 1, true, "")
+}
+
+// fixTurn shows the failed attempt failed of run.
+func fixTurn(run, failed int, allow bool, reason string) string {
+	return coderCall("coder", "fix", fmt.Sprintf("run%d-attempt%d-fix", run, failed+1), run, failed, allow, reason)
+}
+
+func editFailedTurn(run, attempt int, allow bool, reason string) string {
+	return coderCall("coder", "edit_failed", fmt.Sprintf("run%d-attempt%d-edit_failed", run, attempt), run, attempt, allow, reason)
+}
+
+func latexTurn(round int, reason string) string {
+	return coderCall("writer", "latex_fix", fmt.Sprintf("latex-round%d", round), 0, round, false, reason)
+}
+
+func prepareCall() string { return "prepare " + paperKey + " idea=alpha" }
+
+func plotsAndNotes(quick bool) []string {
+	return []string{
+		coderCall("coder", "plot", "plot-attempt1", 0, 0, false, ""),
+		fmt.Sprintf("plot 1 quick=%t", quick),
+		coderCall("coder", "notes", "notes", 0, 1, false, ""),
+	}
+}
+
+func writeup() []string {
+	return []string{
+		"section Title and Abstract", "section Introduction", "section Background", "section Method",
+		"section Experimental Setup", "section Results", "section Conclusion", "section Related Work",
+	}
+}
+
+func reviewAndExport() []string {
+	return []string{"review " + paperKey, "export " + resultsTo + " " + folder}
+}
+
+// seq flattens strings and string slices into one call list.
+func seq(parts ...any) []string {
+	var out []string
+	for _, p := range parts {
+		switch v := p.(type) {
+		case string:
+			out = append(out, v)
+		case []string:
+			out = append(out, v...)
+		default:
+			panic(fmt.Sprintf("seq: %T", p))
+		}
+	}
+	return out
+}
+
+func repeat(n int, f func(i int) []string) []string {
+	var out []string
+	for i := 1; i <= n; i++ {
+		out = append(out, f(i)...)
+	}
+	return out
+}
+
+var (
+	stagesFull = []string{"setup", "experiments", "plots", "notes", "writeup", "latex", "review", "export", "done"}
+	tailFull   = seq(plotsAndNotes(false), writeup(), "build 1", reviewAndExport())
+)
+
+// recordStages captures the Stage search attribute of every upsert.
+func recordStages(env *testsuite.TestWorkflowEnvironment, mu *sync.Mutex, stages *[]string) {
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		if v, ok := sa.GetKeyword(workflows.StageKey); ok {
+			mu.Lock()
+			*stages = append(*stages, v)
+			mu.Unlock()
+		}
+	}).Return()
+}
+
+// appErrorTypes lists the ApplicationError types along an error chain.
+func appErrorTypes(err error) []string {
+	var out []string
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if app, ok := e.(*temporal.ApplicationError); ok {
+			out = append(out, app.Type())
+		}
+	}
+	return out
+}
+
+// tokensOf sums what the fake charged for the logged calls.
+func tokensOf(calls []string) llm.Usage {
+	var u llm.Usage
+	for _, c := range calls {
+		switch {
+		case strings.HasPrefix(c, "coder "):
+			u = u.Add(coderUsage)
+		case strings.HasPrefix(c, "section "):
+			u = u.Add(sectionUsage)
+		case strings.HasPrefix(c, "review "):
+			u = u.Add(reviewUsage)
+		}
+	}
+	return u
+}
+
+type paperOutcome struct {
+	prog   workflows.PaperProgress
+	err    error
+	calls  []string
+	stages []string
+	fake   *paperFake
+}
+
+func runPaper(t *testing.T, in workflows.PaperInput, configure func(*paperFake)) paperOutcome {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.PaperWorkflowID(tmpl, "alpha")})
+	f := newPaperFake()
+	if configure != nil {
+		configure(f)
+	}
+	f.register(env)
+	var mu sync.Mutex
+	var stages []string
+	recordStages(env, &mu, &stages)
+
+	env.ExecuteWorkflow(workflows.PaperWorkflow, in)
+	require.True(t, env.IsWorkflowCompleted())
+	out := paperOutcome{err: env.GetWorkflowError(), calls: f.calls, stages: stages, fake: f}
+	// The query still answers once the workflow has finished.
+	v, err := env.QueryWorkflow(workflows.ProgressQuery)
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&out.prog))
+	if out.err == nil {
+		var res workflows.PaperResult
+		require.NoError(t, env.GetWorkflowResult(&res))
+		assert.Equal(t, res.Progress, out.prog, "result and query disagree")
+	}
+	return out
+}
+
+func TestPaperWorkflow(t *testing.T) {
+	boomOn := func(run int, msg string) func(f *paperFake) {
+		return func(f *paperFake) {
+			f.run = func(in activities.RunInput) activities.RunResult {
+				if in.Run == run {
+					return activities.RunResult{Error: msg}
+				}
+				return activities.RunResult{OK: true, Duration: 90 * time.Second}
+			}
+		}
+	}
+	noPDF := func(activities.BuildInput) activities.BuildResult {
+		return activities.BuildResult{Problems: 2, Summary: "undefined ref"}
+	}
+
+	tests := []struct {
+		name      string
+		in        func(*workflows.PaperInput)
+		fake      func(*paperFake)
+		calls     []string
+		stages    []string
+		wantErr   []string // substrings of the workflow error; nil: success
+		errTypes  []string // ApplicationError types expected in the chain
+		progError string   // prefix of progress.Error
+		check     func(t *testing.T, o paperOutcome)
+	}{
+		{
+			name: "happy path, full configuration",
+			calls: []string{
+				"prepare nanoGPT/20250101_120000_alpha idea=alpha",
+				"coder coder/implement run1-attempt1-implement run=1 att=1 allow=false reason=",
+				"run 1.1 quick=false",
+				"coder coder/next run2-attempt1-next run=1 att=1 allow=true reason=",
+				"coder coder/plot plot-attempt1 run=0 att=0 allow=false reason=",
+				"plot 1 quick=false",
+				"coder coder/notes notes run=0 att=1 allow=false reason=",
+				"section Title and Abstract", "section Introduction", "section Background", "section Method",
+				"section Experimental Setup", "section Results", "section Conclusion", "section Related Work",
+				"build 1",
+				"review nanoGPT/20250101_120000_alpha",
+				"export /results 20250101_120000_alpha",
+			},
+			stages: stagesFull,
+			check: func(t *testing.T, o paperOutcome) {
+				got := o.prog
+				got.Run, got.Attempt = 0, 0 // position of the loop, checked by the query test
+				assert.Equal(t, workflows.PaperProgress{
+					Paper: "paper/nanoGPT/alpha", Idea: "alpha", Title: "Alpha Title", Template: tmpl, Model: model,
+					Stage: "done", State: "completed",
+					Runs:   []workflows.RunStatus{{Run: 1, Attempts: 1, OK: true, Seconds: 90}},
+					Tokens: llm.Usage{PromptTokens: 4 + 800 + 10000, CompletionTokens: 8 + 1600 + 20000, Calls: 13},
+					// 4 coder turns, 8 sections, 1 review
+					Figures: 3, PDF: pdfPath, Overall: 6, Decision: "Accept",
+					Workspace: "/ws/" + paperKey, ResultDir: "/results/nanoGPT/20250101_120000_alpha",
+					NoveltyCheck: offNote, CitationSearch: offNote,
+				}, got)
+				assert.Contains(t, o.prog.NoveltyCheck, "off")
+				// Defaults and the paper reference reach every activity.
+				for _, c := range o.fake.coders {
+					assert.Equal(t, alphaRef, c.Paper, c.TurnID)
+					assert.Equal(t, 5, c.MaxRuns, c.TurnID)
+				}
+				assert.Equal(t, 4, o.fake.coders[0].MaxAttempts, "experiment turns: MaxRunAttempts")
+				assert.Equal(t, 4, o.fake.coders[1].MaxAttempts, "experiment turns: MaxRunAttempts")
+				assert.Equal(t, 4, o.fake.coders[2].MaxAttempts, "plot turns")
+				assert.Equal(t, 1, o.fake.coders[3].MaxAttempts, "notes turn")
+				require.Len(t, o.fake.runs, 1)
+				assert.Equal(t, activities.RunInput{Paper: alphaRef, Run: 1, Attempt: 1, Timeout: 2 * time.Hour}, o.fake.runs[0])
+				require.Len(t, o.fake.plots, 1)
+				assert.Equal(t, activities.PlotInput{Paper: alphaRef, Attempt: 1, Timeout: 10 * time.Minute}, o.fake.plots[0])
+				for _, r := range o.fake.runs {
+					assert.NotZero(t, r.Run, "no baseline run without Quick/RerunBaseline")
+				}
+			},
+		},
+		{
+			name:   "no results dir: no export",
+			in:     func(in *workflows.PaperInput) { in.ResultsDir = "" },
+			calls:  seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(), "build 1", "review "+paperKey),
+			stages: []string{"setup", "experiments", "plots", "notes", "writeup", "latex", "review", "done"},
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Equal(t, "", o.prog.ResultDir)
+				assert.Equal(t, "completed", o.prog.State)
+			},
+		},
+		{
+			name: "quick paper runs a quick baseline first",
+			in:   func(in *workflows.PaperInput) { in.Quick = true },
+			calls: seq(prepareCall(), runCall(0, 1, true), implementTurn(), runCall(1, 1, true), nextTurn(1),
+				plotsAndNotes(true), writeup(), "build 1", reviewAndExport()),
+			stages: []string{"setup", "baseline", "experiments", "plots", "notes", "writeup", "latex", "review", "export", "done"},
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Equal(t, []workflows.RunStatus{
+					{Run: 0, Attempts: 1, OK: true, Seconds: 90},
+					{Run: 1, Attempts: 1, OK: true, Seconds: 90},
+				}, o.prog.Runs)
+				for _, r := range o.fake.runs {
+					assert.True(t, r.Quick)
+				}
+			},
+		},
+		{
+			name: "rerun baseline: full configuration, second try succeeds",
+			in:   func(in *workflows.PaperInput) { in.RerunBaseline = true },
+			fake: func(f *paperFake) {
+				f.run = func(in activities.RunInput) activities.RunResult {
+					if in.Run == 0 && in.Attempt == 1 {
+						return activities.RunResult{Error: "oom"}
+					}
+					return activities.RunResult{OK: true, Duration: 90 * time.Second}
+				}
+			},
+			calls:  seq(prepareCall(), runCall(0, 1, false), runCall(0, 2, false), implementTurn(), runCall(1, 1, false), nextTurn(1), tailFull),
+			stages: []string{"setup", "baseline", "experiments", "plots", "notes", "writeup", "latex", "review", "export", "done"},
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Equal(t, workflows.RunStatus{Run: 0, Attempts: 2, OK: true, Seconds: 90}, o.prog.Runs[0])
+			},
+		},
+		{
+			name:      "quick baseline failing twice fails the paper",
+			in:        func(in *workflows.PaperInput) { in.Quick = true },
+			fake:      boomOn(0, "no module named torch"),
+			calls:     seq(prepareCall(), runCall(0, 1, true), runCall(0, 2, true)),
+			stages:    []string{"setup", "baseline", "failed"},
+			wantErr:   []string{"baseline", "the template's own baseline failed: no module named torch"},
+			errTypes:  []string{"PaperFailed", "BaselineFailed"},
+			progError: "baseline: the template's own baseline failed: no module named torch",
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Equal(t, []workflows.RunStatus{{Run: 0, Attempts: 2, Error: "no module named torch"}}, o.prog.Runs)
+			},
+		},
+		{
+			name:   "a failed run gets a fix turn showing the failed attempt",
+			fake:   func(f *paperFake) { f.run = failFirst(f.run, 1, 1, "boom") },
+			calls:  seq(prepareCall(), implementTurn(), runCall(1, 1, false), fixTurn(1, 1, false, "boom"), runCall(1, 2, false), nextTurn(1), tailFull),
+			stages: stagesFull,
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Equal(t, []workflows.RunStatus{{Run: 1, Attempts: 2, OK: true, Seconds: 90}}, o.prog.Runs)
+				assert.Empty(t, o.prog.Warnings)
+				// the literal TurnID the brief names
+				assert.Equal(t, "run1-attempt2-fix", o.fake.coders[1].TurnID)
+			},
+		},
+		{
+			name: "run 1 failing every attempt fails the paper",
+			fake: boomOn(1, "boom"),
+			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false),
+				fixTurn(1, 1, false, "boom"), runCall(1, 2, false),
+				fixTurn(1, 2, false, "boom"), runCall(1, 3, false),
+				fixTurn(1, 3, false, "boom"), runCall(1, 4, false)),
+			stages:    []string{"setup", "experiments", "failed"},
+			wantErr:   []string{"no experiment run succeeded; last error: boom"},
+			errTypes:  []string{"PaperFailed", "NoSuccessfulRun"},
+			progError: "experiments: no experiment run succeeded; last error: boom",
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Len(t, o.fake.runs, 4)
+				assert.Equal(t, []workflows.RunStatus{{Run: 1, Attempts: 4, Error: "boom"}}, o.prog.Runs)
+				assert.Equal(t, "failed", o.prog.State)
+			},
+		},
+		{
+			name: "MaxRunAttempts is honoured",
+			in:   func(in *workflows.PaperInput) { in.MaxRunAttempts = 2 },
+			fake: boomOn(1, "boom"),
+			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false),
+				fixTurn(1, 1, false, "boom"), runCall(1, 2, false)),
+			stages:    []string{"setup", "experiments", "failed"},
+			wantErr:   []string{"no experiment run succeeded"},
+			progError: "experiments: no experiment run succeeded; last error: boom",
+			check: func(t *testing.T, o paperOutcome) {
+				for _, c := range o.fake.coders {
+					assert.Equal(t, 2, c.MaxAttempts)
+				}
+			},
+		},
+		{
+			name: "a later run failing every attempt is a warning; the paper goes on",
+			fake: func(f *paperFake) {
+				f.coder = doneAfterRun(0)
+				boomOn(2, "boom2")(f)
+			},
+			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), runCall(2, 1, false),
+				fixTurn(2, 1, true, "boom2"), runCall(2, 2, false),
+				fixTurn(2, 2, true, "boom2"), runCall(2, 3, false),
+				fixTurn(2, 3, true, "boom2"), runCall(2, 4, false),
+				tailFull),
+			stages: stagesFull,
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Equal(t, []string{"run 2 failed 4 times; continuing with the 1 successful runs"}, o.prog.Warnings)
+				assert.Equal(t, []workflows.RunStatus{
+					{Run: 1, Attempts: 1, OK: true, Seconds: 90},
+					{Run: 2, Attempts: 4, Error: "boom2"},
+				}, o.prog.Runs)
+				assert.Equal(t, 3, o.prog.Figures)
+				assert.Equal(t, "completed", o.prog.State)
+			},
+		},
+		{
+			name: "the last run ends the experiments without another turn",
+			in:   func(in *workflows.PaperInput) { in.MaxRuns = 2 },
+			fake: func(f *paperFake) { f.coder = doneAfterRun(0) },
+			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), runCall(2, 1, false),
+				tailFull),
+			stages: stagesFull,
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Len(t, o.prog.Runs, 2)
+				for _, c := range o.fake.coders {
+					assert.Equal(t, 2, c.MaxRuns)
+				}
+			},
+		},
+		{
+			name: "a failed edit is never run and counts as an attempt",
+			fake: func(f *paperFake) {
+				base := f.coder
+				f.coder = func(in activities.CoderTurnInput) activities.CoderTurnResult {
+					if in.Kind == activities.KindImplement {
+						return activities.CoderTurnResult{Feedback: "x"}
+					}
+					return base(in)
+				}
+			},
+			calls:  seq(prepareCall(), implementTurn(), editFailedTurn(1, 2, false, "x"), runCall(1, 2, false), nextTurn(1), tailFull),
+			stages: stagesFull,
+			check: func(t *testing.T, o paperOutcome) {
+				for _, r := range o.fake.runs {
+					assert.False(t, r.Run == 1 && r.Attempt == 1, "attempt 1 had no applied edit and must not run")
+				}
+				assert.Equal(t, []workflows.RunStatus{{Run: 1, Attempts: 2, OK: true, Seconds: 90}}, o.prog.Runs)
+			},
+		},
+		{
+			name: "edits that never apply use up the attempts and fail the paper",
+			fake: func(f *paperFake) {
+				f.coder = func(in activities.CoderTurnInput) activities.CoderTurnResult {
+					return activities.CoderTurnResult{Feedback: "search block not found"}
+				}
+			},
+			calls: seq(prepareCall(), implementTurn(),
+				editFailedTurn(1, 2, false, "search block not found"),
+				editFailedTurn(1, 3, false, "search block not found"),
+				editFailedTurn(1, 4, false, "search block not found")),
+			stages:    []string{"setup", "experiments", "failed"},
+			wantErr:   []string{"no experiment run succeeded; last error: edits were not applied: search block not found"},
+			progError: "experiments: no experiment run succeeded; last error: edits were not applied: search block not found",
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Empty(t, o.fake.runs)
+				assert.Equal(t, []workflows.RunStatus{{Run: 1, Attempts: 4, Error: "edits were not applied: search block not found"}}, o.prog.Runs)
+			},
+		},
+		{
+			name: "ALL_COMPLETED before a successful run is not accepted: the edits run",
+			fake: func(f *paperFake) {
+				base := f.coder
+				f.coder = func(in activities.CoderTurnInput) activities.CoderTurnResult {
+					if in.Kind == activities.KindImplement {
+						return activities.CoderTurnResult{Applied: true, Done: true}
+					}
+					return base(in)
+				}
+			},
+			calls:  seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), tailFull),
+			stages: stagesFull,
+			check: func(t *testing.T, o paperOutcome) {
+				assert.False(t, o.fake.coders[0].AllowDone, "no run has succeeded yet")
+				assert.True(t, o.fake.coders[1].AllowDone, "run 1 succeeded")
+				assert.Equal(t, []workflows.RunStatus{{Run: 1, Attempts: 1, OK: true, Seconds: 90}}, o.prog.Runs)
+			},
+		},
+		{
+			name: "a failed plot gets a plot_fix turn",
+			fake: func(f *paperFake) {
+				f.plot = func(in activities.PlotInput) activities.RunResult {
+					if in.Attempt == 1 {
+						return activities.RunResult{Error: "no png"}
+					}
+					return activities.RunResult{OK: true, Figures: 2}
+				}
+			},
+			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1),
+				coderCall("coder", "plot", "plot-attempt1", 0, 0, false, ""), "plot 1 quick=false",
+				coderCall("coder", "plot_fix", "plot-attempt2", 0, 1, false, "no png"), "plot 2 quick=false",
+				coderCall("coder", "notes", "notes", 0, 1, false, ""),
+				writeup(), "build 1", reviewAndExport()),
+			stages: stagesFull,
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Equal(t, 2, o.prog.Figures)
+				assert.Empty(t, o.prog.Warnings)
+			},
+		},
+		{
+			name: "plotting that always fails is a warning",
+			fake: func(f *paperFake) {
+				f.plot = func(activities.PlotInput) activities.RunResult { return activities.RunResult{Error: "no png"} }
+			},
+			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1),
+				coderCall("coder", "plot", "plot-attempt1", 0, 0, false, ""), "plot 1 quick=false",
+				repeat(3, func(i int) []string {
+					return []string{coderCall("coder", "plot_fix", fmt.Sprintf("plot-attempt%d", i+1), 0, i, false, "no png"),
+						fmt.Sprintf("plot %d quick=false", i+1)}
+				}),
+				coderCall("coder", "notes", "notes", 0, 1, false, ""),
+				writeup(), "build 1", reviewAndExport()),
+			stages: stagesFull,
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Equal(t, 0, o.prog.Figures)
+				assert.Equal(t, []string{"plotting failed 4 times; the paper is written without new figures"}, o.prog.Warnings)
+			},
+		},
+		{
+			name: "LaTeX problems go to the writer until a PDF builds",
+			fake: func(f *paperFake) {
+				f.build = func(in activities.BuildInput) activities.BuildResult {
+					if in.Round == 1 {
+						return noPDF(in)
+					}
+					return activities.BuildResult{OK: true, PDF: pdfPath}
+				}
+			},
+			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(),
+				"build 1", latexTurn(1, "undefined ref"), "build 2", reviewAndExport()),
+			stages: stagesFull,
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Equal(t, pdfPath, o.prog.PDF)
+				assert.Empty(t, o.prog.Warnings)
+				last := o.fake.coders[len(o.fake.coders)-1]
+				assert.Equal(t, activities.ConvWriter, last.Conversation)
+				assert.Equal(t, 5, last.MaxAttempts, "LatexRounds default")
+			},
+		},
+		{
+			name: "no PDF after every LaTeX round fails the paper",
+			fake: func(f *paperFake) { f.build = noPDF },
+			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(),
+				repeat(4, func(i int) []string { return []string{fmt.Sprintf("build %d", i), latexTurn(i, "undefined ref")} }),
+				"build 5"),
+			stages:    []string{"setup", "experiments", "plots", "notes", "writeup", "latex", "failed"},
+			wantErr:   []string{"no PDF", "LaTeX produced no PDF after fixing; 2 problems remain, first: undefined ref (see latex/problems.txt)"},
+			errTypes:  []string{"PaperFailed", activities.ErrTypeNoPDF},
+			progError: "latex: LaTeX produced no PDF after fixing; 2 problems remain, first: undefined ref",
+		},
+		{
+			name: "LatexRounds is honoured",
+			in:   func(in *workflows.PaperInput) { in.LatexRounds = 2 },
+			fake: func(f *paperFake) { f.build = noPDF },
+			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(),
+				"build 1", latexTurn(1, "undefined ref"), "build 2"),
+			stages:    []string{"setup", "experiments", "plots", "notes", "writeup", "latex", "failed"},
+			wantErr:   []string{"no PDF"},
+			errTypes:  []string{"PaperFailed", activities.ErrTypeNoPDF},
+			progError: "latex: LaTeX produced no PDF",
+		},
+		{
+			name: "NO CHANGES stops the LaTeX rounds; without a PDF the paper fails",
+			fake: func(f *paperFake) {
+				f.build = noPDF
+				base := f.coder
+				f.coder = func(in activities.CoderTurnInput) activities.CoderTurnResult {
+					if in.Kind == activities.KindLatexFix {
+						return activities.CoderTurnResult{NoChanges: true}
+					}
+					return base(in)
+				}
+			},
+			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(),
+				"build 1", latexTurn(1, "undefined ref")),
+			stages:    []string{"setup", "experiments", "plots", "notes", "writeup", "latex", "failed"},
+			wantErr:   []string{"no PDF"},
+			errTypes:  []string{"PaperFailed", activities.ErrTypeNoPDF},
+			progError: "latex: LaTeX produced no PDF",
+		},
+		{
+			name: "NO CHANGES with a PDF keeps it, with a warning",
+			fake: func(f *paperFake) {
+				f.build = func(activities.BuildInput) activities.BuildResult {
+					return activities.BuildResult{PDF: pdfPath, Problems: 1, Summary: "overfull hbox"}
+				}
+				base := f.coder
+				f.coder = func(in activities.CoderTurnInput) activities.CoderTurnResult {
+					if in.Kind == activities.KindLatexFix {
+						return activities.CoderTurnResult{NoChanges: true}
+					}
+					return base(in)
+				}
+			},
+			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(),
+				"build 1", latexTurn(1, "overfull hbox"), reviewAndExport()),
+			stages: stagesFull,
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Equal(t, pdfPath, o.prog.PDF)
+				assert.Equal(t, []string{"the PDF was built but 1 LaTeX problems remain (latex/problems.txt), first: overfull hbox"}, o.prog.Warnings)
+				assert.Equal(t, "completed", o.prog.State)
+			},
+		},
+		{
+			name: "an unknown template fails setup without retries",
+			fake: func(f *paperFake) {
+				f.prepare = func(activities.PaperSetup) (string, error) {
+					return "", temporal.NewNonRetryableApplicationError("unknown template", activities.ErrTypeBadInput, nil)
+				}
+			},
+			calls:     []string{prepareCall()},
+			stages:    []string{"setup", "failed"},
+			wantErr:   []string{"unknown template"},
+			errTypes:  []string{"PaperFailed", activities.ErrTypeBadInput},
+			progError: "setup: unknown template",
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Equal(t, "failed", o.prog.State)
+				assert.Equal(t, "setup", o.prog.Stage)
+				assert.Equal(t, "", o.prog.Workspace)
+			},
+		},
+		{
+			name: "a transient setup error is retried",
+			fake: func(f *paperFake) {
+				n := 0
+				f.prepare = func(in activities.PaperSetup) (string, error) {
+					if n++; n == 1 {
+						return "", errors.New("disk busy")
+					}
+					return "/ws/" + in.Paper.Key, nil
+				}
+			},
+			calls:  seq(prepareCall(), prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), tailFull),
+			stages: stagesFull,
+		},
+		{
+			name: "a refused model while writing fails the paper in writeup",
+			fake: func(f *paperFake) {
+				f.section = func(in activities.SectionInput) (llm.Usage, error) {
+					if in.Section == "Method" {
+						return llm.Usage{}, temporal.NewNonRetryableApplicationError("model refused", activities.ErrTypeModel, nil)
+					}
+					return sectionUsage, nil
+				}
+			},
+			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false),
+				writeup()[:4]),
+			stages:    []string{"setup", "experiments", "plots", "notes", "writeup", "failed"},
+			wantErr:   []string{"model refused"},
+			errTypes:  []string{"PaperFailed", activities.ErrTypeModel},
+			progError: "writeup: ",
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Contains(t, o.prog.Error, "model refused")
+				// 4 coder turns and the 3 sections written before Method
+				assert.Equal(t, llm.Usage{PromptTokens: 304, CompletionTokens: 608, Calls: 7}, o.prog.Tokens)
+			},
+		},
+	}
+
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := paperInput()
+			if tc.in != nil {
+				tc.in(&in)
+			}
+			o := runPaper(t, in, tc.fake)
+			assert.Equal(t, tc.calls, o.calls, "activity calls, in order")
+			assert.Equal(t, tc.stages, o.stages, "Stage search attribute upserts")
+			if tc.wantErr == nil {
+				require.NoError(t, o.err)
+				assert.Equal(t, "completed", o.prog.State)
+				assert.Equal(t, "done", o.prog.Stage)
+				assert.Empty(t, o.prog.Error)
+			} else {
+				require.Error(t, o.err)
+				for _, s := range tc.wantErr {
+					assert.Contains(t, o.err.Error(), s)
+				}
+				assert.Equal(t, "failed", o.prog.State)
+				assert.True(t, strings.HasPrefix(o.prog.Error, tc.progError), "progress error %q should start with %q", o.prog.Error, tc.progError)
+			}
+			if tc.errTypes != nil {
+				assert.Subset(t, appErrorTypes(o.err), tc.errTypes, "error types along the chain")
+				assert.Equal(t, tc.errTypes[0], appErrorTypes(o.err)[0], "outermost error type")
+			}
+			if tc.wantErr == nil {
+				assert.Equal(t, tokensOf(o.calls), o.prog.Tokens, "tokens are the sum of every model call")
+			}
+			if tc.check != nil {
+				tc.check(t, o)
+			}
+		})
+	}
+}
+
+// failFirst makes attempt of run fail with msg and leaves the rest to next.
+func failFirst(next func(activities.RunInput) activities.RunResult, run, attempt int, msg string) func(activities.RunInput) activities.RunResult {
+	return func(in activities.RunInput) activities.RunResult {
+		if in.Run == run && in.Attempt == attempt {
+			return activities.RunResult{Error: msg}
+		}
+		return next(in)
+	}
+}
+
+// TestPaperProgressQuery queries while the paper runs: every coder turn takes
+// a minute of workflow time, everything else is instant.
+func TestPaperProgressQuery(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f := newPaperFake()
+	f.coderDelay = time.Minute
+	f.register(env)
+
+	type want struct {
+		stage         string
+		run, attempt  int
+		runs, figures int
+	}
+	// implement 0-60s, run 1 at 60s, next 60-120s, plot 120-180s, notes 180-240s.
+	checks := []struct {
+		at   time.Duration
+		want want
+	}{
+		{30 * time.Second, want{stage: "experiments", run: 1, attempt: 1}},
+		{90 * time.Second, want{stage: "experiments", run: 2, attempt: 1, runs: 1}},
+		{150 * time.Second, want{stage: "plots", run: 2, attempt: 1, runs: 1}},
+		{210 * time.Second, want{stage: "notes", run: 2, attempt: 1, runs: 1, figures: 3}},
+	}
+	got := make([]want, len(checks))
+	states := make([]string, len(checks))
+	for i, c := range checks {
+		env.RegisterDelayedCallback(func() {
+			v, err := env.QueryWorkflow(workflows.ProgressQuery)
+			require.NoError(t, err)
+			var p workflows.PaperProgress
+			require.NoError(t, v.Get(&p))
+			got[i] = want{stage: p.Stage, run: p.Run, attempt: p.Attempt, runs: len(p.Runs), figures: p.Figures}
+			states[i] = p.State
+		}, c.at)
+	}
+	env.ExecuteWorkflow(workflows.PaperWorkflow, paperInput())
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	for i, c := range checks {
+		assert.Equal(t, c.want, got[i], "query at %v", c.at)
+		assert.Equal(t, "running", states[i], "query at %v", c.at)
+	}
+	v, err := env.QueryWorkflow(workflows.ProgressQuery)
+	require.NoError(t, err)
+	var p workflows.PaperProgress
+	require.NoError(t, v.Get(&p))
+	assert.Equal(t, "done", p.Stage)
+	assert.Equal(t, "completed", p.State)
+}
