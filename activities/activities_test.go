@@ -144,9 +144,8 @@ func TestGenerateIdeaScripted(t *testing.T) {
 		t.Errorf("model calls after the repeat = %d, want still 2", got)
 	}
 
-	// The next index proposes a different idea (single round: the scripted
-	// reflection round has a known bug, see the report).
-	in.Index, in.Reflections = 1, 1
+	// The next index proposes a different idea, kept through reflection.
+	in.Index = 1
 	next := mustExecute[activities.IdeaResult](t, e, e.acts.GenerateIdea, in)
 	if next.Idea.Name != "learning_rate_grokking" || next.Duplicate {
 		t.Errorf("idea 1 = %+v, want learning_rate_grokking, not a duplicate", next)

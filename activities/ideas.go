@@ -82,7 +82,13 @@ func (a *Activities) GenerateIdea(ctx context.Context, in IdeaInput) (IdeaResult
 			return IdeaResult{}, err
 		}
 	}
-	for _, p := range previous {
+	known := previous
+	if !in.FromSeeds {
+		// The prompt lists the seeds as taken, so repeating one is a duplicate too.
+		seeds, _ := t.SeedIdeas()
+		known = append(known, seeds...)
+	}
+	for _, p := range known {
 		if p.Name == res.Idea.Name {
 			res.Duplicate = true
 		}

@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"os/exec"
 	"strings"
 
@@ -12,6 +14,8 @@ import (
 type PreflightInput struct {
 	Template string
 	Model    string
+	// NeedBaseline: papers use the template's run_0 (not quick, no re-run).
+	NeedBaseline bool
 }
 
 // PreflightResult reports the interpreter chosen for the template.
@@ -26,6 +30,11 @@ func (a *Activities) Preflight(ctx context.Context, in PreflightInput) (Prefligh
 	t, err := a.template(in.Template)
 	if err != nil {
 		return PreflightResult{}, err
+	}
+	if in.NeedBaseline {
+		if _, err := os.Stat(filepath.Join(t.Dir, "run_0", "final_info.json")); err != nil {
+			return PreflightResult{}, badInput("template %s has no baseline run_0/final_info.json: produce it on this host with `python experiment.py --out_dir=run_0` in the template folder, or launch with --quick", t.Name)
+		}
 	}
 	var missing []string
 	for _, tool := range []string{"pdflatex", "bibtex", "pdftotext"} {

@@ -149,7 +149,7 @@ const writerSystem = `You are an expert machine-learning researcher writing a pa
 Write concise, precise prose. Every number must come from the experiment logs and notes you are given; never invent results. Cite only with \cite{key} using the citation keys listed. Include only the figures listed as available, with \includegraphics{file.png}. Escape special characters such as _ and % in text. Do not use \section commands; write only the body of the part you are asked for.`
 
 const writeSectionPrompt = `## Write section: %s
-Paper title idea: %s
+Paper title: %s
 Idea: %s
 
 %s

@@ -79,7 +79,12 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (llm.Usa
 		st.Sections = map[string]string{}
 	}
 	if _, ok := st.Sections[sec.Name]; ok {
-		return llm.Usage{}, renderPaper(dir, st)
+		// Written before a crash or reset: render only if the file lacks it,
+		// so LaTeX fixes made after the write-up are never undone.
+		if strings.Contains(readText(dir, filepath.Join("latex", "template.tex")), sec.Placeholder) {
+			return llm.Usage{}, renderPaper(dir, st)
+		}
+		return llm.Usage{}, nil
 	}
 	var idea paper.Idea
 	if err := readJSON(filepath.Join(dir, "idea.json"), &idea); err != nil {
@@ -90,14 +95,15 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (llm.Usa
 	if sec.Name == TitleAbstract {
 		format = titleAbstractFormat
 	}
-	prompt := fmt.Sprintf(writeSectionPrompt, sec.Name, idea.Title, idea.Experiment, "Tips for this part: "+sec.Tips,
-		readText(dir, "notes.txt"), allResults(dir), strings.Join(figures(dir), ", "), strings.Join(latex.BibKeys(skeleton), ", "), format)
+	title := idea.Title
 	if st.Title != "" {
-		prompt = "Paper title: " + st.Title + "\n" + prompt
+		title = st.Title
 	}
+	prompt := fmt.Sprintf(writeSectionPrompt, sec.Name, title, idea.Experiment, "Tips for this part: "+sec.Tips,
+		readText(dir, "notes.txt"), allResults(dir), strings.Join(figures(dir), ", "), strings.Join(latex.BibKeys(skeleton), ", "), format)
 	msgs := []llm.Message{{Role: "user", Content: prompt}}
 	var usage llm.Usage
-	var title, body string
+	var newTitle, body string
 	for i, follow := range []string{"", fmt.Sprintf(refineSectionPrompt, sec.Name, sec.Name)} {
 		activity.RecordHeartbeat(ctx, i)
 		if follow != "" {
@@ -116,16 +122,16 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (llm.Usa
 			}
 			continue // keep the first draft when the refinement is unusable
 		}
-		title, body = t, b
+		newTitle, body = t, b
 	}
 	if body == "" {
 		return usage, nonRetryable(ErrTypeUnparsable, fmt.Sprintf("section %s: no fenced latex block in the model's replies", sec.Name))
 	}
 	if sec.Name == TitleAbstract {
-		if title == "" {
-			title = idea.Title
+		if newTitle == "" {
+			newTitle = idea.Title
 		}
-		st.Title, st.Abstract = title, body
+		st.Title, st.Abstract = newTitle, body
 	}
 	st.Sections[sec.Name] = body
 	if err := os.MkdirAll(filepath.Join(dir, "writeup"), 0o755); err != nil {

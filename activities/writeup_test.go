@@ -137,7 +137,6 @@ func TestWriteBuildReviewScripted(t *testing.T) {
 // to every prompt after the title is known, so the scripted model does not
 // recognise the step and only the refinement produces text (see report).
 func TestWriteSectionPromptStartsWithHeader(t *testing.T) {
-	t.Skip("known bug: WriteSection prepends \"Paper title: ...\" before the \"## Write section\" header (writeup.go)")
 	f := constant(t, "THOUGHT: x\n\nTITLE: A Title\n\n```latex\nBody text.\n```\n")
 	e := newEnv(t, withFake(f))
 	ref, _ := resultsPaper(t, e, "hdr", fakeModelName)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/aiscientist/aiscientist/internal/app"
 	"github.com/aiscientist/aiscientist/internal/template"
@@ -101,6 +102,10 @@ func follow(ctx context.Context, c client.Client, id string, w io.Writer) (workf
 		case err := <-done:
 			printUpdates(ctx, c, id, w, seen)
 			if err != nil {
+				var app *temporal.ApplicationError
+				if errors.As(err, &app) && app.Message() != "" {
+					return final, fmt.Errorf("campaign %s failed: %s", id, app.Message())
+				}
 				return final, fmt.Errorf("campaign %s failed: %w", id, err)
 			}
 			failed := 0

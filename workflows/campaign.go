@@ -93,7 +93,7 @@ func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignProgress,
 	var acts *activities.Activities
 
 	stage("preflight")
-	if err := workflow.ExecuteActivity(fileOptions(ctx), acts.Preflight, activities.PreflightInput{Template: in.Template, Model: in.Model}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(fileOptions(ctx), acts.Preflight, activities.PreflightInput{Template: in.Template, Model: in.Model, NeedBaseline: !in.Quick}).Get(ctx, nil); err != nil {
 		return fail(err)
 	}
 
@@ -101,6 +101,7 @@ func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignProgress,
 	log.Info("novelty check is off: literature search is not implemented yet, so ideas are not checked against published work")
 	campaignKey := in.Template + "/" + in.Stamp
 	var ideas []paper.Idea
+	lastErr := ""
 	for i := 0; i < in.NumIdeas; i++ {
 		var r activities.IdeaResult
 		err := workflow.ExecuteActivity(llmOptions(ctx), acts.GenerateIdea, activities.IdeaInput{
@@ -110,7 +111,8 @@ func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignProgress,
 		if err != nil {
 			// One unusable idea must not sink the campaign.
 			log.Warn("idea generation failed", "index", i, "error", err)
-			prog.Ideas = append(prog.Ideas, IdeaStatus{Name: fmt.Sprintf("idea_%d", i), State: "failed", Error: rootMessage(err)})
+			lastErr = rootMessage(err)
+			prog.Ideas = append(prog.Ideas, IdeaStatus{Name: fmt.Sprintf("idea_%d", i), State: "failed", Error: lastErr})
 			continue
 		}
 		prog.Tokens = prog.Tokens.Add(r.Usage)
@@ -125,7 +127,10 @@ func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignProgress,
 		prog.Ideas = append(prog.Ideas, IdeaStatus{Name: r.Idea.Name, Title: r.Idea.Title, State: "pending"})
 	}
 	if len(ideas) == 0 {
-		return fail(errors.New("no usable idea was generated"))
+		if lastErr == "" {
+			lastErr = "every idea repeated an earlier one"
+		}
+		return fail(fmt.Errorf("no usable idea was generated; last error: %s", lastErr))
 	}
 
 	stage("papers")

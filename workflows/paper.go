@@ -373,11 +373,12 @@ func (p *paperRun) latex(ctx workflow.Context) error {
 	return nil
 }
 
-// rootMessage digs the most specific message out of an activity error chain.
+// rootMessage is the message of the first application error in the chain
+// (an activity's or a child's own words), without the wrapping layers.
 func rootMessage(err error) string {
 	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		return app.Error()
+	if errors.As(err, &app) && app.Message() != "" {
+		return app.Message()
 	}
 	return err.Error()
 }

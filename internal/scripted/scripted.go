@@ -89,7 +89,9 @@ func Reply(msgs []string) string {
 	case strings.HasPrefix(header, "## Idea generation"):
 		return ideaReply(last, false)
 	case strings.HasPrefix(header, "## Idea reflection"):
-		return ideaReply(all, true)
+		// Only user messages arrive here, so the idea is recomputed from the
+		// generation prompt exactly as it was first chosen.
+		return ideaReply(msgs[0], true)
 	case strings.HasPrefix(header, "## Implement run"):
 		return implement(all, last, 1, "")
 	case strings.HasPrefix(header, "## Run") && strings.Contains(header, "completed"):
@@ -126,19 +128,11 @@ var ideas = []struct {
 
 func ideaReply(prompt string, done bool) string {
 	pick := ideas[0]
-	if !done {
-		// Propose the first idea not already listed as proposed.
-		for _, i := range ideas {
-			if !strings.Contains(prompt, "- "+i.Name+":") {
-				pick = i
-				break
-			}
-		}
-	} else {
-		for _, i := range ideas {
-			if strings.Contains(prompt, `"Name": "`+i.Name+`"`) {
-				pick = i
-			}
+	// Propose the first idea not already listed as proposed.
+	for _, i := range ideas {
+		if !strings.Contains(prompt, "- "+i.Name+":") {
+			pick = i
+			break
 		}
 	}
 	js, _ := json.MarshalIndent(map[string]any{
@@ -294,7 +288,7 @@ type paperFacts struct {
 
 func facts(all string) paperFacts {
 	var f paperFacts
-	f.title = strings.TrimSpace(between(all, "Paper title idea: ", "\n"))
+	f.title = strings.TrimSpace(between(all, "Paper title: ", "\n"))
 	for _, x := range strings.Split(between(all, "Figures available: ", "\n"), ", ") {
 		if x = strings.TrimSpace(x); x != "" {
 			f.figures = append(f.figures, x)

@@ -126,7 +126,6 @@ func TestReplyIdeaReflectionIsDone(t *testing.T) {
 // ideaReply(all, true) looks for) is never visible and the reflection always
 // falls back to the first idea. See the report: scripted.go ideaReply.
 func TestReplyIdeaReflectionKeepsProposedIdea(t *testing.T) {
-	t.Skip("known bug: scripted reflection ignores the idea proposed in round 1 (reverts to weight_decay_grokking)")
 	first := ideaGenPrompt("weight_decay_grokking")
 	proposed := parseIdea(t, scripted.Reply([]string{first})).Name
 	again := parseIdea(t, scripted.Reply([]string{first, reflectPrompt})).Name
@@ -298,7 +297,7 @@ func TestReplyReview(t *testing.T) {
 var sections = []string{"Title and Abstract", "Introduction", "Background", "Method", "Experimental Setup", "Results", "Conclusion", "Related Work"}
 
 func sectionPrompt(name, keys, figures string) string {
-	return "## Write section: " + name + "\nPaper title idea: How Weight Decay Shifts Grokking\nIdea: " + sweepIdea +
+	return "## Write section: " + name + "\nPaper title: How Weight Decay Shifts Grokking\nIdea: " + sweepIdea +
 		"\n\nTips for this part: x\n\nNotes from the experiments (notes.txt):\n<notes>\nn\n</notes>\n\n" +
 		"Results of every run (means over seeds, from run_i/final_info.json):\n```json\n" +
 		`{"run_0": {"x_plus_y": {"means": {"final_val_acc": 0.91}}}, "run_1": {"x_plus_y": {"means": {"final_val_acc": 0.42}}, "x_div_y": {"means": {"final_val_acc": 0.5}}}}` +
