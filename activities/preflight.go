@@ -3,8 +3,8 @@ package activities
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/aiscientist/aiscientist/internal/pyrun"

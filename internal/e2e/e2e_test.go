@@ -248,4 +248,3 @@ func httpGet(t *testing.T, u string) string {
 	t.Fatalf("GET %s: %v", u, last)
 	return ""
 }
-
