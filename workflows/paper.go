@@ -275,6 +275,7 @@ func (p *paperRun) experiments(ctx workflow.Context) error {
 		}
 		p.prog.Tokens = p.prog.Tokens.Add(t.Usage)
 		if t.Done && succeeded > 0 {
+			p.prog.Run, p.prog.Attempt = run-1, 0 // run was planned, never started
 			break
 		}
 		if !t.Applied {

@@ -24,8 +24,10 @@ import (
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
 	tlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/membership/static"
 	"go.temporal.io/server/common/metrics"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 	"go.uber.org/zap"
@@ -136,6 +138,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		temporal.WithAuthorizer(authorization.NewNoopAuthorizer()),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return authorization.NewNoopClaimMapper() }),
 		temporal.WithCustomMetricsHandler(metrics.NoopMetricsHandler),
+		// One process hosts every service: static membership avoids the
+		// ringpop join, which after a restart waits for the previous
+		// process's stale members to expire ("Not enough hosts").
+		temporal.WithStaticHosts(staticHosts(cfg, opts.IP)),
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
 			// Search attributes added at start must be usable at once.
 			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
@@ -283,6 +289,14 @@ func serverConfig(opts Options, dbPath string) (*config.Config, error) {
 		}},
 		PublicClient: config.PublicClient{HostPort: net.JoinHostPort(opts.IP, strconv.Itoa(opts.GRPCPort))},
 	}, nil
+}
+
+func staticHosts(cfg *config.Config, ip string) map[primitives.ServiceName]static.Hosts {
+	hosts := map[primitives.ServiceName]static.Hosts{}
+	for name, svc := range cfg.Services {
+		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(ip, strconv.Itoa(svc.RPC.GRPCPort)))
+	}
+	return hosts
 }
 
 func freePort(ip string) (int, error) {

@@ -198,6 +198,18 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	if got := d.GetWorkflowExecutionInfo().GetStatus(); got != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 		t.Errorf("after restart the paper is %s", got)
 	}
+	// The restarted worker answers the progress query of a closed paper
+	// (it replays the stored history), at once: membership is static.
+	qctx, qcancel := context.WithTimeout(ctx, 15*time.Second)
+	defer qcancel()
+	v, err = b2.Client.QueryWorkflow(qctx, idea.PaperID, "", workflows.ProgressQuery)
+	if err != nil {
+		t.Fatalf("progress query after restart: %v", err)
+	}
+	var after workflows.PaperProgress
+	if err := v.Get(&after); err != nil || after.Stage != workflows.StageDone || after.Decision != idea.Decision {
+		t.Errorf("progress after restart = %+v, %v", after, err)
+	}
 }
 
 func history(ctx context.Context, t *testing.T, c client.Client, id string) *historypb.History {
