@@ -61,7 +61,7 @@ DIR/grokking/<paper>/ holds the PDF and review.json.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "campaign %s\nweb UI: %s\n", id, uiLink(a.Server.UIURL(), a.Client, id))
+			fmt.Fprintf(w, "campaign %s\nweb UI: %s\n", id, uiLink(a.Server.UIURL(), a.Server.Namespace(), id))
 			final, err := follow(ctx, a.Client, id, w)
 			if err != nil {
 				return err

@@ -57,7 +57,7 @@ func launchCmd(g *globals) *cobra.Command {
 				return err
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "campaign started: %s\nweb UI: %s\nresults: %s/%s/\n", id, uiLink(g.ui, c, id), out, o.template)
+			fmt.Fprintf(w, "campaign started: %s\nweb UI: %s\nresults: %s/%s/\n", id, uiLink(g.ui, g.namespace, id), out, o.template)
 			if !o.wait {
 				fmt.Fprintf(w, "follow it with: go run ./starter status %s\n", id)
 				return nil
@@ -80,12 +80,15 @@ func launchCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func uiLink(base string, c client.Client, id string) string {
-	ns := "default"
-	if v := os.Getenv("TEMPORAL_NAMESPACE"); v != "" {
-		ns = v
+// uiLink is the Web UI page of a workflow.
+func uiLink(base, namespace, id string) string {
+	if namespace == "" {
+		namespace = os.Getenv("TEMPORAL_NAMESPACE")
 	}
-	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", base, ns, url.PathEscape(id))
+	if namespace == "" {
+		namespace = "default"
+	}
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", base, namespace, url.PathEscape(id))
 }
 
 // follow prints each paper's stage changes until the campaign ends, and

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/aiscientist/aiscientist/activities"
 	"github.com/aiscientist/aiscientist/internal/llm"
@@ -35,6 +36,8 @@ const (
 	resultsTo = "/results"
 	pdfPath   = "/ws/" + paperKey + "/alpha.pdf"
 	offNote   = "off (not implemented yet)"
+
+	maxFakeCalls = 50 // more coder turns or runs than any scenario needs
 )
 
 // Distinct usages per activity so token sums show which calls were counted.
@@ -117,8 +120,12 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 		func(_ context.Context, in activities.CoderTurnInput) (activities.CoderTurnResult, error) {
 			f.mu.Lock()
 			f.coders = append(f.coders, in)
+			n := len(f.coders)
 			f.mu.Unlock()
 			f.log(coderCall(in.Conversation, in.Kind, in.TurnID, in.Run, in.Attempt, in.AllowDone, in.Reason))
+			if n > maxFakeCalls { // a loop that never ends would hang the test
+				return activities.CoderTurnResult{}, temporal.NewNonRetryableApplicationError("fake: too many coder turns", "TestLimit", nil)
+			}
 			r := f.coder(in)
 			r.Usage = coderUsage
 			return r, nil
@@ -130,8 +137,12 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 		func(_ context.Context, in activities.RunInput) (activities.RunResult, error) {
 			f.mu.Lock()
 			f.runs = append(f.runs, in)
+			n := len(f.runs)
 			f.mu.Unlock()
 			f.log(runCall(in.Run, in.Attempt, in.Quick))
+			if n > maxFakeCalls {
+				return activities.RunResult{}, temporal.NewNonRetryableApplicationError("fake: too many runs", "TestLimit", nil)
+			}
 			return f.run(in), nil
 		})
 	env.OnActivity(acts.RunPlot, mock.Anything, mock.Anything).Return(
@@ -866,4 +877,35 @@ func TestPaperProgressQuery(t *testing.T) {
 	require.NoError(t, v.Get(&p))
 	assert.Equal(t, "done", p.Stage)
 	assert.Equal(t, "completed", p.State)
+}
+
+// TestSearchAttributeKeysInTestEnv: the workflows drop UpsertTypedSearchAttributes
+// errors (`_ =`), so check here that the test environment accepts the keys
+// without any registration and that they read back. (A real namespace must
+// have Template, IdeaName and Stage registered as Keyword attributes.)
+func TestSearchAttributeKeysInTestEnv(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	upsert := func(ctx workflow.Context) ([]string, error) {
+		if err := workflow.UpsertTypedSearchAttributes(ctx,
+			workflows.TemplateKey.ValueSet(tmpl), workflows.IdeaNameKey.ValueSet("alpha"), workflows.StageKey.ValueSet("setup")); err != nil {
+			return nil, err
+		}
+		if err := workflow.UpsertTypedSearchAttributes(ctx, workflows.StageKey.ValueSet(workflows.StageDone)); err != nil {
+			return nil, err
+		}
+		sa := workflow.GetTypedSearchAttributes(ctx)
+		var out []string
+		for _, k := range []temporal.SearchAttributeKeyKeyword{workflows.TemplateKey, workflows.IdeaNameKey, workflows.StageKey} {
+			v, _ := sa.GetKeyword(k)
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	env.RegisterWorkflowWithOptions(upsert, workflow.RegisterOptions{Name: "upsert"})
+	env.ExecuteWorkflow("upsert")
+	require.NoError(t, env.GetWorkflowError())
+	var got []string
+	require.NoError(t, env.GetWorkflowResult(&got))
+	assert.Equal(t, []string{tmpl, "alpha", "done"}, got)
 }
