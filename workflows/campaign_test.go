@@ -189,7 +189,7 @@ func TestCampaignWorkflow(t *testing.T) {
 		stages    []string
 		wantErr   []string
 		errTypes  []string
-		progError string
+		progError string // progress.Error exactly
 		check     func(t *testing.T, o campaignOutcome)
 	}{
 		{
@@ -204,7 +204,8 @@ func TestCampaignWorkflow(t *testing.T) {
 			errTypes:  []string{"CampaignFailed", activities.ErrTypeBadInput},
 			progError: "preflight: pdflatex not found",
 			check: func(t *testing.T, o campaignOutcome) {
-				assert.Equal(t, []activities.PreflightInput{{Template: tmpl, Model: model}}, o.fake.preflights, "one call, no retries")
+				assert.Equal(t, []activities.PreflightInput{{Template: tmpl, Model: model, NeedBaseline: true}}, o.fake.preflights,
+					"one call, no retries; a full paper needs the template's run_0")
 				assert.Empty(t, o.fake.ideaCalls)
 				assert.Equal(t, "preflight", o.prog.Stage)
 			},
@@ -227,6 +228,8 @@ func TestCampaignWorkflow(t *testing.T) {
 			stages: []string{"preflight", "ideas", "papers", "done"},
 			check: func(t *testing.T, o campaignOutcome) {
 				assert.Equal(t, workflows.PaperWorkflowID(tmpl, "alpha"), "paper/nanoGPT/alpha")
+				assert.Equal(t, []activities.PreflightInput{{Template: tmpl, Model: model, NeedBaseline: false}}, o.fake.preflights,
+					"quick papers run their own baseline")
 				base := activities.IdeaInput{CampaignKey: "nanoGPT/" + stamp, Template: tmpl, Model: model, Reflections: 3}
 				second := base
 				second.Index = 1
@@ -263,7 +266,7 @@ func TestCampaignWorkflow(t *testing.T) {
 				a := o.prog.Ideas[0]
 				assert.Equal(t, "failed", a.State)
 				assert.Equal(t, "paper/nanoGPT/alpha", a.PaperID)
-				assert.True(t, strings.HasPrefix(a.Error, "experiments: no experiment run succeeded; last error: boom"), a.Error)
+				assert.Equal(t, "experiments: no experiment run succeeded; last error: boom", a.Error)
 				assert.Equal(t, completedStatus("beta"), o.prog.Ideas[1])
 			},
 		},
@@ -282,7 +285,7 @@ func TestCampaignWorkflow(t *testing.T) {
 			check: func(t *testing.T, o campaignOutcome) {
 				for _, s := range o.prog.Ideas {
 					assert.Equal(t, "failed", s.State, s.Name)
-					assert.True(t, strings.HasPrefix(s.Error, "latex: LaTeX produced no PDF"), s.Error)
+					assert.Equal(t, "latex: LaTeX produced no PDF", s.Error)
 				}
 			},
 		},
@@ -320,7 +323,7 @@ func TestCampaignWorkflow(t *testing.T) {
 				require.Len(t, o.prog.Ideas, 2)
 				assert.Equal(t, "idea_0", o.prog.Ideas[0].Name)
 				assert.Equal(t, "failed", o.prog.Ideas[0].State)
-				assert.True(t, strings.HasPrefix(o.prog.Ideas[0].Error, "idea 0: no parsable idea JSON"), o.prog.Ideas[0].Error)
+				assert.Equal(t, "idea 0: no parsable idea JSON", o.prog.Ideas[0].Error)
 				assert.Equal(t, completedStatus("beta"), o.prog.Ideas[1])
 				assert.Len(t, o.fake.ideaCalls, 2, "an unparsable idea is not retried")
 				assert.Equal(t, ideaUsage, o.prog.Tokens)
@@ -334,9 +337,23 @@ func TestCampaignWorkflow(t *testing.T) {
 				}
 			},
 			stages:    []string{"preflight", "ideas", "failed"},
+			wantErr:   []string{"no usable idea was generated", "model refused"},
+			errTypes:  []string{"CampaignFailed"},
+			progError: "ideas: no usable idea was generated; last error: model refused",
+			check: func(t *testing.T, o campaignOutcome) {
+				assert.Equal(t, []workflows.IdeaStatus{{Name: "idea_0", State: "failed", Error: "model refused"}}, o.prog.Ideas)
+			},
+		},
+		{
+			name: "only duplicates: no usable idea",
+			fake: func(f *campaignFake) {
+				f.ideas = ideasByIndex(activities.IdeaResult{Idea: idea("alpha"), Duplicate: true})
+			},
+			ideas:     []workflows.IdeaStatus{{Name: "alpha", Title: "Alpha Title", State: "skipped", Error: "duplicate of an earlier idea"}},
+			stages:    []string{"preflight", "ideas", "failed"},
 			wantErr:   []string{"no usable idea was generated"},
 			errTypes:  []string{"CampaignFailed"},
-			progError: "ideas: no usable idea was generated",
+			progError: "ideas: no usable idea was generated; last error: every idea repeated an earlier one",
 		},
 		{
 			name: "papers run Parallel at a time",
@@ -403,7 +420,7 @@ func TestCampaignWorkflow(t *testing.T) {
 					assert.Contains(t, o.err.Error(), s)
 				}
 				assert.Equal(t, "failed", o.prog.State)
-				assert.True(t, strings.HasPrefix(o.prog.Error, tc.progError), "progress error %q should start with %q", o.prog.Error, tc.progError)
+				assert.Equal(t, tc.progError, o.prog.Error, "progress error")
 			}
 			if tc.errTypes != nil {
 				assert.Subset(t, appErrorTypes(o.err), tc.errTypes, "error types along the chain")
@@ -442,7 +459,7 @@ func TestCampaignWithRealPaper(t *testing.T) {
 		s := o.prog.Ideas[0]
 		assert.Equal(t, "failed", s.State)
 		assert.Equal(t, "paper/nanoGPT/alpha", s.PaperID)
-		assert.True(t, strings.HasPrefix(s.Error, "setup: unknown template"), s.Error)
+		assert.Equal(t, "setup: unknown template", s.Error)
 		assert.Equal(t, []string{prepareCall()}, pf.calls)
 	})
 }

@@ -181,7 +181,7 @@ func (p *paperRun) run(ctx workflow.Context) error {
 	for _, s := range activities.Sections {
 		var u llm.Usage
 		if err := workflow.ExecuteActivity(llmOptions(ctx), p.acts.WriteSection, activities.SectionInput{Paper: p.ref, Section: s.Name}).Get(ctx, &u); err != nil {
-			return fmt.Errorf("write %s: %w", s.Name, err)
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("write %s: %s", s.Name, rootMessage(err)), "WriteFailed", err)
 		}
 		p.prog.Tokens = p.prog.Tokens.Add(u)
 	}
@@ -275,7 +275,11 @@ func (p *paperRun) experiments(ctx workflow.Context) error {
 		}
 		p.prog.Tokens = p.prog.Tokens.Add(t.Usage)
 		if t.Done && succeeded > 0 {
-			p.prog.Run, p.prog.Attempt = run-1, 0 // run was planned, never started
+			if kind == activities.KindFix || kind == activities.KindEditFailed {
+				p.warn(ctx, fmt.Sprintf("the model ended the experiments while run %d was failing: %s", run, lastErr))
+			} else {
+				p.prog.Run, p.prog.Attempt = run-1, 0 // run was planned, never started
+			}
 			break
 		}
 		if !t.Applied {
@@ -301,7 +305,9 @@ func (p *paperRun) experiments(ctx workflow.Context) error {
 		}
 		attempt++
 		if attempt > p.in.MaxRunAttempts {
-			p.warn(ctx, fmt.Sprintf("run %d failed %d times; continuing with the %d successful runs", run, p.in.MaxRunAttempts, succeeded))
+			if succeeded > 0 {
+				p.warn(ctx, fmt.Sprintf("run %d failed %d times; continuing with the %d successful runs", run, p.in.MaxRunAttempts, succeeded))
+			}
 			break
 		}
 	}
@@ -315,9 +321,10 @@ func (p *paperRun) experiments(ctx workflow.Context) error {
 // without figures can still be written, so failure here is a warning.
 func (p *paperRun) plots(ctx workflow.Context) error {
 	const tries = 4
-	kind, reason := activities.KindPlot, ""
+	kind, reason, lastRan := activities.KindPlot, "", 0
 	for attempt := 1; attempt <= tries; attempt++ {
-		in := p.turn(fmt.Sprintf("plot-attempt%d", attempt), kind, 0, attempt-1, tries, reason, false)
+		// A fix turn shows the log of the last attempt that really ran.
+		in := p.turn(fmt.Sprintf("plot-attempt%d", attempt), kind, 0, lastRan, tries, reason, false)
 		var t activities.CoderTurnResult
 		if err := workflow.ExecuteActivity(llmOptions(ctx), p.acts.CoderTurn, in).Get(ctx, &t); err != nil {
 			return err
@@ -328,6 +335,7 @@ func (p *paperRun) plots(ctx workflow.Context) error {
 			continue
 		}
 		var r activities.RunResult
+		lastRan = attempt
 		if err := workflow.ExecuteActivity(runOptions(ctx, p.in.PlotTimeout), p.acts.RunPlot,
 			activities.PlotInput{Paper: p.ref, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.PlotTimeout}).Get(ctx, &r); err != nil {
 			return err
