@@ -66,7 +66,11 @@ DIR/grokking/<paper>/ holds the PDF and review.json.`,
 			if err != nil {
 				return err
 			}
-			return verify(cmd.Context(), w, final, time.Since(start))
+			if err := verify(cmd.Context(), w, final, time.Since(start)); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "browse this run later in the Web UI: go run ./worker --dev --data-dir %s\n", dataDir)
+			return nil
 		},
 	}
 	f := cmd.Flags()
