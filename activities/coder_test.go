@@ -3,6 +3,7 @@ package activities_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -103,7 +104,11 @@ func TestCoderTurnScriptedSweep(t *testing.T) {
 
 func TestCoderTurnMissingBaseline(t *testing.T) {
 	e := newEnv(t)
-	ref, _ := grokkingPaper(t, e, "nobase", llm.ScriptedModel)
+	ref, dir := grokkingPaper(t, e, "nobase", llm.ScriptedModel)
+	// The template ships a baseline; a workspace can still lack one.
+	if err := os.RemoveAll(filepath.Join(dir, "run_0")); err != nil {
+		t.Fatal(err)
+	}
 	_, err := execute[activities.CoderTurnResult](t, e, e.acts.CoderTurn, activities.CoderTurnInput{Paper: ref, Conversation: activities.ConvCoder, TurnID: "t", Kind: activities.KindImplement, Run: 1, MaxRuns: 5})
 	wantFinal(t, err, activities.ErrTypeMissingInput)
 	_, err = execute[activities.CoderTurnResult](t, e, e.acts.CoderTurn, activities.CoderTurnInput{Paper: ref, Conversation: activities.ConvCoder, TurnID: "u", Kind: "dance"})
