@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -319,13 +320,7 @@ func allResults(dir string) string {
 
 func appendUnique(s []string, v ...string) []string {
 	for _, x := range v {
-		found := false
-		for _, y := range s {
-			if x == y {
-				found = true
-			}
-		}
-		if !found {
+		if !slices.Contains(s, x) {
 			s = append(s, x)
 		}
 	}
