@@ -23,23 +23,32 @@ type Message struct {
 
 // Request is one chat completion.
 type Request struct {
+	// Model is the name the user gave; providers receive the API model id.
 	Model       string
 	System      string
 	Messages    []Message
 	Temperature float32
 	MaxTokens   int
+	// N asks for several samples (review ensembles); 0 or 1 means one.
+	N int
 }
 
-// Usage counts tokens of one or more calls.
+// Usage counts tokens and money of one or more calls.
 type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
-	Calls            int `json:"calls"`
+	// CachedPromptTokens is the part of PromptTokens read from a prompt cache.
+	CachedPromptTokens int     `json:"cached_prompt_tokens,omitempty"`
+	Calls              int     `json:"calls"`
+	CostUSD            float64 `json:"cost_usd,omitempty"`
 }
 
 // Add returns the sum of two usages.
 func (u Usage) Add(o Usage) Usage {
-	return Usage{PromptTokens: u.PromptTokens + o.PromptTokens, CompletionTokens: u.CompletionTokens + o.CompletionTokens, Calls: u.Calls + o.Calls}
+	return Usage{
+		PromptTokens: u.PromptTokens + o.PromptTokens, CompletionTokens: u.CompletionTokens + o.CompletionTokens,
+		CachedPromptTokens: u.CachedPromptTokens + o.CachedPromptTokens, Calls: u.Calls + o.Calls, CostUSD: u.CostUSD + o.CostUSD,
+	}
 }
 
 // Total is prompt plus completion tokens.
@@ -48,8 +57,19 @@ func (u Usage) Total() int { return u.PromptTokens + u.CompletionTokens }
 // Response is the model's reply.
 type Response struct {
 	Content string
-	Usage   Usage
+	// Choices holds every sample when N > 1 (Content is the first).
+	Choices []string
+	// FinishReason is normalised: "stop", "length" (output cap hit), or the
+	// provider's own word for anything else.
+	FinishReason string
+	Usage        Usage
 }
+
+// Finish reasons shared by all providers.
+const (
+	FinishStop   = "stop"
+	FinishLength = "length"
+)
 
 // Client is a chat model.
 type Client interface {
