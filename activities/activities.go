@@ -47,6 +47,7 @@ const (
 	ErrTypeUnparsable   = "UnparsableReply"
 	ErrTypeNoPDF        = "NoPDF"
 	ErrTypeMissingInput = "MissingInput"
+	ErrTypeTruncated    = "TruncatedReply"
 )
 
 func badInput(format string, args ...any) error {
@@ -73,7 +74,25 @@ func (a *Activities) chat(ctx context.Context, req llm.Request) (llm.Response, e
 	if err != nil {
 		return llm.Response{}, temporalError(fmt.Errorf("chat with %s: %w", req.Model, err))
 	}
-	return resp, nil
+	if resp.FinishReason != llm.FinishLength {
+		return resp, nil
+	}
+	// Cut off at the output cap: never parse half a reply. Ask once for a
+	// complete, shorter one; if that is cut off too, the call fails (and
+	// Temporal retries it a bounded number of times).
+	retry := req
+	retry.Messages = append(append([]llm.Message(nil), req.Messages...),
+		llm.Message{Role: "assistant", Content: resp.Content},
+		llm.Message{Role: "user", Content: "Your reply was cut off at the output limit. Reply again from the start, complete and more concise."})
+	again, err := c.Chat(ctx, retry)
+	if err != nil {
+		return llm.Response{}, temporalError(fmt.Errorf("chat with %s: %w", req.Model, err))
+	}
+	again.Usage = again.Usage.Add(resp.Usage)
+	if again.FinishReason == llm.FinishLength {
+		return llm.Response{}, temporal.NewApplicationError(fmt.Sprintf("model %s was cut off at its output limit twice", req.Model), ErrTypeTruncated)
+	}
+	return again, nil
 }
 
 func temporalError(err error) error {

@@ -138,6 +138,8 @@ func withTemplates(dir string) envOption {
 func withFake(f *fakeModel) envOption {
 	return func(e *env) {
 		e.fake = f
+		// The fake answers as an OpenAI-compatible server under its own name.
+		e.acts.LLM.Catalog = llm.NewCatalog(llm.ModelInfo{Name: fakeModelName, Provider: llm.ProviderOpenAI}, llm.ModelInfo{Name: "reviewer-x", Provider: llm.ProviderOpenAI})
 		e.acts.LLM.Getenv = func(k string) string {
 			switch k {
 			case "OPENAI_BASE_URL":

@@ -2,11 +2,8 @@ package activities
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 
+	"github.com/aiscientist/aiscientist/internal/preflight"
 	"github.com/aiscientist/aiscientist/internal/pyrun"
 )
 
@@ -25,34 +22,20 @@ type PreflightResult struct {
 
 // Preflight checks everything a paper needs before any money is spent on
 // the model: the template, the TeX tools, a Python that imports the
-// template's packages and a usable model configuration.
+// template's packages and a usable model configuration. Every problem is
+// reported at once; the error is final, since only a person can fix them.
 func (a *Activities) Preflight(ctx context.Context, in PreflightInput) (PreflightResult, error) {
-	t, err := a.template(in.Template)
-	if err != nil {
-		return PreflightResult{}, err
-	}
-	if in.NeedBaseline {
-		if _, err := os.Stat(filepath.Join(t.Dir, "run_0", "final_info.json")); err != nil {
-			return PreflightResult{}, badInput("template %s has no baseline run_0/final_info.json: produce it on this host with `python experiment.py --out_dir=run_0` in the template folder, or launch with --quick", t.Name)
+	r := preflight.Run(ctx, preflight.Options{Templates: a.Templates, Template: in.Template, Model: in.Model,
+		Python: a.Python, Registry: a.LLM, NeedBaseline: in.NeedBaseline})
+	if len(r.Problems) > 0 {
+		typ := ErrTypeBadInput
+		if r.Problems[0].Kind == preflight.KindModel {
+			typ = ErrTypeModel
 		}
+		return PreflightResult{}, nonRetryable(typ, r.Summary())
 	}
-	var missing []string
-	for _, tool := range []string{"pdflatex", "bibtex", "pdftotext"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if len(missing) > 0 {
-		return PreflightResult{}, badInput("missing on the worker's PATH: %s (Debian: apt-get install texlive-latex-extra texlive-fonts-recommended poppler-utils)", strings.Join(missing, ", "))
-	}
-	py, err := a.python(ctx, t.Name, t.Dir)
-	if err != nil {
-		return PreflightResult{}, err
-	}
-	if _, err := a.LLM.Client(in.Model); err != nil {
-		return PreflightResult{}, temporalError(err)
-	}
-	return PreflightResult{Python: py}, nil
+	a.pythons.Store(in.Template, r.Python)
+	return PreflightResult{Python: r.Python}, nil
 }
 
 // python finds (once per template) an interpreter that imports what the

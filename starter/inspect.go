@@ -143,8 +143,8 @@ func printRows(w interface{ Write([]byte) (int, error) }, rows []row, asJSON boo
 func printProgress(w interface{ Write([]byte) (int, error) }, p any) error {
 	switch v := p.(type) {
 	case *workflows.CampaignProgress:
-		fmt.Fprintf(w, "campaign %s  template %s  model %s\nstage %s  state %s  ideation tokens %d\nnovelty check: %s\n",
-			v.Campaign, v.Template, v.Model, v.Stage, v.State, v.Tokens.Total(), v.NoveltyCheck)
+		fmt.Fprintf(w, "campaign %s  template %s  model %s\nstage %s  state %s  ideation tokens %d ($%.4f)\nnovelty check: %s\n",
+			v.Campaign, v.Template, v.Model, v.Stage, v.State, v.Tokens.Total(), v.Tokens.CostUSD, v.NoveltyCheck)
 		if v.Error != "" {
 			fmt.Fprintf(w, "error: %s\n", v.Error)
 		}
@@ -152,8 +152,8 @@ func printProgress(w interface{ Write([]byte) (int, error) }, p any) error {
 			fmt.Fprintf(w, "  %-32s %-10s %s%s\n", i.Name, i.State, i.PaperID, errSuffix(i.Error))
 		}
 	case *workflows.PaperProgress:
-		fmt.Fprintf(w, "paper %s  (%s)\ntemplate %s  model %s\nstage %s  state %s  run %d attempt %d\ntokens: prompt %d, completion %d, calls %d\n",
-			v.Paper, v.Title, v.Template, v.Model, v.Stage, v.State, v.Run, v.Attempt, v.Tokens.PromptTokens, v.Tokens.CompletionTokens, v.Tokens.Calls)
+		fmt.Fprintf(w, "paper %s  (%s)\ntemplate %s  model %s\nstage %s  state %s  run %d attempt %d\ntokens: prompt %d (cached %d), completion %d, calls %d, cost $%.4f\n",
+			v.Paper, v.Title, v.Template, v.Model, v.Stage, v.State, v.Run, v.Attempt, v.Tokens.PromptTokens, v.Tokens.CachedPromptTokens, v.Tokens.CompletionTokens, v.Tokens.Calls, v.Tokens.CostUSD)
 		for _, r := range v.Runs {
 			st := "ok"
 			if !r.OK {

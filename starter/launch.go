@@ -20,9 +20,10 @@ import (
 )
 
 type launchOpts struct {
-	template, model, out, templates string
-	numIdeas, parallel, maxRuns     int
-	quick, wait, skipIdeas          bool
+	template, model, out, templates   string
+	numIdeas, parallel, maxRuns       int
+	quick, wait, skipIdeas, preflight bool
+	pf                                preflightOpts
 }
 
 func launchCmd(g *globals) *cobra.Command {
@@ -34,7 +35,14 @@ func launchCmd(g *globals) *cobra.Command {
   starter launch --template grokking --model scripted --num-ideas 1 --quick --wait`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if _, err := template.Load(o.templates, o.template); err != nil {
+			if o.preflight {
+				// The same checks as `starter preflight`, before anything starts.
+				pf := o.pf
+				pf.template, pf.model, pf.templates, pf.quick = o.template, o.model, o.templates, o.quick
+				if err := pf.run(cmd); err != nil {
+					return fmt.Errorf("%w (skip with --preflight=false when the worker runs elsewhere)", err)
+				}
+			} else if _, err := template.Load(o.templates, o.template); err != nil {
 				return err
 			}
 			out, err := filepath.Abs(o.out)
@@ -77,6 +85,8 @@ func launchCmd(g *globals) *cobra.Command {
 	f.IntVar(&o.parallel, "parallel", 1, "papers run at once")
 	f.IntVar(&o.maxRuns, "max-runs", 5, "experiment runs per paper")
 	f.StringVar(&o.templates, "templates", "templates", "folder holding the research templates")
+	f.BoolVar(&o.preflight, "preflight", true, "check tools, Python, template, key and one model call first")
+	o.pf.flags(cmd)
 	return cmd
 }
 

@@ -64,6 +64,8 @@ Web UI, and the worker; finished papers stay visible across restarts.`,
 	f.StringVar(&cfg.Artifacts, "artifacts", "", "artifact store folder (default <data-dir>/artifacts)")
 	f.StringVar(&cfg.Templates, "templates", "templates", "folder holding the research templates")
 	f.StringVar(&cfg.Python, "python", "", "Python interpreter for experiments (default $AISCI_PYTHON, else the first that imports the template's packages)")
+	f.StringVar(&cfg.ModelsFile, "models", "", "JSON file adding or overriding models (default $AISCI_MODELS)")
+	f.StringVar(&cfg.LLMBaseURL, "llm-base-url", "", "OpenAI-compatible local server for local/<model> names (Ollama, vLLM, llama.cpp)")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	if err := cmd.Execute(); err != nil {
 		os.Exit(1)

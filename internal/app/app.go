@@ -44,7 +44,11 @@ type Config struct {
 	Artifacts string // artifact store root (default <data-dir>/artifacts)
 	Templates string // templates folder
 	Python    string // interpreter for experiments (empty: AISCI_PYTHON or discovery)
-	Logger    *zap.Logger
+	// ModelsFile overrides or extends the model table (JSON; empty: AISCI_MODELS).
+	ModelsFile string
+	// LLMBaseURL serves local/<model> names (Ollama, vLLM, llama.cpp).
+	LLMBaseURL string
+	Logger     *zap.Logger
 }
 
 // App is a running worker process.
@@ -107,10 +111,15 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		a.Stop()
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", hostOr(opts.HostPort), err)
 	}
+	registry, err := NewRegistry(cfg.ModelsFile, cfg.LLMBaseURL)
+	if err != nil {
+		a.Stop()
+		return nil, err
+	}
 	acts := &activities.Activities{
 		Store:     store.Local{Root: cfg.Artifacts},
 		Templates: cfg.Templates,
-		LLM:       &llm.Registry{Scripted: scripted.NewInProcess()},
+		LLM:       registry,
 		Python:    cfg.Python,
 		LaTeX:     latex.Compiler{},
 	}
@@ -121,6 +130,22 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	return a, nil
+}
+
+// NewRegistry builds the model registry: built-in models, the models file
+// (or AISCI_MODELS) and the in-process scripted model.
+func NewRegistry(modelsFile, localBaseURL string) (*llm.Registry, error) {
+	if modelsFile == "" {
+		modelsFile = os.Getenv("AISCI_MODELS")
+	}
+	var extra []llm.ModelInfo
+	if modelsFile != "" {
+		var err error
+		if extra, err = llm.LoadModelsFile(modelsFile); err != nil {
+			return nil, err
+		}
+	}
+	return &llm.Registry{Scripted: scripted.NewInProcess(), Catalog: llm.NewCatalog(extra...), LocalBaseURL: localBaseURL}, nil
 }
 
 // Stop stops the worker, the client and the embedded server.

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -111,6 +109,11 @@ func (e *retryAfterError) Unwrap() error { return e.err }
 // OpenAI is any OpenAI-compatible chat-completions endpoint.
 type OpenAI struct {
 	client *openai.Client
+	// Reasoning models (o1, o3) take no system role and no temperature, and
+	// cap output with max_completion_tokens.
+	Reasoning bool
+	// Provider and KeyEnv name the service in error messages.
+	Provider, KeyEnv string
 }
 
 // NewOpenAI builds a client for baseURL (empty: api.openai.com) with key.
@@ -130,36 +133,65 @@ func NewOpenAI(key, baseURL string, doer openai.HTTPDoer) *OpenAI {
 // Chat sends one chat completion.
 func (o *OpenAI) Chat(ctx context.Context, req Request) (Response, error) {
 	msgs := make([]openai.ChatCompletionMessage, 0, len(req.Messages)+1)
-	if req.System != "" {
+	rest := req.Messages
+	switch {
+	case req.System != "" && o.Reasoning:
+		// No system role: the instructions lead the first user turn.
+		first := "Instructions:\n" + req.System
+		if len(rest) > 0 && rest[0].Role == "user" {
+			first += "\n\n" + rest[0].Content
+			rest = rest[1:]
+		}
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: first})
+	case req.System != "":
 		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleSystem, Content: req.System})
 	}
-	for _, m := range req.Messages {
+	for _, m := range rest {
 		msgs = append(msgs, openai.ChatCompletionMessage{Role: m.Role, Content: m.Content})
 	}
 	maxTokens := req.MaxTokens
 	if maxTokens == 0 {
 		maxTokens = DefaultMaxTokens
 	}
-	resp, err := o.client.CreateChatCompletion(ctx, openai.ChatCompletionRequest{
-		Model:       req.Model,
-		Messages:    msgs,
-		Temperature: req.Temperature,
-		MaxTokens:   maxTokens,
-	})
+	creq := openai.ChatCompletionRequest{Model: req.Model, Messages: msgs}
+	if req.N > 1 {
+		creq.N = req.N
+	}
+	if o.Reasoning {
+		creq.MaxCompletionTokens = maxTokens
+	} else {
+		creq.MaxTokens, creq.Temperature = maxTokens, req.Temperature
+	}
+	resp, err := o.client.CreateChatCompletion(ctx, creq)
 	if err != nil {
-		return Response{}, classify(err)
+		return Response{}, o.classify(req.Model, err)
 	}
 	if len(resp.Choices) == 0 {
-		return Response{}, fmt.Errorf("model %s returned no choices", req.Model)
+		return Response{}, fmt.Errorf("%s: model %s returned no choices", o.provider(), req.Model)
 	}
-	return Response{
-		Content: resp.Choices[0].Message.Content,
-		Usage:   Usage{PromptTokens: resp.Usage.PromptTokens, CompletionTokens: resp.Usage.CompletionTokens, Calls: 1},
-	}, nil
+	out := Response{
+		Content:      resp.Choices[0].Message.Content,
+		FinishReason: string(resp.Choices[0].FinishReason),
+		Usage:        Usage{PromptTokens: resp.Usage.PromptTokens, CompletionTokens: resp.Usage.CompletionTokens, Calls: 1},
+	}
+	if d := resp.Usage.PromptTokensDetails; d != nil {
+		out.Usage.CachedPromptTokens = d.CachedTokens
+	}
+	for _, c := range resp.Choices {
+		out.Choices = append(out.Choices, c.Message.Content)
+	}
+	return out, nil
 }
 
-// classify turns HTTP failures into permanent or retryable errors.
-func classify(err error) error {
+func (o *OpenAI) provider() string {
+	if o.Provider == "" {
+		return "OpenAI"
+	}
+	return o.Provider
+}
+
+// classify maps go-openai's errors through ProviderError.
+func (o *OpenAI) classify(model string, err error) error {
 	if RetryAfter(err) > 0 {
 		return err
 	}
@@ -172,13 +204,11 @@ func classify(err error) error {
 	case errors.As(err, &reqErr):
 		status = reqErr.HTTPStatusCode
 	}
-	switch status {
-	case http.StatusUnauthorized, http.StatusForbidden:
-		return &PermanentError{Err: fmt.Errorf("model provider rejected the API key (HTTP %d): %w", status, err)}
-	case http.StatusNotFound, http.StatusBadRequest:
-		return &PermanentError{Err: fmt.Errorf("model provider refused the request (HTTP %d): %w", status, err)}
+	keyEnv := o.KeyEnv
+	if keyEnv == "" {
+		keyEnv = "OPENAI_API_KEY"
 	}
-	return err
+	return ProviderError(o.provider(), model, keyEnv, status, 0, err)
 }
 
 // headerDoer turns a 429 carrying Retry-After into an error that keeps the
@@ -190,43 +220,10 @@ func (h *headerDoer) Do(r *http.Request) (*http.Response, error) {
 	if err != nil || resp.StatusCode != http.StatusTooManyRequests {
 		return resp, err
 	}
-	secs, perr := strconv.Atoi(resp.Header.Get("Retry-After"))
-	if perr != nil || secs <= 0 {
+	after := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	if after <= 0 {
 		return resp, nil
 	}
 	_ = resp.Body.Close()
-	return nil, &retryAfterError{err: fmt.Errorf("rate limited (HTTP 429), retry after %ds", secs), after: time.Duration(secs) * time.Second}
-}
-
-// Registry picks the client for a model name.
-type Registry struct {
-	// Scripted serves the model name "scripted" in-process (a test double).
-	Scripted openai.HTTPDoer
-	// Getenv reads keys; defaults to os.Getenv.
-	Getenv func(string) string
-}
-
-// ScriptedModel is the name of the deterministic test-double model.
-const ScriptedModel = "scripted"
-
-// Client returns the client for model.
-func (r *Registry) Client(model string) (Client, error) {
-	getenv := r.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	if model == "" {
-		return nil, &PermanentError{Err: errors.New("no model given")}
-	}
-	if model == ScriptedModel {
-		if r.Scripted == nil {
-			return nil, &PermanentError{Err: errors.New("scripted model is not available in this worker")}
-		}
-		return NewOpenAI("scripted", "http://scripted.local/v1", r.Scripted), nil
-	}
-	key, base := getenv("OPENAI_API_KEY"), getenv("OPENAI_BASE_URL")
-	if key == "" && base == "" {
-		return nil, &PermanentError{Err: fmt.Errorf("model %q needs OPENAI_API_KEY (or OPENAI_BASE_URL for an OpenAI-compatible server) in the worker's environment", model)}
-	}
-	return NewOpenAI(key, base, nil), nil
+	return nil, &retryAfterError{err: fmt.Errorf("rate limited (HTTP 429), retry after %s", after), after: after}
 }

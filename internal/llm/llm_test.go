@@ -46,7 +46,7 @@ func TestRegistryClient(t *testing.T) {
 		{name: "empty model", reg: Registry{Scripted: stubDoer{"x"}, Getenv: envOf(nil)}, model: "", wantErr: "no model", permanent: true},
 		{name: "real model without key or base URL", reg: Registry{Getenv: envOf(nil)}, model: "gpt-4o", wantErr: "OPENAI_API_KEY", permanent: true},
 		{name: "real model with key", reg: Registry{Getenv: envOf(map[string]string{"OPENAI_API_KEY": "k"})}, model: "gpt-4o"},
-		{name: "real model with base URL only", reg: Registry{Getenv: envOf(map[string]string{"OPENAI_BASE_URL": "http://127.0.0.1:1/v1"})}, model: "local"},
+		{name: "real model with base URL only", reg: Registry{Getenv: envOf(map[string]string{"OPENAI_BASE_URL": "http://127.0.0.1:1/v1"})}, model: "gpt-4o-mini"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,9 +215,9 @@ func TestOpenAIChatErrors(t *testing.T) {
 		retryAfter time.Duration
 		wantMsg    string
 	}{
-		{name: "401 bad key", status: 401, permanent: true, wantMsg: "API key"},
-		{name: "403 forbidden", status: 403, permanent: true, wantMsg: "API key"},
-		{name: "404 unknown model", status: 404, permanent: true, wantMsg: "refused"},
+		{name: "401 bad key", status: 401, permanent: true, wantMsg: "check OPENAI_API_KEY"},
+		{name: "403 forbidden", status: 403, permanent: true, wantMsg: "check OPENAI_API_KEY"},
+		{name: "404 unknown model", status: 404, permanent: true, wantMsg: "does not know model"},
 		{name: "400 bad request", status: 400, permanent: true, wantMsg: "refused"},
 		{name: "429 with Retry-After", status: 429, header: http.Header{"Retry-After": {"7"}}, retryAfter: 7 * time.Second, wantMsg: "retry after 7s"},
 		{name: "429 without Retry-After", status: 429},

@@ -1,0 +1,159 @@
+package llm
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Providers.
+const (
+	ProviderOpenAI     = "openai"     // OpenAI and any OpenAI-compatible server
+	ProviderAnthropic  = "anthropic"  // Anthropic Messages API
+	ProviderBedrock    = "bedrock"    // Claude on Amazon Bedrock (Converse)
+	ProviderDeepSeek   = "deepseek"   // OpenAI-compatible
+	ProviderOpenRouter = "openrouter" // OpenAI-compatible
+	ProviderGemini     = "gemini"     // Gemini's OpenAI-compatible endpoint
+	ProviderLocal      = "local"      // Ollama, vLLM, llama.cpp: OpenAI-compatible, no key
+	ProviderScripted   = "scripted"   // the in-process test double
+)
+
+// ModelInfo describes one model name users can pass.
+type ModelInfo struct {
+	Name     string `json:"name"`
+	Provider string `json:"provider"`
+	// APIModel is the provider's id; empty means Name.
+	APIModel string `json:"api_model,omitempty"`
+	// BaseURL overrides the provider's endpoint (OpenAI-compatible providers).
+	BaseURL       string `json:"base_url,omitempty"`
+	ContextWindow int    `json:"context_window,omitempty"`
+	MaxOutput     int    `json:"max_output,omitempty"`
+	// Prices in US dollars per million tokens; cached input defaults to input.
+	InputPerM       float64 `json:"input_per_m"`
+	OutputPerM      float64 `json:"output_per_m"`
+	CachedInputPerM float64 `json:"cached_input_per_m,omitempty"`
+	// Reasoning models (o1, o3): no system role, no temperature,
+	// max_completion_tokens instead of max_tokens.
+	Reasoning bool `json:"reasoning,omitempty"`
+}
+
+// Cost prices a usage with this model's rates.
+func (m ModelInfo) Cost(u Usage) float64 {
+	cachedRate := m.CachedInputPerM
+	if cachedRate == 0 {
+		cachedRate = m.InputPerM
+	}
+	fresh := u.PromptTokens - u.CachedPromptTokens
+	return (float64(fresh)*m.InputPerM + float64(u.CachedPromptTokens)*cachedRate + float64(u.CompletionTokens)*m.OutputPerM) / 1e6
+}
+
+// builtinModels are the names the reference system's users know, with list
+// prices at the time of writing. Override or add any of them with a models
+// file (AISCI_MODELS or --models) instead of changing code.
+var builtinModels = []ModelInfo{
+	{Name: "scripted", Provider: ProviderScripted, ContextWindow: 1 << 20, MaxOutput: 1 << 16},
+	{Name: "claude-3-5-sonnet-20240620", Provider: ProviderAnthropic, ContextWindow: 200000, MaxOutput: 8192, InputPerM: 3, OutputPerM: 15, CachedInputPerM: 0.3},
+	{Name: "claude-3-5-sonnet-20241022", Provider: ProviderAnthropic, ContextWindow: 200000, MaxOutput: 8192, InputPerM: 3, OutputPerM: 15, CachedInputPerM: 0.3},
+	{Name: "gpt-4o-2024-05-13", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 4096, InputPerM: 5, OutputPerM: 15},
+	{Name: "gpt-4o-2024-08-06", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 16384, InputPerM: 2.5, OutputPerM: 10, CachedInputPerM: 1.25},
+	{Name: "gpt-4o", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 16384, InputPerM: 2.5, OutputPerM: 10, CachedInputPerM: 1.25},
+	{Name: "gpt-4o-mini", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 16384, InputPerM: 0.15, OutputPerM: 0.6, CachedInputPerM: 0.075},
+	{Name: "o1", Provider: ProviderOpenAI, ContextWindow: 200000, MaxOutput: 100000, InputPerM: 15, OutputPerM: 60, CachedInputPerM: 7.5, Reasoning: true},
+	{Name: "o1-preview", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 32768, InputPerM: 15, OutputPerM: 60, CachedInputPerM: 7.5, Reasoning: true},
+	{Name: "o1-mini", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 65536, InputPerM: 1.1, OutputPerM: 4.4, CachedInputPerM: 0.55, Reasoning: true},
+	{Name: "o3-mini", Provider: ProviderOpenAI, ContextWindow: 200000, MaxOutput: 100000, InputPerM: 1.1, OutputPerM: 4.4, CachedInputPerM: 0.55, Reasoning: true},
+	{Name: "gpt-4.1", Provider: ProviderOpenAI, ContextWindow: 1047576, MaxOutput: 32768, InputPerM: 2, OutputPerM: 8, CachedInputPerM: 0.5},
+	{Name: "gpt-4.1-mini", Provider: ProviderOpenAI, ContextWindow: 1047576, MaxOutput: 32768, InputPerM: 0.4, OutputPerM: 1.6, CachedInputPerM: 0.1},
+	{Name: "gpt-4.1-nano", Provider: ProviderOpenAI, ContextWindow: 1047576, MaxOutput: 32768, InputPerM: 0.1, OutputPerM: 0.4, CachedInputPerM: 0.025},
+	{Name: "deepseek-chat", Provider: ProviderDeepSeek, ContextWindow: 64000, MaxOutput: 8192, InputPerM: 0.27, OutputPerM: 1.1, CachedInputPerM: 0.07},
+	{Name: "deepseek-reasoner", Provider: ProviderDeepSeek, ContextWindow: 64000, MaxOutput: 8192, InputPerM: 0.55, OutputPerM: 2.19, CachedInputPerM: 0.14},
+	{Name: "llama3.1-405b", Provider: ProviderOpenRouter, APIModel: "meta-llama/llama-3.1-405b-instruct", ContextWindow: 131072, MaxOutput: 4096, InputPerM: 0.8, OutputPerM: 0.8},
+	{Name: "gemini-1.5-flash", Provider: ProviderGemini, ContextWindow: 1048576, MaxOutput: 8192, InputPerM: 0.075, OutputPerM: 0.3},
+	{Name: "gemini-1.5-pro", Provider: ProviderGemini, ContextWindow: 2097152, MaxOutput: 8192, InputPerM: 1.25, OutputPerM: 5},
+	{Name: "gemini-2.0-flash", Provider: ProviderGemini, ContextWindow: 1048576, MaxOutput: 8192, InputPerM: 0.1, OutputPerM: 0.4},
+	{Name: "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0", Provider: ProviderBedrock, ContextWindow: 200000, MaxOutput: 8192, InputPerM: 3, OutputPerM: 15},
+	{Name: "bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0", Provider: ProviderBedrock, ContextWindow: 200000, MaxOutput: 8192, InputPerM: 3, OutputPerM: 15},
+}
+
+// Prefix rules for families whose exact names vary: the first match wins.
+var prefixRules = []struct {
+	prefix string
+	info   ModelInfo
+}{
+	{"bedrock/", ModelInfo{Provider: ProviderBedrock, ContextWindow: 200000, MaxOutput: 4096}},
+	{"gemini-", ModelInfo{Provider: ProviderGemini, ContextWindow: 1048576, MaxOutput: 8192}},
+	{"gpt-4.1", ModelInfo{Provider: ProviderOpenAI, ContextWindow: 1047576, MaxOutput: 32768, InputPerM: 2, OutputPerM: 8, CachedInputPerM: 0.5}},
+	{"ollama/", ModelInfo{Provider: ProviderLocal, BaseURL: "http://127.0.0.1:11434/v1", ContextWindow: 8192, MaxOutput: 4096}},
+	{"local/", ModelInfo{Provider: ProviderLocal, ContextWindow: 8192, MaxOutput: 4096}},
+}
+
+// Catalog resolves model names.
+type Catalog struct{ models map[string]ModelInfo }
+
+// NewCatalog holds the built-in models plus overrides (same name replaces).
+func NewCatalog(overrides ...ModelInfo) *Catalog {
+	c := &Catalog{models: map[string]ModelInfo{}}
+	for _, m := range append(slices.Clone(builtinModels), overrides...) {
+		c.models[m.Name] = m
+	}
+	return c
+}
+
+// LoadModelsFile reads a JSON list of ModelInfo (see README) to override or
+// extend the built-in table.
+func LoadModelsFile(path string) ([]ModelInfo, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("models file: %w", err)
+	}
+	var ms []ModelInfo
+	if err := json.Unmarshal(b, &ms); err != nil {
+		return nil, fmt.Errorf("models file %s: want a JSON list of {\"name\", \"provider\", ...}: %w", path, err)
+	}
+	for i, m := range ms {
+		if m.Name == "" || m.Provider == "" {
+			return nil, fmt.Errorf("models file %s: entry %d needs \"name\" and \"provider\"", path, i)
+		}
+	}
+	return ms, nil
+}
+
+// Lookup resolves a name: exact entries first, then family prefixes.
+// Unknown names get an error listing the known ones and how to add one.
+func (c *Catalog) Lookup(name string) (ModelInfo, error) {
+	if m, ok := c.models[name]; ok {
+		if m.APIModel == "" {
+			m.APIModel = name
+			if m.Provider == ProviderBedrock {
+				m.APIModel = strings.TrimPrefix(name, "bedrock/")
+			}
+		}
+		return m, nil
+	}
+	for _, r := range prefixRules {
+		if strings.HasPrefix(name, r.prefix) && len(name) > len(r.prefix) {
+			m := r.info
+			m.Name = name
+			m.APIModel = name
+			if r.info.Provider == ProviderBedrock || r.info.Provider == ProviderLocal {
+				m.APIModel = strings.TrimPrefix(name, r.prefix)
+			}
+			return m, nil
+		}
+	}
+	return ModelInfo{}, &PermanentError{Err: fmt.Errorf("unknown model %q; known models: %s; families: bedrock/<model-id>, gemini-*, gpt-4.1*, ollama/<model>, local/<model> (served at --llm-base-url); add others with a models file (AISCI_MODELS=models.json: [{\"name\": ..., \"provider\": \"openai\", \"api_model\": ..., \"base_url\": ..., \"input_per_m\": ..., \"output_per_m\": ...}])",
+		name, strings.Join(c.Names(), ", "))}
+}
+
+// Names lists the exact model names, sorted.
+func (c *Catalog) Names() []string {
+	names := make([]string, 0, len(c.models))
+	for n := range c.models {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

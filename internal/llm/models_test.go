@@ -1,0 +1,97 @@
+package llm
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCatalogLookup(t *testing.T) {
+	c := NewCatalog()
+	// Every model name users know from the reference system resolves.
+	for _, tt := range []struct{ name, provider, api string }{
+		{"claude-3-5-sonnet-20240620", ProviderAnthropic, "claude-3-5-sonnet-20240620"},
+		{"claude-3-5-sonnet-20241022", ProviderAnthropic, "claude-3-5-sonnet-20241022"},
+		{"gpt-4o-2024-05-13", ProviderOpenAI, "gpt-4o-2024-05-13"},
+		{"gpt-4o-2024-08-06", ProviderOpenAI, "gpt-4o-2024-08-06"},
+		{"gpt-4o-mini", ProviderOpenAI, "gpt-4o-mini"},
+		{"o1", ProviderOpenAI, "o1"},
+		{"o3-mini", ProviderOpenAI, "o3-mini"},
+		{"gpt-4.1-2025-04-14", ProviderOpenAI, "gpt-4.1-2025-04-14"},
+		{"deepseek-chat", ProviderDeepSeek, "deepseek-chat"},
+		{"deepseek-reasoner", ProviderDeepSeek, "deepseek-reasoner"},
+		{"llama3.1-405b", ProviderOpenRouter, "meta-llama/llama-3.1-405b-instruct"},
+		{"gemini-1.5-pro", ProviderGemini, "gemini-1.5-pro"},
+		{"gemini-2.5-flash", ProviderGemini, "gemini-2.5-flash"},
+		{"bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0", ProviderBedrock, "anthropic.claude-3-5-sonnet-20241022-v2:0"},
+		{"bedrock/anthropic.claude-3-haiku-20240307-v1:0", ProviderBedrock, "anthropic.claude-3-haiku-20240307-v1:0"},
+		{"ollama/llama3.1", ProviderLocal, "llama3.1"},
+		{"scripted", ProviderScripted, "scripted"},
+	} {
+		m, err := c.Lookup(tt.name)
+		if err != nil || m.Provider != tt.provider || m.APIModel != tt.api {
+			t.Errorf("Lookup(%q) = %+v, %v; want provider %s, api %s", tt.name, m, err, tt.provider, tt.api)
+		}
+	}
+	_, err := c.Lookup("gpt-5-imaginary")
+	if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), "gpt-4o-mini") || !strings.Contains(err.Error(), "AISCI_MODELS") {
+		t.Errorf("unknown model error = %v; want a permanent error listing names and how to add one", err)
+	}
+}
+
+func TestModelCost(t *testing.T) {
+	m, _ := NewCatalog().Lookup("gpt-4o-2024-08-06") // $2.50 in, $1.25 cached, $10 out per million
+	got := m.Cost(Usage{PromptTokens: 1_000_000, CachedPromptTokens: 400_000, CompletionTokens: 100_000})
+	want := 0.6*2.5 + 0.4*1.25 + 0.1*10
+	if math.Abs(got-want) > 1e-9 {
+		t.Errorf("cost = %v, want %v", got, want)
+	}
+	free, _ := NewCatalog().Lookup("scripted")
+	if free.Cost(Usage{PromptTokens: 5000, CompletionTokens: 5000}) != 0 {
+		t.Error("the scripted model must cost nothing")
+	}
+}
+
+func TestModelsFileOverrides(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "models.json")
+	if err := os.WriteFile(path, []byte(`[{"name": "my-vllm", "provider": "local", "api_model": "Qwen/Qwen2.5-7B", "base_url": "http://127.0.0.1:8000/v1", "input_per_m": 0, "output_per_m": 0},
+	{"name": "gpt-4o-mini", "provider": "openai", "input_per_m": 1, "output_per_m": 2}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	extra, err := LoadModelsFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCatalog(extra...)
+	if m, err := c.Lookup("my-vllm"); err != nil || m.APIModel != "Qwen/Qwen2.5-7B" || m.BaseURL == "" {
+		t.Errorf("my-vllm = %+v, %v", m, err)
+	}
+	if m, _ := c.Lookup("gpt-4o-mini"); m.InputPerM != 1 || m.OutputPerM != 2 {
+		t.Errorf("override not applied: %+v", m)
+	}
+	if err := os.WriteFile(path, []byte(`[{"name": "x"}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadModelsFile(path); err == nil || !strings.Contains(err.Error(), "provider") {
+		t.Errorf("entry without provider accepted: %v", err)
+	}
+}
+
+func TestRegistryMissingKeysNameTheVariable(t *testing.T) {
+	r := &Registry{Getenv: func(string) string { return "" }}
+	for model, env := range map[string]string{
+		"gpt-4o-mini":                "OPENAI_API_KEY",
+		"deepseek-chat":              "DEEPSEEK_API_KEY",
+		"llama3.1-405b":              "OPENROUTER_API_KEY",
+		"gemini-1.5-pro":             "GEMINI_API_KEY",
+		"claude-3-5-sonnet-20241022": "ANTHROPIC_API_KEY",
+		"local/qwen":                 "--llm-base-url",
+	} {
+		_, err := r.Client(model)
+		if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), env) {
+			t.Errorf("Client(%q) = %v; want a permanent error naming %s", model, err, env)
+		}
+	}
+}

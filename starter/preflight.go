@@ -1,0 +1,66 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aiscientist/aiscientist/internal/app"
+	"github.com/aiscientist/aiscientist/internal/preflight"
+)
+
+type preflightOpts struct {
+	template, model, templates, python, modelsFile, llmBaseURL string
+	quick                                                      bool
+}
+
+func (o *preflightOpts) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.python, "python", "", "Python interpreter for experiments (default $AISCI_PYTHON, else discovered)")
+	f.StringVar(&o.modelsFile, "models", "", "JSON file adding or overriding models (default $AISCI_MODELS)")
+	f.StringVar(&o.llmBaseURL, "llm-base-url", "", "OpenAI-compatible local server for local/<model> names")
+}
+
+// run checks everything and makes one minimal model call, printing one
+// line per problem.
+func (o *preflightOpts) run(cmd *cobra.Command) error {
+	reg, err := app.NewRegistry(o.modelsFile, o.llmBaseURL)
+	if err != nil {
+		return err
+	}
+	python := o.python
+	if python == "" {
+		python = os.Getenv("AISCI_PYTHON")
+	}
+	r := preflight.Run(cmd.Context(), preflight.Options{Templates: o.templates, Template: o.template, Model: o.model,
+		Python: python, Registry: reg, NeedBaseline: !o.quick, Call: true})
+	w := cmd.ErrOrStderr()
+	if len(r.Problems) > 0 {
+		for _, p := range r.Problems {
+			fmt.Fprintf(w, "preflight: %s\n", p.Message)
+		}
+		return errors.New("preflight failed")
+	}
+	fmt.Fprintf(w, "preflight ok: template %s, python %s, model %s via %s (%s): test call %s, %d+%d tokens, $%.6f\n",
+		o.template, r.Python, o.model, r.Model.Provider, r.Model.APIModel, r.Latency.Round(1e6), r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.CostUSD)
+	return nil
+}
+
+func preflightCmd() *cobra.Command {
+	o := &preflightOpts{}
+	cmd := &cobra.Command{
+		Use:   "preflight",
+		Short: "Check tools, Python, template, API key and one real model call before spending money",
+		Example: `  OPENAI_API_KEY=sk-... starter preflight --template grokking --model gpt-4o-2024-08-06
+  starter preflight --model scripted --quick`,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	cmd.Flags().StringVar(&o.template, "template", "grokking", "research template (a folder under --templates)")
+	cmd.Flags().StringVar(&o.model, "model", "scripted", "model name")
+	cmd.Flags().StringVar(&o.templates, "templates", "templates", "folder holding the research templates")
+	cmd.Flags().BoolVar(&o.quick, "quick", false, "papers will run the quick configuration (no checked-in baseline needed)")
+	o.flags(cmd)
+	return cmd
+}
