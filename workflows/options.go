@@ -18,6 +18,8 @@ var (
 	TemplateKey = temporal.NewSearchAttributeKeyKeyword("Template")
 	IdeaNameKey = temporal.NewSearchAttributeKeyKeyword("IdeaName")
 	StageKey    = temporal.NewSearchAttributeKeyKeyword("Stage")
+	// CostUSD is the model spend so far, e.g. `CostUSD > 5`.
+	CostUSD = temporal.NewSearchAttributeKeyFloat64("CostUSD")
 )
 
 // Errors that retrying cannot fix: the stage fails at once with the message.

@@ -141,7 +141,8 @@ type paperRun struct {
 func (p *paperRun) setStage(ctx workflow.Context, stage string) {
 	p.prog.Stage = stage
 	workflow.GetLogger(ctx).Info("paper stage", "paper", p.prog.Paper, "stage", stage)
-	_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(stage))
+	// Cost rides along with each stage change: no extra history events.
+	_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(stage), CostUSD.ValueSet(p.prog.Tokens.CostUSD))
 }
 
 func (p *paperRun) run(ctx workflow.Context) error {

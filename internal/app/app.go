@@ -33,6 +33,7 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	workflows.TemplateKey.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	workflows.IdeaNameKey.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	workflows.StageKey.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	workflows.CostUSD.GetName():     enumspb.INDEXED_VALUE_TYPE_DOUBLE,
 }
 
 // Config of a worker process.
