@@ -72,20 +72,7 @@ func (a *Anthropic) Chat(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	n := max(req.N, 1)
-	var out Response
-	for i := range n {
-		text, finish, usage, err := a.call(ctx, req.Model, params)
-		if err != nil {
-			return Response{}, err
-		}
-		if i == 0 {
-			out.Content, out.FinishReason = text, finish
-		}
-		out.Choices = append(out.Choices, text)
-		out.Usage = out.Usage.Add(usage)
-	}
-	return out, nil
+	return sampleN(req.N, func() (string, string, Usage, error) { return a.call(ctx, req.Model, params) })
 }
 
 // call makes one Messages API request.

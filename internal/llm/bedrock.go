@@ -62,20 +62,7 @@ func NewBedrock(ctx context.Context, region, endpoint string) (*Bedrock, error) 
 // Chat sends one Converse call, or N of them when req.N > 1.
 func (b *Bedrock) Chat(ctx context.Context, req Request) (Response, error) {
 	in := bedrockInput(req)
-	n := max(req.N, 1)
-	var out Response
-	for i := range n {
-		content, finish, usage, err := b.converse(ctx, req.Model, in)
-		if err != nil {
-			return Response{}, err
-		}
-		if i == 0 {
-			out.Content, out.FinishReason = content, finish
-		}
-		out.Choices = append(out.Choices, content)
-		out.Usage = out.Usage.Add(usage)
-	}
-	return out, nil
+	return sampleN(req.N, func() (string, string, Usage, error) { return b.converse(ctx, req.Model, in) })
 }
 
 // converse makes one call and returns its text, finish reason and usage.

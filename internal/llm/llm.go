@@ -63,6 +63,25 @@ type Response struct {
 	Usage        Usage
 }
 
+// sampleN makes one call n times, for APIs without an n parameter: Content
+// and FinishReason come from the first sample, usage adds up, and the first
+// failure fails the whole request.
+func sampleN(n int, one func() (text, finish string, u Usage, err error)) (Response, error) {
+	var out Response
+	for i := range max(n, 1) {
+		text, finish, usage, err := one()
+		if err != nil {
+			return Response{}, err
+		}
+		if i == 0 {
+			out.Content, out.FinishReason = text, finish
+		}
+		out.Choices = append(out.Choices, text)
+		out.Usage = out.Usage.Add(usage)
+	}
+	return out, nil
+}
+
 // Finish reasons shared by all providers.
 const (
 	FinishStop   = "stop"

@@ -41,6 +41,9 @@ var KeyEnv = map[string]string{
 	ProviderBedrock:    "AWS credentials and AWS_REGION",
 }
 
+// builtinCatalog serves registries without overrides; it is never modified.
+var builtinCatalog = NewCatalog()
+
 // Model returns what the catalog knows about a name.
 func (r *Registry) Model(name string) (ModelInfo, error) {
 	if name == "" {
@@ -48,7 +51,7 @@ func (r *Registry) Model(name string) (ModelInfo, error) {
 	}
 	c := r.Catalog
 	if c == nil {
-		c = NewCatalog()
+		c = builtinCatalog
 	}
 	return c.Lookup(name)
 }
