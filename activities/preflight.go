@@ -44,13 +44,9 @@ func (a *Activities) python(ctx context.Context, name, dir string) (string, erro
 	if p, ok := a.pythons.Load(name); ok {
 		return p.(string), nil
 	}
-	mods, err := pyrun.ModulesOf(dir, "experiment.py", "plot.py")
+	p, err := pyrun.ForTemplate(ctx, a.Python, dir)
 	if err != nil {
 		return "", badInput("template %s: %v", name, err)
-	}
-	p, err := pyrun.Find(ctx, pyrun.Candidates(a.Python), mods)
-	if err != nil {
-		return "", badInput("%v", err)
 	}
 	a.pythons.Store(name, p)
 	return p, nil

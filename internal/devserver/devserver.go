@@ -96,11 +96,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := portFree(opts.IP, opts.GRPCPort); err != nil {
 		return nil, fmt.Errorf("temporal gRPC port: %w (is another worker --dev running? pick another with --port)", err)
 	}
-	switch opts.UIPort {
-	case 0:
+	if opts.UIPort == 0 {
 		opts.UIPort = opts.GRPCPort + 1000
-	case -1:
-	default:
 	}
 	if opts.UIPort > 0 {
 		// The UI server exits the process when its port is taken, so check first.

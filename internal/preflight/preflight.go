@@ -73,11 +73,8 @@ func Run(ctx context.Context, o Options) Report {
 				add(KindSetup, "template %s has no baseline run_0/final_info.json: produce it on this host with `python experiment.py --out_dir=run_0` in the template folder, or use --quick", t.Name)
 			}
 		}
-		mods, err := pyrun.ModulesOf(t.Dir, "experiment.py", "plot.py")
-		if err != nil {
+		if r.Python, err = pyrun.ForTemplate(ctx, o.Python, t.Dir); err != nil {
 			add(KindSetup, "template %s: %v", t.Name, err)
-		} else if r.Python, err = pyrun.Find(ctx, pyrun.Candidates(o.Python), mods); err != nil {
-			add(KindSetup, "%v", err)
 		}
 	}
 	for _, tool := range Tools {

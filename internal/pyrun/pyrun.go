@@ -214,6 +214,16 @@ func (t *tailBuffer) String() string {
 	return string(bytes.ToValidUTF8(b, nil))
 }
 
+// ForTemplate finds the interpreter for the template (or paper) folder dir:
+// one that imports everything experiment.py and plot.py import.
+func ForTemplate(ctx context.Context, explicit, dir string) (string, error) {
+	mods, err := ModulesOf(dir, "experiment.py", "plot.py")
+	if err != nil {
+		return "", fmt.Errorf("read the template's scripts: %w", err)
+	}
+	return Find(ctx, Candidates(explicit), mods)
+}
+
 // ModulesOf lists the imports of the given scripts in dir.
 func ModulesOf(dir string, scripts ...string) ([]string, error) {
 	var mods []string
