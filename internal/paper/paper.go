@@ -23,7 +23,10 @@ type Idea struct {
 	Novel *bool `json:"novel,omitempty"`
 }
 
-var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_]*$`)
+var (
+	nameRe       = regexp.MustCompile(`^[a-z0-9][a-z0-9_]*$`)
+	underscoreRe = regexp.MustCompile(`_+`)
+)
 
 // Normalize lower-cases the name and replaces other characters with '_',
 // because models do not always follow the naming rule.
@@ -37,7 +40,7 @@ func (i *Idea) Normalize() {
 			b.WriteRune('_')
 		}
 	}
-	i.Name = strings.Trim(regexp.MustCompile(`_+`).ReplaceAllString(b.String(), "_"), "_")
+	i.Name = strings.Trim(underscoreRe.ReplaceAllString(b.String(), "_"), "_")
 	if len(i.Name) > 60 {
 		i.Name = strings.TrimRight(i.Name[:60], "_")
 	}
