@@ -51,6 +51,7 @@ type CoderTurnInput struct {
 	MaxRuns      int
 	Reason       string // short failure reason from the workflow
 	AllowDone    bool   // ALL_COMPLETED is acceptable (a run has succeeded)
+	Budget       llm.Budget
 }
 
 // CoderTurnResult says what happened to the files.
@@ -74,11 +75,13 @@ const fileMarker = "\n\nCurrent file:\n"
 // CoderTurn asks the model for SEARCH/REPLACE edits and applies them,
 // sending failed blocks back up to MaxEditReflections times. A failed edit is
 // reported (Applied=false), never hidden: the workflow counts the attempt.
-func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (CoderTurnResult, error) {
+func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res CoderTurnResult, err error) {
 	dir, err := a.paperDir(in.Paper)
 	if err != nil {
 		return CoderTurnResult{}, err
 	}
+	ctx, m := startMeter(ctx, dir, in.Budget)
+	defer func() { err = withUsage(m, err) }()
 	convPath := filepath.Join(dir, "chats", in.Conversation+".json")
 	conv := conversation{Turns: map[string]CoderTurnResult{}}
 	if err := readJSON(convPath, &conv); err != nil && !isNotExist(err) {
@@ -99,7 +102,6 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (CoderTur
 		return CoderTurnResult{}, err
 	}
 	system := fmt.Sprintf(coderSystem, strings.Join(allowed, ", "))
-	var res CoderTurnResult
 	msg := prompt
 	for reflection := 0; reflection <= MaxEditReflections; reflection++ {
 		activity.RecordHeartbeat(ctx, reflection)
@@ -110,7 +112,6 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (CoderTur
 		if err != nil {
 			return CoderTurnResult{}, err
 		}
-		res.Usage = res.Usage.Add(resp.Usage)
 		conv.Messages = append(conv.Messages, llm.Message{Role: "user", Content: stripFiles(msg)}, llm.Message{Role: "assistant", Content: resp.Content})
 
 		blocks, perr := editblock.Parse(resp.Content)
@@ -150,6 +151,7 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (CoderTur
 		res.Feedback = fmt.Sprintf("%d of %d edit blocks failed to apply", len(applied.Failed), len(blocks))
 		msg = applied.Feedback()
 	}
+	res.Usage = m.Usage()
 	conv.Turns[in.TurnID] = res
 	if err := writeJSON(convPath, conv); err != nil {
 		return CoderTurnResult{}, fmt.Errorf("save conversation: %w", err)

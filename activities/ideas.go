@@ -27,6 +27,7 @@ type IdeaInput struct {
 	Reflections int
 	// FromSeeds takes the template's seed idea Index instead of asking the model.
 	FromSeeds bool
+	Budget    llm.Budget
 }
 
 // IdeaResult is the idea (small: it travels in history) and its cost.
@@ -45,11 +46,13 @@ const ideaTemperature = 0.75
 // ideas/<index>.json in the campaign folder. It is idempotent: a stored idea
 // is returned without asking the model again, and earlier ideas are never
 // overwritten (the reference system's idea store is rewritten wholesale).
-func (a *Activities) GenerateIdea(ctx context.Context, in IdeaInput) (IdeaResult, error) {
+func (a *Activities) GenerateIdea(ctx context.Context, in IdeaInput) (_ IdeaResult, err error) {
 	dir, err := a.Store.CampaignDir(in.CampaignKey)
 	if err != nil {
 		return IdeaResult{}, badInput("%v", err)
 	}
+	ctx, m := startMeter(ctx, dir, in.Budget)
+	defer func() { err = withUsage(m, err) }()
 	path := filepath.Join(dir, "ideas", fmt.Sprintf("%03d.json", in.Index))
 	var stored IdeaResult
 	if err := readJSON(path, &stored); err == nil {
@@ -81,6 +84,7 @@ func (a *Activities) GenerateIdea(ctx context.Context, in IdeaInput) (IdeaResult
 		if res, err = a.askIdea(ctx, in, t, previous); err != nil {
 			return IdeaResult{}, err
 		}
+		res.Usage = m.Usage()
 	}
 	known := previous
 	if !in.FromSeeds {

@@ -17,8 +17,9 @@ import (
 
 // ReviewInput names the paper to review.
 type ReviewInput struct {
-	Paper PaperRef
-	Model string // reviewer model; empty: the paper's model
+	Paper  PaperRef
+	Model  string // reviewer model; empty: the paper's model
+	Budget llm.Budget
 }
 
 // ReviewResult is the headline of review.json.
@@ -36,11 +37,13 @@ const maxPaperChars = 120_000
 // ReviewPaper extracts the PDF's text, asks for a NeurIPS-style review and
 // writes review.json and review.txt. A reply without a valid form gets two
 // corrections before the stage fails.
-func (a *Activities) ReviewPaper(ctx context.Context, in ReviewInput) (ReviewResult, error) {
+func (a *Activities) ReviewPaper(ctx context.Context, in ReviewInput) (_ ReviewResult, err error) {
 	dir, err := a.paperDir(in.Paper)
 	if err != nil {
 		return ReviewResult{}, err
 	}
+	ctx, m := startMeter(ctx, dir, in.Budget)
+	defer func() { err = withUsage(m, err) }()
 	var done paper.Review
 	if err := readJSON(filepath.Join(dir, "review.json"), &done); err == nil && done.Validate() == nil {
 		return ReviewResult{Overall: done.Overall, Decision: done.Decision}, nil
@@ -58,14 +61,12 @@ func (a *Activities) ReviewPaper(ctx context.Context, in ReviewInput) (ReviewRes
 		model = in.Paper.Model
 	}
 	msgs := []llm.Message{{Role: "user", Content: fmt.Sprintf(reviewPrompt, text)}}
-	var usage llm.Usage
 	for try := 0; try < 3; try++ {
 		activity.RecordHeartbeat(ctx, try)
 		resp, err := a.chat(ctx, llm.Request{Model: model, System: reviewSystem, Messages: msgs, Temperature: reviewTemperature})
 		if err != nil {
-			return ReviewResult{Usage: usage}, err
+			return ReviewResult{}, err
 		}
-		usage = usage.Add(resp.Usage)
 		msgs = append(msgs, llm.Message{Role: "assistant", Content: resp.Content})
 		js, perr := llm.ExtractJSONAfter(resp.Content, "REVIEW JSON:")
 		var r paper.Review
@@ -77,16 +78,16 @@ func (a *Activities) ReviewPaper(ctx context.Context, in ReviewInput) (ReviewRes
 			continue
 		}
 		if err := writeJSON(filepath.Join(dir, "review.json"), r); err != nil {
-			return ReviewResult{Usage: usage}, err
+			return ReviewResult{}, err
 		}
 		if err := store.WriteFile(filepath.Join(dir, "review.txt"), []byte(reviewText(r))); err != nil {
-			return ReviewResult{Usage: usage}, err
+			return ReviewResult{}, err
 		}
 		_ = store.WriteFile(filepath.Join(dir, "logs", "review_transcript.md"), []byte(transcript(msgs)))
-		return ReviewResult{Overall: r.Overall, Decision: r.Decision, Usage: usage}, nil
+		return ReviewResult{Overall: r.Overall, Decision: r.Decision, Usage: m.Usage()}, nil
 	}
 	_ = store.WriteFile(filepath.Join(dir, "logs", "review_transcript.md"), []byte(transcript(msgs)))
-	return ReviewResult{Usage: usage}, nonRetryable(ErrTypeUnparsable, "review: the model gave no valid REVIEW JSON in 3 replies (see logs/review_transcript.md)")
+	return ReviewResult{}, nonRetryable(ErrTypeUnparsable, "review: the model gave no valid REVIEW JSON in 3 replies (see logs/review_transcript.md)")
 }
 
 func reviewText(r paper.Review) string {

@@ -43,6 +43,7 @@ var Sections = []Section{
 type SectionInput struct {
 	Paper   PaperRef
 	Section string
+	Budget  llm.Budget
 }
 
 type writeupState struct {
@@ -56,11 +57,13 @@ const writerTemperature = 0.75
 // WriteSection writes one section and refines it once, then renders every
 // written section into latex/template.tex. A section already written is not
 // asked for again.
-func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (llm.Usage, error) {
+func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (_ llm.Usage, err error) {
 	dir, err := a.paperDir(in.Paper)
 	if err != nil {
 		return llm.Usage{}, err
 	}
+	ctx, m := startMeter(ctx, dir, in.Budget)
+	defer func() { err = withUsage(m, err) }()
 	var sec *Section
 	for i := range Sections {
 		if Sections[i].Name == in.Section {
@@ -82,9 +85,9 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (llm.Usa
 		// Written before a crash or reset: render only if the file lacks it,
 		// so LaTeX fixes made after the write-up are never undone.
 		if strings.Contains(readText(dir, filepath.Join("latex", "template.tex")), sec.Placeholder) {
-			return llm.Usage{}, renderPaper(dir, st)
+			return m.Usage(), renderPaper(dir, st)
 		}
-		return llm.Usage{}, nil
+		return m.Usage(), nil
 	}
 	var idea paper.Idea
 	if err := readJSON(filepath.Join(dir, "idea.json"), &idea); err != nil {
@@ -102,7 +105,6 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (llm.Usa
 	prompt := fmt.Sprintf(writeSectionPrompt, sec.Name, title, idea.Experiment, "Tips for this part: "+sec.Tips,
 		readText(dir, "notes.txt"), allResults(dir), strings.Join(figures(dir), ", "), strings.Join(latex.BibKeys(skeleton), ", "), format)
 	msgs := []llm.Message{{Role: "user", Content: prompt}}
-	var usage llm.Usage
 	var newTitle, body string
 	for i, follow := range []string{"", fmt.Sprintf(refineSectionPrompt, sec.Name, sec.Name)} {
 		activity.RecordHeartbeat(ctx, i)
@@ -111,21 +113,20 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (llm.Usa
 		}
 		resp, err := a.chat(ctx, llm.Request{Model: in.Paper.Model, System: writerSystem, Messages: msgs, Temperature: writerTemperature})
 		if err != nil {
-			return usage, err
+			return llm.Usage{}, err
 		}
-		usage = usage.Add(resp.Usage)
 		msgs = append(msgs, llm.Message{Role: "assistant", Content: resp.Content})
 		t, b, ok := parseSection(resp.Content)
 		if !ok {
 			if body == "" && i == 1 {
-				return usage, nonRetryable(ErrTypeUnparsable, fmt.Sprintf("section %s: no fenced latex block in the model's replies", sec.Name))
+				return llm.Usage{}, nonRetryable(ErrTypeUnparsable, fmt.Sprintf("section %s: no fenced latex block in the model's replies", sec.Name))
 			}
 			continue // keep the first draft when the refinement is unusable
 		}
 		newTitle, body = t, b
 	}
 	if body == "" {
-		return usage, nonRetryable(ErrTypeUnparsable, fmt.Sprintf("section %s: no fenced latex block in the model's replies", sec.Name))
+		return llm.Usage{}, nonRetryable(ErrTypeUnparsable, fmt.Sprintf("section %s: no fenced latex block in the model's replies", sec.Name))
 	}
 	if sec.Name == TitleAbstract {
 		if newTitle == "" {
@@ -135,15 +136,15 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (llm.Usa
 	}
 	st.Sections[sec.Name] = body
 	if err := os.MkdirAll(filepath.Join(dir, "writeup"), 0o755); err != nil {
-		return usage, err
+		return llm.Usage{}, err
 	}
 	if err := store.WriteFile(filepath.Join(dir, "writeup", "transcript_"+slug(sec.Name)+".md"), []byte(transcript(msgs))); err != nil {
-		return usage, err
+		return llm.Usage{}, err
 	}
 	if err := writeJSON(statePath, st); err != nil {
-		return usage, err
+		return llm.Usage{}, err
 	}
-	return usage, renderPaper(dir, st)
+	return m.Usage(), renderPaper(dir, st)
 }
 
 var (

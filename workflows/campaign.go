@@ -29,6 +29,10 @@ type CampaignInput struct {
 	// Paper settings passed on to every paper (zero: paper defaults).
 	MaxRuns    int
 	RunTimeout time.Duration
+	// BudgetUSD limits the campaign's model spending in total, ideas and
+	// papers together; PaperBudgetUSD limits each paper. Zero: no limit.
+	BudgetUSD      float64
+	PaperBudgetUSD float64
 }
 
 // IdeaStatus is one idea and its paper as the campaign sees it.
@@ -41,17 +45,22 @@ type IdeaStatus struct {
 	Overall  int    `json:"overall,omitempty"`
 	Decision string `json:"decision,omitempty"`
 	Result   string `json:"result_dir,omitempty"`
+	// CostUSD is a finished paper's model spending.
+	CostUSD float64 `json:"cost_usd,omitempty"`
 }
 
 // CampaignProgress answers the progress query.
 type CampaignProgress struct {
-	Campaign     string       `json:"campaign"`
-	Template     string       `json:"template"`
-	Model        string       `json:"model"`
-	Stage        string       `json:"stage"` // preflight, ideas, papers, done
-	State        string       `json:"state"`
-	Ideas        []IdeaStatus `json:"ideas"`
-	Tokens       llm.Usage    `json:"tokens"` // ideation only; papers report their own
+	Campaign string       `json:"campaign"`
+	Template string       `json:"template"`
+	Model    string       `json:"model"`
+	Stage    string       `json:"stage"` // preflight, ideas, papers, done
+	State    string       `json:"state"`
+	Ideas    []IdeaStatus `json:"ideas"`
+	Tokens   llm.Usage    `json:"tokens"` // ideation only; papers report their own
+	// Budget: SpentUSD counts ideation and finished papers; GrantUSD is what
+	// running papers may still spend.
+	Budget       BudgetStatus `json:"budget"`
 	NoveltyCheck string       `json:"novelty_check"`
 	Error        string       `json:"error,omitempty"`
 }
@@ -75,122 +84,220 @@ func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignProgress,
 		in.Stamp = workflow.Now(ctx).UTC().Format("20060102_150405")
 	}
 	info := workflow.GetInfo(ctx)
-	prog := CampaignProgress{Campaign: info.WorkflowExecution.ID, Template: in.Template, Model: in.Model, State: "running",
-		NoveltyCheck: "off (not implemented yet)"}
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (CampaignProgress, error) { return prog, nil }); err != nil {
-		return prog, err
+	c := &campaignRun{in: in, id: info.WorkflowExecution.ID, total: in.BudgetUSD, prog: CampaignProgress{
+		Campaign: info.WorkflowExecution.ID, Template: in.Template, Model: in.Model, State: "running",
+		NoveltyCheck: "off (not implemented yet)"}}
+	c.raised = workflow.NewBufferedChannel(ctx, 1)
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (CampaignProgress, error) { return c.prog, nil }); err != nil {
+		return c.prog, err
 	}
-	log := workflow.GetLogger(ctx)
-	stage := func(s string) {
-		prog.Stage = s
-		_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(s))
+	if err := c.setupBudget(ctx); err != nil {
+		return c.prog, err
 	}
-	fail := func(err error) (CampaignProgress, error) {
-		prog.State, prog.Error = "failed", fmt.Sprintf("%s: %s", prog.Stage, rootMessage(err))
+	if err := c.run(ctx); err != nil {
+		c.prog.State, c.prog.Error = "failed", fmt.Sprintf("%s: %s", c.prog.Stage, rootMessage(err))
+		c.prog.Budget = c.budgetStatus()
 		_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(StageFailed))
-		return prog, temporal.NewNonRetryableApplicationError(prog.Error, "CampaignFailed", err)
+		return c.prog, temporal.NewNonRetryableApplicationError(c.prog.Error, "CampaignFailed", err)
 	}
+	c.stage(ctx, StageDone)
+	c.prog.State = "completed"
+	c.prog.Budget = c.budgetStatus()
+	return c.prog, nil
+}
+
+type campaignRun struct {
+	in   CampaignInput
+	id   string
+	prog CampaignProgress
+	// Money: the total limit (0: none), what finished papers spent, and the
+	// grants of running papers. Ideation spending is prog.Tokens.CostUSD.
+	total, finished float64
+	version         int // bumped on every budget change
+	raised          workflow.Channel
+	active          []*activePaper
+}
+
+type activePaper struct {
+	idea      paper.Idea
+	future    workflow.ChildWorkflowFuture
+	grant     float64
+	exhausted bool // the paper said it stopped at its budget
+}
+
+func (c *campaignRun) stage(ctx workflow.Context, s string) {
+	c.prog.Stage = s
+	_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(s))
+}
+
+func (c *campaignRun) run(ctx workflow.Context) error {
+	in := c.in
+	log := workflow.GetLogger(ctx)
 	var acts *activities.Activities
 
-	stage("preflight")
+	c.stage(ctx, "preflight")
 	if err := workflow.ExecuteActivity(fileOptions(ctx), acts.Preflight, activities.PreflightInput{Template: in.Template, Model: in.Model, NeedBaseline: !in.Quick}).Get(ctx, nil); err != nil {
-		return fail(err)
+		return err
 	}
 
-	stage("ideas")
+	c.stage(ctx, "ideas")
 	log.Info("novelty check is off: literature search is not implemented yet, so ideas are not checked against published work")
 	campaignKey := in.Template + "/" + in.Stamp
 	var ideas []paper.Idea
 	lastErr := ""
 	for i := 0; i < in.NumIdeas; i++ {
-		var r activities.IdeaResult
-		err := workflow.ExecuteActivity(llmOptions(ctx), acts.GenerateIdea, activities.IdeaInput{
+		r, err := c.generateIdea(ctx, activities.IdeaInput{
 			CampaignKey: campaignKey, Template: in.Template, Model: in.Model, Index: i,
 			Reflections: in.Reflections, FromSeeds: in.SkipIdeaGeneration,
-		}).Get(ctx, &r)
+		})
 		if err != nil {
+			if temporal.IsCanceledError(err) {
+				return err
+			}
 			// One unusable idea must not sink the campaign.
 			log.Warn("idea generation failed", "index", i, "error", err)
 			lastErr = rootMessage(err)
-			prog.Ideas = append(prog.Ideas, IdeaStatus{Name: fmt.Sprintf("idea_%d", i), State: "failed", Error: lastErr})
+			c.prog.Ideas = append(c.prog.Ideas, IdeaStatus{Name: fmt.Sprintf("idea_%d", i), State: "failed", Error: lastErr})
 			continue
 		}
-		prog.Tokens = prog.Tokens.Add(r.Usage)
 		if r.Exhausted {
 			break
 		}
 		if r.Duplicate {
-			prog.Ideas = append(prog.Ideas, IdeaStatus{Name: r.Idea.Name, Title: r.Idea.Title, State: "skipped", Error: "duplicate of an earlier idea"})
+			c.prog.Ideas = append(c.prog.Ideas, IdeaStatus{Name: r.Idea.Name, Title: r.Idea.Title, State: "skipped", Error: "duplicate of an earlier idea"})
 			continue
 		}
 		ideas = append(ideas, r.Idea)
-		prog.Ideas = append(prog.Ideas, IdeaStatus{Name: r.Idea.Name, Title: r.Idea.Title, State: "pending"})
+		c.prog.Ideas = append(c.prog.Ideas, IdeaStatus{Name: r.Idea.Name, Title: r.Idea.Title, State: "pending"})
 	}
 	if len(ideas) == 0 {
 		if lastErr == "" {
 			lastErr = "every idea repeated an earlier one"
 		}
-		return fail(fmt.Errorf("no usable idea was generated; last error: %s", lastErr))
+		return fmt.Errorf("no usable idea was generated; last error: %s", lastErr)
 	}
 
-	stage("papers")
-	type running struct {
-		idx    int
-		future workflow.ChildWorkflowFuture
-	}
-	statusOf := func(name string) *IdeaStatus {
-		for i := range prog.Ideas {
-			if prog.Ideas[i].Name == name && prog.Ideas[i].State != "skipped" && prog.Ideas[i].State != "failed" {
-				return &prog.Ideas[i]
-			}
-		}
-		return nil
-	}
-	var active []running
+	c.stage(ctx, "papers")
 	next, completed := 0, 0
-	for next < len(ideas) || len(active) > 0 {
-		for next < len(ideas) && len(active) < in.Parallel {
-			idea := ideas[next]
-			st := statusOf(idea.Name)
-			st.PaperID, st.State = PaperWorkflowID(in.Template, idea.Name), "running"
-			folder := in.Stamp + "_" + idea.Name
-			ref := activities.PaperRef{Key: in.Template + "/" + folder, Name: idea.Name, Template: in.Template, Model: in.Model}
-			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-				WorkflowID:            st.PaperID,
-				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-				TypedSearchAttributes: temporal.NewSearchAttributes(TemplateKey.ValueSet(in.Template), IdeaNameKey.ValueSet(idea.Name), StageKey.ValueSet(StageSetup)),
-				Memo:                  map[string]any{"workspace_key": ref.Key, "campaign": info.WorkflowExecution.ID},
-			})
-			f := workflow.ExecuteChildWorkflow(cctx, PaperWorkflow, PaperInput{
-				Paper: ref, Idea: idea, Quick: in.Quick, MaxRuns: in.MaxRuns, RunTimeout: in.RunTimeout,
-				ResultsDir: in.ResultsDir, Folder: folder,
-			})
-			active = append(active, running{idx: next, future: f})
+	for next < len(ideas) || len(c.active) > 0 {
+		c.rebalance(ctx, len(ideas)-next)
+		for next < len(ideas) && len(c.active) < in.Parallel {
+			grant, ok := c.share(min(in.Parallel-len(c.active), len(ideas)-next))
+			if !ok {
+				break // no money for another paper until one finishes or the budget is raised
+			}
+			c.startPaper(ctx, ideas[next], grant)
 			next++
 		}
-		// Wait for any running paper to finish.
-		sel := workflow.NewSelector(ctx)
-		doneIdx := -1
-		for i, r := range active {
-			sel.AddFuture(r.future, func(workflow.Future) { doneIdx = i })
-		}
-		sel.Select(ctx)
-		r := active[doneIdx]
-		active = append(active[:doneIdx], active[doneIdx+1:]...)
-		st := statusOf(ideas[r.idx].Name)
-		var res PaperResult
-		if err := r.future.Get(ctx, &res); err != nil {
-			st.State, st.Error = "failed", rootMessage(err)
-			log.Warn("paper failed", "paper", st.PaperID, "error", st.Error)
+		if len(c.active) == 0 {
+			// Papers remain but the budget cannot start one.
+			if err := c.awaitRaise(ctx, fmt.Sprintf("budget exhausted: $%.4f of $%.2f spent, %d papers not started", c.spent(), c.total, len(ideas)-next)); err != nil {
+				return err
+			}
 			continue
 		}
-		completed++
-		st.State, st.Overall, st.Decision, st.Result = "completed", res.Progress.Overall, res.Progress.Decision, res.Progress.ResultDir
+		// Wait for a paper to finish or the budget to be raised.
+		sel := workflow.NewSelector(ctx)
+		doneIdx := -1
+		for i, r := range c.active {
+			sel.AddFuture(r.future, func(workflow.Future) { doneIdx = i })
+		}
+		if c.total > 0 {
+			sel.AddReceive(c.raised, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
+		}
+		sel.Select(ctx)
+		if doneIdx < 0 {
+			continue // budget raised or a paper asked for money: rebalance
+		}
+		r := c.active[doneIdx]
+		c.active = append(c.active[:doneIdx], c.active[doneIdx+1:]...)
+		if c.paperDone(ctx, r) {
+			completed++
+		}
 	}
 	if completed == 0 {
-		return fail(errors.New("no paper was completed"))
+		return errors.New("no paper was completed")
 	}
-	stage(StageDone)
-	prog.State = "completed"
-	return prog, nil
+	return nil
+}
+
+// generateIdea asks for one idea under the campaign's budget, waiting for a
+// raise when the budget cannot cover it.
+func (c *campaignRun) generateIdea(ctx workflow.Context, in activities.IdeaInput) (activities.IdeaResult, error) {
+	var acts *activities.Activities
+	for {
+		if c.total > 0 && c.left() <= 0 {
+			if err := c.awaitRaise(ctx, fmt.Sprintf("budget exhausted: $%.4f of $%.2f spent on ideas", c.spent(), c.total)); err != nil {
+				return activities.IdeaResult{}, err
+			}
+			continue
+		}
+		in.Budget = llm.Budget{LimitUSD: c.total, SpentUSD: c.spent()}
+		var r activities.IdeaResult
+		err := workflow.ExecuteActivity(llmOptions(ctx), acts.GenerateIdea, in).Get(ctx, &r)
+		if err == nil {
+			c.prog.Tokens = c.prog.Tokens.Add(r.Usage)
+			return r, nil
+		}
+		c.prog.Tokens = c.prog.Tokens.Add(activities.UsageOf(err))
+		if !activities.IsBudgetExhausted(err) {
+			return r, err
+		}
+		if err := c.awaitRaise(ctx, rootMessage(err)); err != nil {
+			return r, err
+		}
+	}
+}
+
+func (c *campaignRun) startPaper(ctx workflow.Context, idea paper.Idea, grant float64) {
+	in := c.in
+	st := c.status(idea.Name)
+	st.PaperID, st.State = PaperWorkflowID(in.Template, idea.Name), "running"
+	folder := in.Stamp + "_" + idea.Name
+	ref := activities.PaperRef{Key: in.Template + "/" + folder, Name: idea.Name, Template: in.Template, Model: in.Model}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            st.PaperID,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(TemplateKey.ValueSet(in.Template), IdeaNameKey.ValueSet(idea.Name), StageKey.ValueSet(StageSetup)),
+		Memo:                  map[string]any{"workspace_key": ref.Key, "campaign": c.id},
+	})
+	f := workflow.ExecuteChildWorkflow(cctx, PaperWorkflow, PaperInput{
+		Paper: ref, Idea: idea, Quick: in.Quick, MaxRuns: in.MaxRuns, RunTimeout: in.RunTimeout,
+		ResultsDir: in.ResultsDir, Folder: folder, BudgetUSD: in.PaperBudgetUSD, GrantUSD: grant,
+	})
+	c.active = append(c.active, &activePaper{idea: idea, future: f, grant: grant})
+	c.prog.Budget = c.budgetStatus()
+}
+
+// paperDone records a finished paper; true when it completed.
+func (c *campaignRun) paperDone(ctx workflow.Context, r *activePaper) bool {
+	st := c.status(r.idea.Name)
+	var res PaperResult
+	err := r.future.Get(ctx, &res)
+	if err != nil {
+		// A failed paper reports its progress (and so its cost) in the details.
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) && app.HasDetails() {
+			_ = app.Details(&res.Progress)
+		}
+	}
+	st.CostUSD = res.Progress.Tokens.CostUSD
+	c.finished += st.CostUSD
+	c.prog.Budget = c.budgetStatus()
+	if err != nil {
+		st.State, st.Error = "failed", rootMessage(err)
+		workflow.GetLogger(ctx).Warn("paper failed", "paper", st.PaperID, "error", st.Error)
+		return false
+	}
+	st.State, st.Overall, st.Decision, st.Result = "completed", res.Progress.Overall, res.Progress.Decision, res.Progress.ResultDir
+	return true
+}
+
+func (c *campaignRun) status(name string) *IdeaStatus {
+	for i := range c.prog.Ideas {
+		if c.prog.Ideas[i].Name == name && c.prog.Ideas[i].State != "skipped" && c.prog.Ideas[i].State != "failed" {
+			return &c.prog.Ideas[i]
+		}
+	}
+	return &IdeaStatus{} // not reached: every started idea has a status
 }

@@ -44,6 +44,11 @@ type PaperInput struct {
 	LatexRounds    int           // check/compile rounds, default 5
 	ResultsDir     string        // export root; empty: no export
 	Folder         string        // <YYYYMMDD_HHMMSS>_<Name>
+	// BudgetUSD limits this paper's model spending (0: no limit of its own).
+	BudgetUSD float64
+	// GrantUSD is the campaign's share for this paper (0: none); the
+	// campaign raises it with a signal as money frees up.
+	GrantUSD float64
 }
 
 func (in *PaperInput) defaults() {
@@ -75,25 +80,26 @@ type RunStatus struct {
 
 // PaperProgress answers the progress query.
 type PaperProgress struct {
-	Paper     string      `json:"paper"`
-	Idea      string      `json:"idea"`
-	Title     string      `json:"title"`
-	Template  string      `json:"template"`
-	Model     string      `json:"model"`
-	Stage     string      `json:"stage"`
-	State     string      `json:"state"` // running, completed, failed
-	Run       int         `json:"run"`
-	Attempt   int         `json:"attempt"`
-	Runs      []RunStatus `json:"runs"`
-	Tokens    llm.Usage   `json:"tokens"`
-	Figures   int         `json:"figures"`
-	PDF       string      `json:"pdf,omitempty"`
-	Overall   int         `json:"overall,omitempty"`
-	Decision  string      `json:"decision,omitempty"`
-	Workspace string      `json:"workspace,omitempty"`
-	ResultDir string      `json:"result_dir,omitempty"`
-	Warnings  []string    `json:"warnings,omitempty"`
-	Error     string      `json:"error,omitempty"`
+	Paper     string       `json:"paper"`
+	Idea      string       `json:"idea"`
+	Title     string       `json:"title"`
+	Template  string       `json:"template"`
+	Model     string       `json:"model"`
+	Stage     string       `json:"stage"`
+	State     string       `json:"state"` // running, completed, failed
+	Run       int          `json:"run"`
+	Attempt   int          `json:"attempt"`
+	Runs      []RunStatus  `json:"runs"`
+	Tokens    llm.Usage    `json:"tokens"`
+	Budget    BudgetStatus `json:"budget"`
+	Figures   int          `json:"figures"`
+	PDF       string       `json:"pdf,omitempty"`
+	Overall   int          `json:"overall,omitempty"`
+	Decision  string       `json:"decision,omitempty"`
+	Workspace string       `json:"workspace,omitempty"`
+	ResultDir string       `json:"result_dir,omitempty"`
+	Warnings  []string     `json:"warnings,omitempty"`
+	Error     string       `json:"error,omitempty"`
 	// Stages of the reference system this build cannot run yet, shown so
 	// nobody mistakes their absence for a pass.
 	NoveltyCheck   string `json:"novelty_check"`
@@ -116,15 +122,23 @@ func PaperWorkflow(ctx workflow.Context, in PaperInput) (PaperResult, error) {
 		Template: in.Paper.Template, Model: in.Paper.Model, State: "running",
 		NoveltyCheck: "off (not implemented yet)", CitationSearch: "off (not implemented yet)",
 	}}
+	if parent := workflow.GetInfo(ctx).ParentWorkflowExecution; parent != nil {
+		p.parent = parent.ID
+	}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (PaperProgress, error) { return p.prog, nil }); err != nil {
 		return PaperResult{}, err
 	}
+	if err := p.setupBudget(ctx); err != nil {
+		return PaperResult{}, err
+	}
 	err := p.run(ctx)
+	p.prog.Budget = p.budgetStatus()
 	if err != nil {
 		p.prog.State, p.prog.Error = "failed", fmt.Sprintf("%s: %s", p.prog.Stage, rootMessage(err))
 		workflow.GetLogger(ctx).Error("paper failed", "stage", p.prog.Stage, "error", p.prog.Error)
 		_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(StageFailed))
-		return PaperResult{Progress: p.prog}, temporal.NewNonRetryableApplicationError(p.prog.Error, "PaperFailed", err)
+		// The progress rides along so the campaign still learns the cost.
+		return PaperResult{Progress: p.prog}, temporal.NewNonRetryableApplicationError(p.prog.Error, "PaperFailed", err, p.prog)
 	}
 	p.prog.State = "completed"
 	p.setStage(ctx, StageDone)
@@ -132,16 +146,23 @@ func PaperWorkflow(ctx workflow.Context, in PaperInput) (PaperResult, error) {
 }
 
 type paperRun struct {
-	in   PaperInput
-	ref  activities.PaperRef
-	prog PaperProgress
-	acts *activities.Activities // nil: method values only name the activities
+	in     PaperInput
+	ref    activities.PaperRef
+	prog   PaperProgress
+	bud    paperBudget
+	parent string                 // the campaign's workflow ID, if any
+	acts   *activities.Activities // nil: method values only name the activities
 }
 
 func (p *paperRun) setStage(ctx workflow.Context, stage string) {
 	p.prog.Stage = stage
 	workflow.GetLogger(ctx).Info("paper stage", "paper", p.prog.Paper, "stage", stage)
-	// Cost rides along with each stage change: no extra history events.
+	p.upsertStage(ctx, stage)
+}
+
+// upsertStage publishes a stage with the cost so far: cost rides along with
+// each stage change, adding no history events of its own.
+func (p *paperRun) upsertStage(ctx workflow.Context, stage string) {
 	_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(stage), CostUSD.ValueSet(p.prog.Tokens.CostUSD))
 }
 
@@ -170,21 +191,20 @@ func (p *paperRun) run(ctx workflow.Context) error {
 		return err
 	}
 	p.setStage(ctx, StageNotes)
-	var notes activities.CoderTurnResult
-	if err := workflow.ExecuteActivity(llmOptions(ctx), p.acts.CoderTurn, p.turn("notes", activities.KindNotes, 0, 1, 1, "", false)).Get(ctx, &notes); err != nil {
+	notes, err := p.coderTurn(ctx, p.turn("notes", activities.KindNotes, 0, 1, 1, "", false))
+	if err != nil {
 		return err
 	}
-	p.prog.Tokens = p.prog.Tokens.Add(notes.Usage)
 	if !notes.Applied {
 		p.warn(ctx, "notes on figures were not recorded: "+notes.Feedback)
 	}
 	p.setStage(ctx, StageWriteup)
 	for _, s := range activities.Sections {
 		var u llm.Usage
-		if err := workflow.ExecuteActivity(llmOptions(ctx), p.acts.WriteSection, activities.SectionInput{Paper: p.ref, Section: s.Name}).Get(ctx, &u); err != nil {
+		in := func(b llm.Budget) any { return activities.SectionInput{Paper: p.ref, Section: s.Name, Budget: b} }
+		if err := p.callModel(ctx, p.acts.WriteSection, in, &u, func() llm.Usage { return u }); err != nil {
 			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("write %s: %s", s.Name, rootMessage(err)), "WriteFailed", err)
 		}
-		p.prog.Tokens = p.prog.Tokens.Add(u)
 	}
 	p.setStage(ctx, StageLatex)
 	if err := p.latex(ctx); err != nil {
@@ -192,10 +212,10 @@ func (p *paperRun) run(ctx workflow.Context) error {
 	}
 	p.setStage(ctx, StageReview)
 	var rev activities.ReviewResult
-	if err := workflow.ExecuteActivity(llmOptions(ctx), p.acts.ReviewPaper, activities.ReviewInput{Paper: p.ref}).Get(ctx, &rev); err != nil {
+	in := func(b llm.Budget) any { return activities.ReviewInput{Paper: p.ref, Budget: b} }
+	if err := p.callModel(ctx, p.acts.ReviewPaper, in, &rev, func() llm.Usage { return rev.Usage }); err != nil {
 		return err
 	}
-	p.prog.Tokens = p.prog.Tokens.Add(rev.Usage)
 	p.prog.Overall, p.prog.Decision = rev.Overall, rev.Decision
 	if p.in.ResultsDir != "" {
 		p.setStage(ctx, StageExport)
@@ -218,6 +238,13 @@ func (p *paperRun) turn(id, kind string, run, attempt, maxAttempts int, reason s
 	}
 	return activities.CoderTurnInput{Paper: p.ref, Conversation: conv, TurnID: id, Kind: kind, Run: run, Attempt: attempt,
 		MaxAttempts: maxAttempts, MaxRuns: p.in.MaxRuns, Reason: reason, AllowDone: allowDone}
+}
+
+// coderTurn runs one coder turn under the paper's budget.
+func (p *paperRun) coderTurn(ctx workflow.Context, in activities.CoderTurnInput) (activities.CoderTurnResult, error) {
+	var t activities.CoderTurnResult
+	err := p.callModel(ctx, p.acts.CoderTurn, func(b llm.Budget) any { in.Budget = b; return in }, &t, func() llm.Usage { return t.Usage })
+	return t, err
 }
 
 func (p *paperRun) runExperiment(ctx workflow.Context, run, attempt int) (activities.RunResult, error) {
@@ -270,11 +297,10 @@ func (p *paperRun) experiments(ctx workflow.Context) error {
 		case activities.KindFix:
 			in.Attempt = attempt - 1 // the failed attempt whose log is shown
 		}
-		var t activities.CoderTurnResult
-		if err := workflow.ExecuteActivity(llmOptions(ctx), p.acts.CoderTurn, in).Get(ctx, &t); err != nil {
+		t, err := p.coderTurn(ctx, in)
+		if err != nil {
 			return err
 		}
-		p.prog.Tokens = p.prog.Tokens.Add(t.Usage)
 		if t.Done && succeeded > 0 {
 			if kind == activities.KindFix || kind == activities.KindEditFailed {
 				p.warn(ctx, fmt.Sprintf("the model ended the experiments while run %d was failing: %s", run, lastErr))
@@ -325,12 +351,10 @@ func (p *paperRun) plots(ctx workflow.Context) error {
 	kind, reason, lastRan := activities.KindPlot, "", 0
 	for attempt := 1; attempt <= tries; attempt++ {
 		// A fix turn shows the log of the last attempt that really ran.
-		in := p.turn(fmt.Sprintf("plot-attempt%d", attempt), kind, 0, lastRan, tries, reason, false)
-		var t activities.CoderTurnResult
-		if err := workflow.ExecuteActivity(llmOptions(ctx), p.acts.CoderTurn, in).Get(ctx, &t); err != nil {
+		t, err := p.coderTurn(ctx, p.turn(fmt.Sprintf("plot-attempt%d", attempt), kind, 0, lastRan, tries, reason, false))
+		if err != nil {
 			return err
 		}
-		p.prog.Tokens = p.prog.Tokens.Add(t.Usage)
 		if !t.Applied && attempt > 1 {
 			reason = "your edits were not applied: " + t.Feedback
 			continue
@@ -363,12 +387,10 @@ func (p *paperRun) latex(ctx workflow.Context) error {
 		if b.OK || round == p.in.LatexRounds {
 			break
 		}
-		var t activities.CoderTurnResult
-		in := p.turn(fmt.Sprintf("latex-round%d", round), activities.KindLatexFix, 0, round, p.in.LatexRounds, b.Summary, false)
-		if err := workflow.ExecuteActivity(llmOptions(ctx), p.acts.CoderTurn, in).Get(ctx, &t); err != nil {
+		t, err := p.coderTurn(ctx, p.turn(fmt.Sprintf("latex-round%d", round), activities.KindLatexFix, 0, round, p.in.LatexRounds, b.Summary, false))
+		if err != nil {
 			return err
 		}
-		p.prog.Tokens = p.prog.Tokens.Add(t.Usage)
 		if t.NoChanges || !t.Applied {
 			break // nothing changed, so compiling again would find the same
 		}

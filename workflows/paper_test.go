@@ -75,6 +75,9 @@ type paperFake struct {
 	plot    func(activities.PlotInput) activities.RunResult
 	section func(activities.SectionInput) (llm.Usage, error)
 	build   func(activities.BuildInput) activities.BuildResult
+	// charge, when set, prices the model activities ("coder", "section",
+	// "review") against the budget they were given, as the real ones do.
+	charge func(what string, b llm.Budget) (llm.Usage, error)
 }
 
 func newPaperFake() *paperFake {
@@ -126,6 +129,15 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 			if n > maxFakeCalls { // a loop that never ends would hang the test
 				return activities.CoderTurnResult{}, temporal.NewNonRetryableApplicationError("fake: too many coder turns", "TestLimit", nil)
 			}
+			if f.charge != nil {
+				u, err := f.charge("coder", in.Budget)
+				if err != nil {
+					return activities.CoderTurnResult{}, err
+				}
+				r := f.coder(in)
+				r.Usage = u
+				return r, nil
+			}
 			r := f.coder(in)
 			r.Usage = coderUsage
 			return r, nil
@@ -156,6 +168,9 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(acts.WriteSection, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.SectionInput) (llm.Usage, error) {
 			f.log("section " + in.Section)
+			if f.charge != nil {
+				return f.charge("section", in.Budget)
+			}
 			return f.section(in)
 		})
 	env.OnActivity(acts.BuildPDF, mock.Anything, mock.Anything).Return(
@@ -166,7 +181,14 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(acts.ReviewPaper, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ReviewInput) (activities.ReviewResult, error) {
 			f.log("review " + in.Paper.Key)
-			return activities.ReviewResult{Overall: 6, Decision: "Accept", Usage: reviewUsage}, nil
+			u := reviewUsage
+			if f.charge != nil {
+				var err error
+				if u, err = f.charge("review", in.Budget); err != nil {
+					return activities.ReviewResult{}, err
+				}
+			}
+			return activities.ReviewResult{Overall: 6, Decision: "Accept", Usage: u}, nil
 		})
 	env.OnActivity(acts.ExportPaper, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ExportInput) (string, error) {

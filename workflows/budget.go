@@ -1,0 +1,349 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/aiscientist/aiscientist/activities"
+	"github.com/aiscientist/aiscientist/internal/llm"
+)
+
+// Budget messages. BudgetUpdate is both an update (answers with the new
+// BudgetStatus, or refuses a bad value before anything changes) and a
+// signal, on papers and campaigns alike.
+const (
+	BudgetUpdate = "budget"
+	// grantSignal carries a campaign's share for one of its papers (USD).
+	grantSignal = "budget-grant"
+	// paperBudgetSignal tells a campaign that one of its papers stopped at,
+	// or resumed after, its budget.
+	paperBudgetSignal = "paper-budget"
+)
+
+// StateBudgetExhausted is the state (and Stage search attribute) of a
+// workflow waiting for its budget to be raised.
+const StateBudgetExhausted = "budget exhausted"
+
+// BudgetChange sets a new limit in US dollars: a paper's own limit, or a
+// campaign's total.
+type BudgetChange struct {
+	LimitUSD float64 `json:"limit_usd"`
+}
+
+// BudgetStatus is a workflow's budget as shown by status and updates.
+type BudgetStatus struct {
+	LimitUSD  float64 `json:"limit_usd,omitempty"` // 0: no limit
+	SpentUSD  float64 `json:"spent_usd"`
+	GrantUSD  float64 `json:"grant_usd,omitempty"` // a paper's share of its campaign's budget
+	Exhausted bool    `json:"exhausted,omitempty"`
+	Note      string  `json:"note,omitempty"` // why it stopped and how to go on
+}
+
+// paperBudgetNotice is what a paper tells its campaign.
+type paperBudgetNotice struct {
+	Paper     string
+	Exhausted bool
+	SpentUSD  float64
+}
+
+// paperBudget is a paper's limits: its own (user-set) and its campaign's
+// share. Whichever is lower binds.
+type paperBudget struct {
+	limit, grant float64 // 0: none
+	version      int     // bumped on every change, so a refused call waits for one
+	note         string
+}
+
+func (b *paperBudget) effective() float64 {
+	switch {
+	case b.limit > 0 && b.grant > 0:
+		return min(b.limit, b.grant)
+	case b.limit > 0:
+		return b.limit
+	}
+	return b.grant
+}
+
+func (p *paperRun) budget() llm.Budget {
+	return llm.Budget{LimitUSD: p.bud.effective(), SpentUSD: p.prog.Tokens.CostUSD}
+}
+
+func (p *paperRun) budgetStatus() BudgetStatus {
+	return BudgetStatus{LimitUSD: p.bud.effective(), SpentUSD: p.prog.Tokens.CostUSD, GrantUSD: p.bud.grant,
+		Exhausted: p.prog.State == StateBudgetExhausted, Note: p.bud.note}
+}
+
+// setupBudget registers the budget update/signal and the campaign's grants.
+func (p *paperRun) setupBudget(ctx workflow.Context) error {
+	p.bud.limit, p.bud.grant = p.in.BudgetUSD, p.in.GrantUSD
+	p.prog.Budget = p.budgetStatus()
+	set := func(c BudgetChange) {
+		p.bud.limit = c.LimitUSD
+		p.bud.version++
+		p.prog.Budget = p.budgetStatus()
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, BudgetUpdate,
+		func(ctx workflow.Context, c BudgetChange) (BudgetStatus, error) {
+			set(c)
+			st := p.budgetStatus()
+			if p.bud.grant > 0 && p.bud.grant <= p.prog.Tokens.CostUSD {
+				st.Note = "the campaign's share for this paper is spent too: raise the campaign's budget"
+			}
+			return st, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, c BudgetChange) error {
+			return validLimit(c.LimitUSD, p.prog.Tokens.CostUSD)
+		}},
+	); err != nil {
+		return err
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		sig := workflow.GetSignalChannel(ctx, BudgetUpdate)
+		grants := workflow.GetSignalChannel(ctx, grantSignal)
+		for {
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(sig, func(ch workflow.ReceiveChannel, _ bool) {
+				var c BudgetChange
+				ch.Receive(ctx, &c)
+				if err := validLimit(c.LimitUSD, p.prog.Tokens.CostUSD); err != nil {
+					workflow.GetLogger(ctx).Warn("budget signal ignored", "error", err)
+					return
+				}
+				set(c)
+			})
+			sel.AddReceive(grants, func(ch workflow.ReceiveChannel, _ bool) {
+				var g float64
+				ch.Receive(ctx, &g)
+				p.bud.grant = g
+				p.bud.version++
+				p.prog.Budget = p.budgetStatus()
+			})
+			sel.Select(ctx)
+		}
+	})
+	return nil
+}
+
+func validLimit(limit, spent float64) error {
+	if limit <= 0 {
+		return errors.New("the budget must be a positive number of US dollars")
+	}
+	if limit <= spent {
+		return fmt.Errorf("a budget of $%.2f is not above the $%.4f already spent", limit, spent)
+	}
+	return nil
+}
+
+// callModel runs a model-calling activity under the paper's budget. A call
+// the budget cannot cover stops the paper right there, between activities,
+// with every file in place; it goes on when the budget is raised. Usage is
+// counted from results and from failed activities alike.
+func (p *paperRun) callModel(ctx workflow.Context, act any, in func(llm.Budget) any, out any, usage func() llm.Usage) error {
+	for {
+		if b := p.budget(); b.Limited() && b.Left() <= 0 {
+			if err := p.awaitBudget(ctx, fmt.Sprintf("budget exhausted: $%.4f spent of $%.2f", b.SpentUSD, b.LimitUSD)); err != nil {
+				return err
+			}
+			continue
+		}
+		err := workflow.ExecuteActivity(llmOptions(ctx), act, in(p.budget())).Get(ctx, out)
+		if err == nil {
+			p.prog.Tokens = p.prog.Tokens.Add(usage())
+			return nil
+		}
+		p.prog.Tokens = p.prog.Tokens.Add(activities.UsageOf(err))
+		if !activities.IsBudgetExhausted(err) {
+			return err
+		}
+		if err := p.awaitBudget(ctx, rootMessage(err)); err != nil {
+			return err
+		}
+	}
+}
+
+// awaitBudget parks the paper until its budget changes.
+func (p *paperRun) awaitBudget(ctx workflow.Context, why string) error {
+	seen, stage := p.bud.version, p.prog.Stage
+	p.bud.note = why + "; raise it with: starter budget " + p.prog.Paper + " --usd N"
+	if p.bud.grant > 0 && (p.bud.limit == 0 || p.bud.grant <= p.bud.limit) {
+		p.bud.note = why + "; this paper's share of the campaign budget is spent: raise it with: starter budget " + p.parent + " --usd N"
+	}
+	p.prog.State = StateBudgetExhausted
+	p.prog.Budget = p.budgetStatus()
+	workflow.GetLogger(ctx).Warn("paper stopped at its budget", "paper", p.prog.Paper, "reason", why)
+	p.upsertStage(ctx, StateBudgetExhausted)
+	p.tellCampaign(ctx, true)
+	if err := workflow.Await(ctx, func() bool { return p.bud.version != seen }); err != nil {
+		return err
+	}
+	p.prog.State, p.bud.note = "running", ""
+	p.prog.Budget = p.budgetStatus()
+	p.upsertStage(ctx, stage)
+	p.tellCampaign(ctx, false)
+	workflow.GetLogger(ctx).Info("paper budget raised", "paper", p.prog.Paper, "limit", p.bud.effective())
+	return nil
+}
+
+// tellCampaign lets the parent campaign show which papers wait for money.
+func (p *paperRun) tellCampaign(ctx workflow.Context, exhausted bool) {
+	if p.parent == "" {
+		return
+	}
+	n := paperBudgetNotice{Paper: p.prog.Paper, Exhausted: exhausted, SpentUSD: p.prog.Tokens.CostUSD}
+	if err := workflow.SignalExternalWorkflow(ctx, p.parent, "", paperBudgetSignal, n).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("could not tell the campaign about the budget", "error", err)
+	}
+}
+
+// minGrant is the least share worth starting (or topping up) a paper with.
+const minGrant = 0.01
+
+func (c *campaignRun) granted() float64 {
+	g := 0.0
+	for _, a := range c.active {
+		g += a.grant
+	}
+	return g
+}
+
+// spent counts ideation and finished papers.
+func (c *campaignRun) spent() float64 { return c.prog.Tokens.CostUSD + c.finished }
+
+// left is the money neither spent nor granted to a running paper.
+func (c *campaignRun) left() float64 { return c.total - c.spent() - c.granted() }
+
+func (c *campaignRun) budgetStatus() BudgetStatus {
+	st := BudgetStatus{LimitUSD: c.total, SpentUSD: c.spent(), GrantUSD: c.granted(), Exhausted: c.prog.State == StateBudgetExhausted}
+	if st.Exhausted {
+		st.Note = c.prog.Budget.Note
+	}
+	return st
+}
+
+// share is the grant for each of n papers about to start; false when the
+// budget has no money left for a paper.
+func (c *campaignRun) share(n int) (float64, bool) {
+	if c.total <= 0 {
+		return 0, true
+	}
+	g := c.left() / float64(max(n, 1))
+	if c.in.PaperBudgetUSD > 0 {
+		g = min(g, c.in.PaperBudgetUSD) // more would only sit idle
+	}
+	return g, g >= minGrant
+}
+
+// rebalance hands out money that is neither spent nor granted: first to
+// running papers stopped at their share (finishing a paper beats starting
+// one), sharing with the papers still to start; when none are left to
+// start, every running paper gets an equal part.
+func (c *campaignRun) rebalance(ctx workflow.Context, waiting int) {
+	if c.total <= 0 || len(c.active) == 0 || c.left() < minGrant {
+		return
+	}
+	var to []*activePaper
+	for _, a := range c.active {
+		if waiting == 0 || a.exhausted && (c.in.PaperBudgetUSD <= 0 || a.grant < c.in.PaperBudgetUSD) {
+			to = append(to, a)
+		}
+	}
+	if len(to) == 0 {
+		return
+	}
+	starting := min(waiting, c.in.Parallel-len(c.active)) // papers about to start share too
+	extra := c.left() / float64(len(to)+starting)
+	if extra < minGrant {
+		return
+	}
+	for _, a := range to {
+		a.grant += extra
+		a.exhausted = false // it says so again if the grant is still too small
+		id := PaperWorkflowID(c.in.Template, a.idea.Name)
+		if err := workflow.SignalExternalWorkflow(ctx, id, "", grantSignal, a.grant).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("could not raise a paper's share", "paper", id, "error", err)
+		}
+	}
+	c.prog.Budget = c.budgetStatus()
+}
+
+// setupBudget registers the campaign's budget update and signal, and
+// listens for papers stopping at their share.
+func (c *campaignRun) setupBudget(ctx workflow.Context) error {
+	set := func(ch BudgetChange) {
+		c.total = ch.LimitUSD
+		c.version++
+		c.raised.SendAsync(true)
+		c.prog.Budget = c.budgetStatus()
+	}
+	valid := func(ch BudgetChange) error {
+		if err := validLimit(ch.LimitUSD, c.spent()); err != nil {
+			return err
+		}
+		if g := c.granted(); ch.LimitUSD < c.spent()+g {
+			return fmt.Errorf("a budget of $%.2f is below the $%.4f spent plus the $%.4f granted to running papers", ch.LimitUSD, c.spent(), g)
+		}
+		return nil
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, BudgetUpdate,
+		func(ctx workflow.Context, ch BudgetChange) (BudgetStatus, error) {
+			set(ch)
+			return c.budgetStatus(), nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, ch BudgetChange) error { return valid(ch) }},
+	); err != nil {
+		return err
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		sig := workflow.GetSignalChannel(ctx, BudgetUpdate)
+		notices := workflow.GetSignalChannel(ctx, paperBudgetSignal)
+		for {
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(sig, func(r workflow.ReceiveChannel, _ bool) {
+				var ch BudgetChange
+				r.Receive(ctx, &ch)
+				if err := valid(ch); err != nil {
+					workflow.GetLogger(ctx).Warn("budget signal ignored", "error", err)
+					return
+				}
+				set(ch)
+			})
+			sel.AddReceive(notices, func(r workflow.ReceiveChannel, _ bool) {
+				var n paperBudgetNotice
+				r.Receive(ctx, &n)
+				for _, a := range c.active {
+					if PaperWorkflowID(c.in.Template, a.idea.Name) != n.Paper {
+						continue
+					}
+					a.exhausted = n.Exhausted
+					st := c.status(a.idea.Name)
+					st.State = "running"
+					if n.Exhausted {
+						st.State = StateBudgetExhausted
+					}
+				}
+				c.raised.SendAsync(true) // the main loop may have money for it
+			})
+			sel.Select(ctx)
+		}
+	})
+	return nil
+}
+
+// awaitRaise parks the campaign until its budget changes.
+func (c *campaignRun) awaitRaise(ctx workflow.Context, why string) error {
+	seen, stage := c.version, c.prog.Stage
+	c.prog.State = StateBudgetExhausted
+	c.prog.Budget = c.budgetStatus()
+	c.prog.Budget.Note = why + "; raise it with: starter budget " + c.id + " --usd N"
+	workflow.GetLogger(ctx).Warn("campaign stopped at its budget", "campaign", c.id, "reason", why)
+	_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(StateBudgetExhausted))
+	if err := workflow.Await(ctx, func() bool { return c.version != seen }); err != nil {
+		return err
+	}
+	c.prog.State = "running"
+	c.stage(ctx, stage)
+	c.prog.Budget = c.budgetStatus()
+	return nil
+}
