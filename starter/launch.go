@@ -22,6 +22,7 @@ import (
 type launchOpts struct {
 	template, model, out, templates   string
 	numIdeas, parallel, maxRuns       int
+	budgetUSD, paperBudgetUSD         float64
 	quick, wait, skipIdeas, preflight bool
 	pf                                preflightOpts
 }
@@ -35,6 +36,9 @@ func launchCmd(g *globals) *cobra.Command {
   starter launch --template grokking --model scripted --num-ideas 1 --quick --wait`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if o.budgetUSD < 0 || o.paperBudgetUSD < 0 {
+				return errors.New("--budget-usd and --paper-budget-usd must not be negative")
+			}
 			if o.preflight {
 				// The same checks as `starter preflight`, before anything starts.
 				pf := o.pf
@@ -56,6 +60,7 @@ func launchCmd(g *globals) *cobra.Command {
 			defer c.Close()
 			in := workflows.CampaignInput{Template: o.template, Model: o.model, NumIdeas: o.numIdeas, Quick: o.quick,
 				SkipIdeaGeneration: o.skipIdeas, Parallel: o.parallel, ResultsDir: out, MaxRuns: o.maxRuns,
+				BudgetUSD: o.budgetUSD, PaperBudgetUSD: o.paperBudgetUSD,
 				Stamp: time.Now().UTC().Format("20060102_150405")}
 			if o.quick {
 				in.RunTimeout = 20 * time.Minute
@@ -84,6 +89,8 @@ func launchCmd(g *globals) *cobra.Command {
 	f.BoolVar(&o.skipIdeas, "skip-idea-generation", false, "use the template's seed_ideas.json instead of asking the model")
 	f.IntVar(&o.parallel, "parallel", 1, "papers run at once")
 	f.IntVar(&o.maxRuns, "max-runs", 5, "experiment runs per paper")
+	f.Float64Var(&o.budgetUSD, "budget-usd", 0, "model spending limit for the whole campaign in US dollars (0: none); at the limit papers stop cleanly until 'starter budget' raises it")
+	f.Float64Var(&o.paperBudgetUSD, "paper-budget-usd", 0, "model spending limit for each paper in US dollars (0: none)")
 	f.StringVar(&o.templates, "templates", "templates", "folder holding the research templates")
 	f.BoolVar(&o.preflight, "preflight", true, "check tools, Python, template, key and one model call first")
 	o.pf.flags(cmd)
@@ -153,6 +160,9 @@ func printUpdates(ctx context.Context, c client.Client, id string, w io.Writer, 
 		return
 	}
 	line := fmt.Sprintf("%s: %s", id, cp.Stage)
+	if cp.State == workflows.StateBudgetExhausted {
+		line += " — " + cp.Budget.Note
+	}
 	if seen[id] != line {
 		seen[id] = line
 		fmt.Fprintf(w, "%s  %s\n", time.Now().Format("15:04:05"), line)
@@ -172,9 +182,12 @@ func printUpdates(ctx context.Context, c client.Client, id string, w io.Writer, 
 		if pp.Error != "" {
 			line += " error: " + pp.Error
 		}
+		if pp.State == workflows.StateBudgetExhausted {
+			line += " — " + pp.Budget.Note
+		}
 		if seen[i.PaperID] != line {
 			seen[i.PaperID] = line
-			fmt.Fprintf(w, "%s  %s (tokens %d)\n", time.Now().Format("15:04:05"), line, pp.Tokens.Total())
+			fmt.Fprintf(w, "%s  %s (tokens %d, $%.4f)\n", time.Now().Format("15:04:05"), line, pp.Tokens.Total(), pp.Tokens.CostUSD)
 		}
 	}
 }

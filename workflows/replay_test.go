@@ -10,9 +10,12 @@ import (
 )
 
 // TestReplayRecordedHistories replays histories recorded from real runs
-// (internal/e2e with AISCI_RECORD_HISTORY=workflows/testdata). A change to
-// workflow code that would break running papers fails here; guard such a
-// change with workflow.GetVersion and record new histories beside the old.
+// (internal/e2e with AISCI_RECORD_HISTORY=DIR, then copied here under a
+// name saying what they cover). Histories recorded by earlier versions stay:
+// a change to workflow code that would break running papers fails here;
+// guard such a change with workflow.GetVersion and add new histories beside
+// the old. *_v1_nobudget: before budgets; *_budget: a paper stopped at its
+// campaign's budget and resumed by an update.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {

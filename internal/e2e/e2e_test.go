@@ -5,8 +5,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -59,7 +61,13 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	dataDir, results := t.TempDir(), t.TempDir()
 	templates, _ := filepath.Abs("../../templates")
 	uiPort := freePort(t)
-	cfg := app.Config{Dev: true, DataDir: dataDir, Port: -1, UIPort: uiPort, Templates: templates, Python: os.Getenv("AISCI_PYTHON")}
+	// The scripted model is free; priced here (per million tokens: $1 in,
+	// $2 out) so the campaign's budget runs out mid-paper for real.
+	models := filepath.Join(t.TempDir(), "models.json")
+	if err := os.WriteFile(models, []byte(`[{"name": "scripted", "provider": "scripted", "input_per_m": 1, "output_per_m": 2}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := app.Config{Dev: true, DataDir: dataDir, Port: -1, UIPort: uiPort, Templates: templates, Python: os.Getenv("AISCI_PYTHON"), ModelsFile: models}
 	a, err := app.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -73,9 +81,23 @@ func TestOnePaperEndToEnd(t *testing.T) {
 
 	id, err := app.StartCampaign(ctx, a.Client, workflows.CampaignInput{
 		Template: "grokking", Model: "scripted", NumIdeas: 1, Quick: true, ResultsDir: results, MaxRuns: 2, RunTimeout: 15 * time.Minute,
+		BudgetUSD: 0.05,
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	waiting := awaitBudgetStop(ctx, t, a.Client, id)
+	if !strings.Contains(waiting.Budget.Note, "starter budget "+id+" --usd N") || waiting.Budget.SpentUSD > 0.05 || waiting.Budget.SpentUSD == 0 {
+		t.Errorf("paper stopped at its budget with %+v", waiting.Budget)
+	}
+	raise, err := a.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.BudgetUpdate,
+		Args: []any{workflows.BudgetChange{LimitUSD: 5}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	if err != nil {
+		t.Fatalf("raise the campaign's budget: %v", err)
+	}
+	var raised workflows.BudgetStatus
+	if err := raise.Get(ctx, &raised); err != nil || raised.LimitUSD != 5 {
+		t.Fatalf("raise the campaign's budget: %+v, %v", raised, err)
 	}
 	var prog workflows.CampaignProgress
 	if err := a.Client.GetWorkflow(ctx, id, "").Get(ctx, &prog); err != nil {
@@ -144,6 +166,16 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	if pp.Stage != workflows.StageDone || pp.Tokens.Calls == 0 || pp.Tokens.Total() == 0 || len(pp.Runs) < 2 {
 		t.Errorf("paper progress = %+v", pp)
 	}
+	// Every cost figure is backed by the call ledger, and the total stayed
+	// within the raised budget.
+	ledgerCost, ledgerCalls := ledgerTotal(t, filepath.Join(dir, "logs", "calls.jsonl"))
+	t.Logf("paper: %d calls, %d tokens, $%.4f (ledger: %d calls, $%.4f); campaign spent $%.4f", pp.Tokens.Calls, pp.Tokens.Total(), pp.Tokens.CostUSD, ledgerCalls, ledgerCost, prog.Budget.SpentUSD)
+	if pp.Tokens.CostUSD <= 0.05 || math.Abs(ledgerCost-pp.Tokens.CostUSD) > 1e-9 || ledgerCalls != pp.Tokens.Calls {
+		t.Errorf("paper cost $%.6f over %d calls, ledger $%.6f over %d calls", pp.Tokens.CostUSD, pp.Tokens.Calls, ledgerCost, ledgerCalls)
+	}
+	if prog.Budget.LimitUSD != 5 || prog.Budget.SpentUSD > 5 || math.Abs(prog.Budget.SpentUSD-prog.Tokens.CostUSD-pp.Tokens.CostUSD) > 1e-9 {
+		t.Errorf("campaign budget %+v, ideation $%.6f, paper $%.6f", prog.Budget, prog.Tokens.CostUSD, pp.Tokens.CostUSD)
+	}
 
 	// Small history: references, never file contents.
 	hist := history(ctx, t, a.Client, idea.PaperID)
@@ -210,6 +242,67 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	if err := v.Get(&after); err != nil || after.Stage != workflows.StageDone || after.Decision != idea.Decision {
 		t.Errorf("progress after restart = %+v, %v", after, err)
 	}
+}
+
+// awaitBudgetStop polls the campaign until its paper stops at its share of
+// the budget, and returns the paper's progress then.
+func awaitBudgetStop(ctx context.Context, t *testing.T, c client.Client, id string) workflows.PaperProgress {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Minute)
+	for time.Now().Before(deadline) {
+		var cp workflows.CampaignProgress
+		if v, err := c.QueryWorkflow(ctx, id, "", workflows.ProgressQuery); err == nil && v.Get(&cp) == nil {
+			for _, i := range cp.Ideas {
+				if i.State != workflows.StateBudgetExhausted {
+					continue
+				}
+				v, err := c.QueryWorkflow(ctx, i.PaperID, "", workflows.ProgressQuery)
+				if err != nil {
+					t.Fatalf("query the stopped paper: %v", err)
+				}
+				var pp workflows.PaperProgress
+				if err := v.Get(&pp); err != nil {
+					t.Fatal(err)
+				}
+				if pp.State != workflows.StateBudgetExhausted {
+					t.Fatalf("campaign says %s waits for budget, the paper says %q", i.PaperID, pp.State)
+				}
+				t.Logf("paper stopped at its budget in stage %s: %s", pp.Stage, pp.Budget.Note)
+				return pp
+			}
+			if cp.State == "completed" || cp.State == "failed" {
+				t.Fatalf("campaign ended without stopping at its budget: %+v", cp)
+			}
+		}
+		time.Sleep(time.Second)
+	}
+	t.Fatal("the paper never stopped at its budget")
+	return workflows.PaperProgress{}
+}
+
+// ledgerTotal sums a call ledger.
+func ledgerTotal(t *testing.T, path string) (float64, int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("call ledger: %v", err)
+	}
+	var cost float64
+	var calls int
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var e struct {
+			Usage struct {
+				Calls   int     `json:"calls"`
+				CostUSD float64 `json:"cost_usd"`
+			} `json:"usage"`
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("ledger line %q: %v", line, err)
+		}
+		cost += e.Usage.CostUSD
+		calls += e.Usage.Calls
+	}
+	return cost, calls
 }
 
 func history(ctx context.Context, t *testing.T, c client.Client, id string) *historypb.History {

@@ -25,12 +25,15 @@ const (
 	anthropicCacheMinChars = 4000
 )
 
-// Anthropic is the native Anthropic Messages API.
+// Anthropic is the native Anthropic Messages API, reached directly or through
+// a cloud that serves the same API (Vertex AI, see NewVertex).
 type Anthropic struct {
 	client anthropic.Client
 	// cfgErr is a configuration mistake found at construction; Chat returns it
 	// (permanently) instead of sending anything.
 	cfgErr error
+	// provider and keyEnv name the service and what to check in errors.
+	provider, keyEnv string
 }
 
 // NewAnthropic builds a client for the Messages API with apiKey. baseURL is
@@ -50,7 +53,7 @@ func NewAnthropic(apiKey, baseURL string, httpClient *http.Client) *Anthropic {
 		option.WithHTTPClient(httpClient),
 		option.WithMaxRetries(0),
 	}
-	a := &Anthropic{}
+	a := &Anthropic{provider: anthropicProvider, keyEnv: anthropicKeyEnv}
 	if baseURL != "" {
 		u, err := url.Parse(baseURL)
 		if err != nil || u.Scheme == "" || u.Host == "" {
@@ -80,11 +83,11 @@ func (a *Anthropic) call(ctx context.Context, model string, params anthropic.Mes
 	var raw *http.Response
 	msg, err := a.client.Messages.New(ctx, params, option.WithResponseInto(&raw))
 	if err != nil {
-		return "", "", Usage{}, anthropicError(ctx, model, raw, err)
+		return "", "", Usage{}, a.fail(ctx, model, raw, err)
 	}
 	if msg == nil || !msg.JSON.Content.Valid() {
 		// A 200 whose JSON is not a message (a proxy's own envelope, say).
-		return "", "", Usage{}, ProviderError(anthropicProvider, model, anthropicKeyEnv, 0, 0,
+		return "", "", Usage{}, ProviderError(a.provider, model, a.keyEnv, 0, 0,
 			fmt.Errorf("response is not a Messages API message (no content field)%s", anthropicBodyHint(raw)))
 	}
 	var text strings.Builder
@@ -103,15 +106,19 @@ func (a *Anthropic) call(ctx context.Context, model string, params anthropic.Mes
 	return text.String(), anthropicFinish(msg.StopReason), usage, nil
 }
 
-// anthropicError maps an SDK error onto the shared retry policy.
-func anthropicError(ctx context.Context, model string, raw *http.Response, err error) error {
+// fail maps an SDK error onto the shared retry policy.
+func (a *Anthropic) fail(ctx context.Context, model string, raw *http.Response, err error) error {
 	var apiErr *anthropic.Error
 	if errors.As(err, &apiErr) {
 		var after string
 		if apiErr.Response != nil {
 			after = apiErr.Response.Header.Get("retry-after")
 		}
-		return ProviderError(anthropicProvider, model, anthropicKeyEnv, apiErr.StatusCode, ParseRetryAfter(after, time.Now()), err)
+		return ProviderError(a.provider, model, a.keyEnv, apiErr.StatusCode, ParseRetryAfter(after, time.Now()), err)
+	}
+	if vertexTokenRefused(err) {
+		// Vertex AI: the request never left, Google would not mint a token.
+		return ProviderError(a.provider, model, a.keyEnv, http.StatusUnauthorized, 0, err)
 	}
 	if ctx.Err() == nil && raw != nil && raw.StatusCode < 400 {
 		// The call got a success status but its body could not be read or
@@ -119,7 +126,7 @@ func anthropicError(ctx context.Context, model string, raw *http.Response, err e
 		err = fmt.Errorf("unreadable response body%s: %w", anthropicBodyHint(raw), err)
 	}
 	// Network errors, timeouts, undecodable bodies: retryable.
-	return ProviderError(anthropicProvider, model, anthropicKeyEnv, 0, 0, err)
+	return ProviderError(a.provider, model, a.keyEnv, 0, 0, err)
 }
 
 // anthropicBodyHint describes a response for error messages.

@@ -36,11 +36,13 @@ type anthReply struct {
 	body        string
 }
 
-// fakeAnthropic speaks the Messages API at /v1/messages and records requests.
+// fakeAnthropic speaks the Messages API at /v1/messages (or path) and
+// records requests.
 type fakeAnthropic struct {
 	mu    sync.Mutex
 	calls []anthCall
 	reply func(n int) anthReply // n counts calls from 0
+	path  string                // empty: /v1/messages
 }
 
 func (f *fakeAnthropic) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -53,7 +55,11 @@ func (f *fakeAnthropic) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := len(f.calls)
 	f.calls = append(f.calls, anthCall{method: r.Method, path: r.URL.Path, header: r.Header.Clone(), body: body})
 	f.mu.Unlock()
-	if r.Method != http.MethodPost || r.URL.Path != "/v1/messages" {
+	path := f.path
+	if path == "" {
+		path = "/v1/messages"
+	}
+	if r.Method != http.MethodPost || r.URL.Path != path {
 		w.WriteHeader(http.StatusTeapot)
 		return
 	}

@@ -1,6 +1,10 @@
 package llm
 
-import "testing"
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
 
 func TestExtractJSON(t *testing.T) {
 	tests := []struct {
@@ -14,6 +18,25 @@ func TestExtractJSON(t *testing.T) {
 		{"nested", `x {"a": {"b": [1, {"c": 2}]}} y`, `{"a": {"b": [1, {"c": 2}]}}`, false},
 		{"none", "I am done", "", true},
 		{"unbalanced", `{"a": 1`, "", true},
+
+		// Raw control characters: escaped inside strings, dropped outside.
+		{"raw newline in a string", "{\"Experiment\": \"line one\nline two\"}", `{"Experiment": "line one\nline two"}`, false},
+		{"raw CRLF in a string", "{\"a\": \"x\r\ny\"}", `{"a": "x\u000d\ny"}`, false},
+		{"raw tab in a string", "{\"a\": \"col1\tcol2\"}", `{"a": "col1\tcol2"}`, false},
+		{"NUL in a string", "{\"a\": \"x\x00y\"}", `{"a": "x\u0000y"}`, false},
+		{"stray control characters between tokens", "{\"a\":\x01 1,\x1f\"b\": 2}", `{"a": 1,"b": 2}`, false},
+		{"whitespace between tokens is kept", "{\n\t\"a\": 1\r\n}", "{\n\t\"a\": 1\r\n}", false},
+		{"backslash before a raw newline", "{\"a\": \"x\\\ny\"}", `{"a": "x\ny"}`, false},
+		{"escaped quote before a raw newline", "{\"a\": \"say \\\"hi\\\"\nthen go\"}", `{"a": "say \"hi\"\nthen go"}`, false},
+		{"fenced with control characters", "Here:\n```json\n{\"Title\": \"A\tB\",\n \"Abstract\": \"one\ntwo\"}\n```\nDone.", "{\"Title\": \"A\\tB\",\n \"Abstract\": \"one\\ntwo\"}", false},
+		{"fenced with control characters beats a later valid object", "```json\n{\"final\": \"a\nb\"}\n```\n{\"draft\": 1}", `{"final": "a\nb"}`, false},
+		{"nested with control characters", "x {\"a\": {\"b\": [\"p\nq\", {\"c\": \"\x07\"}]}} y", `{"a": {"b": ["p\nq", {"c": "\u0007"}]}}`, false},
+		{"prose around with control characters", "THOUGHT: fine.\x0b\nNEW IDEA: {\"Name\": \"n\", \"Experiment\": \"1. run\n2. plot\"} Thanks!", `{"Name": "n", "Experiment": "1. run\n2. plot"}`, false},
+		{"byte-order mark before a fenced object", "```json\n\uFEFF{\"a\": 1}\n```", `{"a": 1}`, false},
+		{"byte-order mark before the reply", "\uFEFF{\"a\": 1}", `{"a": 1}`, false},
+		{"byte-order mark inside a string is kept", "{\"a\": \"\uFEFF\"}", "{\"a\": \"\uFEFF\"}", false},
+		{"control characters do not rescue other mistakes", "{\"a\": \"x\ny\",}", "", true},
+		{"nothing valid", "{oops\x00} and [1, 2", "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -21,17 +44,57 @@ func TestExtractJSON(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
 			}
+			if tt.wantErr && !errors.Is(err, ErrNoJSON) {
+				t.Errorf("err = %v, want ErrNoJSON", err)
+			}
 			if got != tt.want {
 				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+			if got != "" && !json.Valid([]byte(got)) {
+				t.Errorf("returned invalid JSON %q", got)
 			}
 		})
 	}
 }
 
 func TestExtractJSONAfter(t *testing.T) {
-	reply := "THOUGHT: consider {\"draft\": 1}\nNEW IDEA JSON:\n```json\n{\"final\": 2}\n```"
-	got, err := ExtractJSONAfter(reply, "NEW IDEA JSON:")
-	if err != nil || got != `{"final": 2}` {
-		t.Fatalf("got %q, %v", got, err)
+	tests := []struct{ name, reply, want string }{
+		{"after the marker", "THOUGHT: consider {\"draft\": 1}\nNEW IDEA JSON:\n```json\n{\"final\": 2}\n```", `{"final": 2}`},
+		{"after the marker with a raw newline", "THOUGHT: {\"draft\": 1}\nNEW IDEA JSON:\n{\"final\": \"a\nb\"}", `{"final": "a\nb"}`},
+		{"nothing after the marker falls back", "{\"draft\": 1}\nNEW IDEA JSON: none", `{"draft": 1}`},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ExtractJSONAfter(tt.reply, "NEW IDEA JSON:")
+			if err != nil || got != tt.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzExtractJSON checks that extraction never panics, returns only valid
+// JSON, fails only with ErrNoJSON, and finds a reply that is itself JSON.
+func FuzzExtractJSON(f *testing.F) {
+	for _, s := range []string{
+		"", "{}", "[1, 2]", `{"a": "}"}`, "```json\n{\"a\": 1}\n```",
+		"{\"a\": \"x\ny\"}", "{\"a\": \"x\\\ny\"}", "{\"a\":\x00 1}", "\uFEFF{\"a\": 1}",
+		"prose {\"a\": [1, {\"b\": \"\t\"}]} more", "{\"a\": \"\\", "[\"\x1f\\\x1f\"]", "```\n[\"\n```",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, reply string) {
+		got, err := ExtractJSON(reply)
+		switch {
+		case err != nil && !errors.Is(err, ErrNoJSON):
+			t.Fatalf("ExtractJSON(%q): unexpected error %v", reply, err)
+		case err == nil && !json.Valid([]byte(got)):
+			t.Fatalf("ExtractJSON(%q) = %q, which is not valid JSON", reply, got)
+		case err != nil && len(reply) > 0 && (reply[0] == '{' || reply[0] == '[') && json.Valid([]byte(reply)):
+			t.Fatalf("ExtractJSON(%q) found nothing in a reply that is JSON", reply)
+		}
+		if got, err := ExtractJSONAfter(reply, "JSON:"); err == nil && !json.Valid([]byte(got)) {
+			t.Fatalf("ExtractJSONAfter(%q) = %q, which is not valid JSON", reply, got)
+		}
+	})
 }

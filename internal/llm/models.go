@@ -14,6 +14,7 @@ const (
 	ProviderOpenAI     = "openai"     // OpenAI and any OpenAI-compatible server
 	ProviderAnthropic  = "anthropic"  // Anthropic Messages API
 	ProviderBedrock    = "bedrock"    // Claude on Amazon Bedrock (Converse)
+	ProviderVertex     = "vertex"     // Claude on Google Vertex AI (Messages API via rawPredict)
 	ProviderDeepSeek   = "deepseek"   // OpenAI-compatible
 	ProviderOpenRouter = "openrouter" // OpenAI-compatible
 	ProviderGemini     = "gemini"     // Gemini's OpenAI-compatible endpoint
@@ -27,7 +28,8 @@ type ModelInfo struct {
 	Provider string `json:"provider"`
 	// APIModel is the provider's id; empty means Name.
 	APIModel string `json:"api_model,omitempty"`
-	// BaseURL overrides the provider's endpoint (OpenAI-compatible providers).
+	// BaseURL overrides the provider's endpoint (OpenAI-compatible
+	// providers, Anthropic, Bedrock, Vertex AI).
 	BaseURL       string `json:"base_url,omitempty"`
 	ContextWindow int    `json:"context_window,omitempty"`
 	MaxOutput     int    `json:"max_output,omitempty"`
@@ -76,7 +78,16 @@ var builtinModels = []ModelInfo{
 	{Name: "gemini-2.0-flash", Provider: ProviderGemini, ContextWindow: 1048576, MaxOutput: 8192, InputPerM: 0.1, OutputPerM: 0.4},
 	{Name: "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0", Provider: ProviderBedrock, ContextWindow: 200000, MaxOutput: 8192, InputPerM: 3, OutputPerM: 15},
 	{Name: "bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0", Provider: ProviderBedrock, ContextWindow: 200000, MaxOutput: 8192, InputPerM: 3, OutputPerM: 15},
+	// Vertex AI bills Claude at Anthropic's list prices, cache reads included.
+	{Name: "vertex_ai/claude-3-5-sonnet@20240620", Provider: ProviderVertex, ContextWindow: 200000, MaxOutput: 8192, InputPerM: 3, OutputPerM: 15, CachedInputPerM: 0.3},
+	{Name: "vertex_ai/claude-3-5-sonnet-v2@20241022", Provider: ProviderVertex, ContextWindow: 200000, MaxOutput: 8192, InputPerM: 3, OutputPerM: 15, CachedInputPerM: 0.3},
+	{Name: "vertex_ai/claude-3-7-sonnet@20250219", Provider: ProviderVertex, ContextWindow: 200000, MaxOutput: 64000, InputPerM: 3, OutputPerM: 15, CachedInputPerM: 0.3},
+	{Name: "vertex_ai/claude-sonnet-4@20250514", Provider: ProviderVertex, ContextWindow: 200000, MaxOutput: 64000, InputPerM: 3, OutputPerM: 15, CachedInputPerM: 0.3},
 }
+
+// routePrefix is the part of a provider's model names that only picks the
+// provider; the provider's model id is what follows it.
+var routePrefix = map[string]string{ProviderBedrock: "bedrock/", ProviderVertex: "vertex_ai/"}
 
 // Prefix rules for families whose exact names vary: the first match wins.
 var prefixRules = []struct {
@@ -84,6 +95,8 @@ var prefixRules = []struct {
 	info   ModelInfo
 }{
 	{"bedrock/", ModelInfo{Provider: ProviderBedrock, ContextWindow: 200000, MaxOutput: 4096}},
+	// Only Claude: Vertex AI's other models do not speak the Messages API.
+	{"vertex_ai/claude-", ModelInfo{Provider: ProviderVertex, ContextWindow: 200000, MaxOutput: 4096}},
 	{"gemini-", ModelInfo{Provider: ProviderGemini, ContextWindow: 1048576, MaxOutput: 8192}},
 	{"gpt-4.1", ModelInfo{Provider: ProviderOpenAI, ContextWindow: 1047576, MaxOutput: 32768, InputPerM: 2, OutputPerM: 8, CachedInputPerM: 0.5}},
 	{"ollama/", ModelInfo{Provider: ProviderLocal, BaseURL: "http://127.0.0.1:11434/v1", ContextWindow: 8192, MaxOutput: 4096}},
@@ -126,10 +139,7 @@ func LoadModelsFile(path string) ([]ModelInfo, error) {
 func (c *Catalog) Lookup(name string) (ModelInfo, error) {
 	if m, ok := c.models[name]; ok {
 		if m.APIModel == "" {
-			m.APIModel = name
-			if m.Provider == ProviderBedrock {
-				m.APIModel = strings.TrimPrefix(name, "bedrock/")
-			}
+			m.APIModel = strings.TrimPrefix(name, routePrefix[m.Provider])
 		}
 		return m, nil
 	}
@@ -137,14 +147,14 @@ func (c *Catalog) Lookup(name string) (ModelInfo, error) {
 		if strings.HasPrefix(name, r.prefix) && len(name) > len(r.prefix) {
 			m := r.info
 			m.Name = name
-			m.APIModel = name
-			if r.info.Provider == ProviderBedrock || r.info.Provider == ProviderLocal {
+			m.APIModel = strings.TrimPrefix(name, routePrefix[r.info.Provider])
+			if r.info.Provider == ProviderLocal {
 				m.APIModel = strings.TrimPrefix(name, r.prefix)
 			}
 			return m, nil
 		}
 	}
-	return ModelInfo{}, &PermanentError{Err: fmt.Errorf("unknown model %q; known models: %s; families: bedrock/<model-id>, gemini-*, gpt-4.1*, ollama/<model>, local/<model> (served at --llm-base-url); add others with a models file (AISCI_MODELS=models.json: [{\"name\": ..., \"provider\": \"openai\", \"api_model\": ..., \"base_url\": ..., \"input_per_m\": ..., \"output_per_m\": ...}])",
+	return ModelInfo{}, &PermanentError{Err: fmt.Errorf("unknown model %q; known models: %s; families: bedrock/<model-id>, vertex_ai/claude-*, gemini-*, gpt-4.1*, ollama/<model>, local/<model> (served at --llm-base-url); add others with a models file (AISCI_MODELS=models.json: [{\"name\": ..., \"provider\": \"openai\", \"api_model\": ..., \"base_url\": ..., \"input_per_m\": ..., \"output_per_m\": ...}])",
 		name, strings.Join(c.Names(), ", "))}
 }
 

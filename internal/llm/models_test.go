@@ -27,12 +27,26 @@ func TestCatalogLookup(t *testing.T) {
 		{"gemini-2.5-flash", ProviderGemini, "gemini-2.5-flash"},
 		{"bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0", ProviderBedrock, "anthropic.claude-3-5-sonnet-20241022-v2:0"},
 		{"bedrock/anthropic.claude-3-haiku-20240307-v1:0", ProviderBedrock, "anthropic.claude-3-haiku-20240307-v1:0"},
+		{"vertex_ai/claude-3-5-sonnet-v2@20241022", ProviderVertex, "claude-3-5-sonnet-v2@20241022"},
+		{"vertex_ai/claude-3-5-sonnet@20240620", ProviderVertex, "claude-3-5-sonnet@20240620"},
+		{"vertex_ai/claude-3-7-sonnet@20250219", ProviderVertex, "claude-3-7-sonnet@20250219"},
+		{"vertex_ai/claude-sonnet-4@20250514", ProviderVertex, "claude-sonnet-4@20250514"},
+		{"vertex_ai/claude-opus-4-1@20250805", ProviderVertex, "claude-opus-4-1@20250805"},
 		{"ollama/llama3.1", ProviderLocal, "llama3.1"},
 		{"scripted", ProviderScripted, "scripted"},
 	} {
 		m, err := c.Lookup(tt.name)
 		if err != nil || m.Provider != tt.provider || m.APIModel != tt.api {
 			t.Errorf("Lookup(%q) = %+v, %v; want provider %s, api %s", tt.name, m, err, tt.provider, tt.api)
+		}
+	}
+	// Vertex AI's other models do not speak the Messages API.
+	if m, err := c.Lookup("vertex_ai/gemini-1.5-pro"); err == nil {
+		t.Errorf("vertex_ai/gemini-1.5-pro resolved to %+v; want unknown", m)
+	}
+	for _, name := range []string{"vertex_ai/claude-3-5-sonnet-v2@20241022", "vertex_ai/claude-sonnet-4@20250514"} {
+		if m, _ := c.Lookup(name); m.InputPerM != 3 || m.OutputPerM != 15 || m.CachedInputPerM != 0.3 {
+			t.Errorf("%s prices = %v/%v/%v, want Anthropic's 3/15/0.3", name, m.InputPerM, m.OutputPerM, m.CachedInputPerM)
 		}
 	}
 	_, err := c.Lookup("gpt-5-imaginary")
@@ -88,6 +102,7 @@ func TestRegistryMissingKeysNameTheVariable(t *testing.T) {
 		"gemini-1.5-pro":             "GEMINI_API_KEY",
 		"claude-3-5-sonnet-20241022": "ANTHROPIC_API_KEY",
 		"local/qwen":                 "--llm-base-url",
+		"vertex_ai/claude-3-5-sonnet-v2@20241022": "VERTEXAI_PROJECT",
 	} {
 		_, err := r.Client(model)
 		if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), env) {

@@ -39,6 +39,7 @@ var KeyEnv = map[string]string{
 	ProviderOpenRouter: "OPENROUTER_API_KEY",
 	ProviderGemini:     "GEMINI_API_KEY",
 	ProviderBedrock:    "AWS credentials and AWS_REGION",
+	ProviderVertex:     "VERTEXAI_PROJECT and Google credentials (GOOGLE_APPLICATION_CREDENTIALS)",
 }
 
 // builtinCatalog serves registries without overrides; it is never modified.
@@ -78,9 +79,7 @@ func (r *Registry) getenv(k string) string {
 }
 
 func (r *Registry) provider(m ModelInfo) (Client, error) {
-	missing := func(env string) error {
-		return &PermanentError{Err: fmt.Errorf("model %q (%s) needs %s in the environment of the process calling it (worker or starter)", m.Name, m.Provider, env)}
-	}
+	missing := func(env string) error { return missingEnv(m, env) }
 	switch m.Provider {
 	case ProviderScripted:
 		if r.Scripted == nil {
@@ -118,10 +117,18 @@ func (r *Registry) provider(m ModelInfo) (Client, error) {
 			return nil, missing("ANTHROPIC_API_KEY")
 		}
 		return NewAnthropic(key, base, nil), nil
+	case ProviderVertex:
+		return r.vertex(m)
 	case ProviderBedrock:
 		return NewBedrock(context.Background(), r.getenv("AWS_REGION"), firstNonEmpty(m.BaseURL, r.getenv("AISCI_BEDROCK_ENDPOINT")))
 	}
 	return nil, &PermanentError{Err: fmt.Errorf("model %q: unknown provider %q", m.Name, m.Provider)}
+}
+
+// missingEnv is the permanent error for a model whose provider is not
+// configured in this process.
+func missingEnv(m ModelInfo, env string) error {
+	return &PermanentError{Err: fmt.Errorf("model %q (%s) needs %s in the environment of the process calling it (worker or starter)", m.Name, m.Provider, env)}
 }
 
 // metered sends the provider's model id, caps output and prices usage.
@@ -138,12 +145,18 @@ func (c *metered) Chat(ctx context.Context, req Request) (Response, error) {
 	if c.info.MaxOutput > 0 && req.MaxTokens > c.info.MaxOutput {
 		req.MaxTokens = c.info.MaxOutput
 	}
-	resp, err := c.inner.Chat(ctx, req)
-	if err != nil {
-		return resp, err
+	m := meterFrom(ctx)
+	if m != nil {
+		if err := m.admit(c.info, req); err != nil {
+			return Response{}, err
+		}
 	}
+	resp, err := c.inner.Chat(ctx, req)
 	resp.Usage.CostUSD = c.info.Cost(resp.Usage)
-	return resp, nil
+	if m != nil {
+		m.count(c.info.Name, resp.Usage, err)
+	}
+	return resp, err
 }
 
 func firstNonEmpty(s ...string) string {

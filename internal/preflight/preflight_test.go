@@ -13,7 +13,8 @@ import (
 )
 
 // fakeProvider answers like OpenAI (/v1/chat/completions) or Anthropic
-// (/v1/messages): `fail` times with status, then successfully.
+// (/v1/messages, or Vertex AI's :rawPredict): `fail` times with status, then
+// successfully.
 func fakeProvider(t *testing.T, status, fail int) (*httptest.Server, *atomic.Int32) {
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -25,7 +26,7 @@ func fakeProvider(t *testing.T, status, fail int) (*httptest.Server, *atomic.Int
 			_, _ = w.Write([]byte(`{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`))
 			return
 		}
-		if strings.HasSuffix(r.URL.Path, "/messages") {
+		if strings.HasSuffix(r.URL.Path, "/messages") || strings.HasSuffix(r.URL.Path, ":rawPredict") {
 			_, _ = w.Write([]byte(`{"id":"m","type":"message","role":"assistant","model":"claude","content":[{"type":"text","text":"OK"}],"stop_reason":"end_turn","usage":{"input_tokens":12,"output_tokens":1}}`))
 			return
 		}
@@ -95,5 +96,45 @@ func TestPreflightReportsEveryProblem(t *testing.T) {
 	}
 	if setup == 0 || model != 1 {
 		t.Errorf("problems = %+v; want the template and the model both reported", r.Problems)
+	}
+}
+
+func TestPreflightVertex(t *testing.T) {
+	const model = "vertex_ai/claude-3-5-sonnet-v2@20241022"
+	srv, _ := fakeProvider(t, 429, 1)
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr []string // empty: the test call succeeds
+	}{
+		{"missing project", map[string]string{"VERTEXAI_ACCESS_TOKEN": "t"}, []string{"VERTEXAI_PROJECT", "GOOGLE_CLOUD_PROJECT", model}},
+		{"call through a 429", map[string]string{"VERTEXAI_PROJECT": "p-1", "VERTEXAI_ACCESS_TOKEN": "t", "AISCI_VERTEX_ENDPOINT": srv.URL}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := &llm.Registry{Getenv: func(k string) string { return tt.env[k] }}
+			// The template is missing on purpose: only the model's problems matter here.
+			r := Run(context.Background(), Options{Templates: "../../templates", Template: "nope", Model: model, Registry: reg, Call: true})
+			var modelProblems []string
+			for _, p := range r.Problems {
+				if p.Kind == KindModel {
+					modelProblems = append(modelProblems, p.Message)
+				}
+			}
+			if len(tt.wantErr) == 0 {
+				if len(modelProblems) > 0 || r.Usage.PromptTokens != 12 || r.Usage.CostUSD <= 0 {
+					t.Errorf("report = %+v", r)
+				}
+				return
+			}
+			if len(modelProblems) != 1 {
+				t.Fatalf("model problems = %q, want one", modelProblems)
+			}
+			for _, s := range tt.wantErr {
+				if !strings.Contains(modelProblems[0], s) {
+					t.Errorf("model problem %q does not name %s", modelProblems[0], s)
+				}
+			}
+		})
 	}
 }
