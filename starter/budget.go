@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -41,7 +42,7 @@ func budgetCmd(g *globals) *cobra.Command {
 			if err := h.Get(ctx, &st); err != nil {
 				return fmt.Errorf("budget of %s: %w", args[0], err)
 			}
-			printBudget(cmd.OutOrStdout(), st)
+			printBudget(cmd.OutOrStdout(), st, strings.HasPrefix(args[0], "campaign/"))
 			return nil
 		},
 	}
@@ -50,17 +51,28 @@ func budgetCmd(g *globals) *cobra.Command {
 }
 
 // printBudget writes one line: limit, spent, share and any stop note.
-func printBudget(w io.Writer, b workflows.BudgetStatus) {
+func printBudget(w io.Writer, b workflows.BudgetStatus, campaign bool) {
 	if b.LimitUSD <= 0 {
 		fmt.Fprintf(w, "budget: none (spent $%.4f)\n", b.SpentUSD)
 		return
 	}
-	fmt.Fprintf(w, "budget: $%.4f spent of $%.2f", b.SpentUSD, b.LimitUSD)
-	if b.GrantUSD > 0 {
-		fmt.Fprintf(w, " (granted to running papers or from the campaign: $%.4f)", b.GrantUSD)
+	fmt.Fprintf(w, "budget: $%.4f spent of %s", b.SpentUSD, usd(b.LimitUSD))
+	switch {
+	case b.GrantUSD > 0 && campaign:
+		fmt.Fprintf(w, ", $%.4f more granted to running papers", b.GrantUSD)
+	case b.GrantUSD > 0:
+		fmt.Fprintf(w, " (its share of the campaign's budget: $%.4f)", b.GrantUSD)
 	}
 	fmt.Fprintln(w)
 	if b.Note != "" {
 		fmt.Fprintf(w, "  %s\n", b.Note)
 	}
+}
+
+// usd shows cents for large sums and more digits for small ones.
+func usd(x float64) string {
+	if x >= 10 {
+		return fmt.Sprintf("$%.2f", x)
+	}
+	return fmt.Sprintf("$%.4f", x)
 }

@@ -145,7 +145,7 @@ func printProgress(w interface{ Write([]byte) (int, error) }, p any) error {
 	case *workflows.CampaignProgress:
 		fmt.Fprintf(w, "campaign %s  template %s  model %s\nstage %s  state %s  ideation tokens %d ($%.4f)\nnovelty check: %s\n",
 			v.Campaign, v.Template, v.Model, v.Stage, v.State, v.Tokens.Total(), v.Tokens.CostUSD, v.NoveltyCheck)
-		printBudget(w, v.Budget)
+		printBudget(w, v.Budget, true)
 		if v.Error != "" {
 			fmt.Fprintf(w, "error: %s\n", v.Error)
 		}
@@ -154,12 +154,12 @@ func printProgress(w interface{ Write([]byte) (int, error) }, p any) error {
 			if i.CostUSD > 0 {
 				cost = fmt.Sprintf("  $%.4f", i.CostUSD)
 			}
-			fmt.Fprintf(w, "  %-32s %-10s %s%s%s\n", i.Name, i.State, i.PaperID, cost, errSuffix(i.Error))
+			fmt.Fprintf(w, "  %-32s %-16s %s%s%s\n", i.Name, i.State, i.PaperID, cost, errSuffix(i.Error))
 		}
 	case *workflows.PaperProgress:
 		fmt.Fprintf(w, "paper %s  (%s)\ntemplate %s  model %s\nstage %s  state %s  run %d attempt %d\ntokens: prompt %d (cached %d), completion %d, calls %d, cost $%.4f\n",
 			v.Paper, v.Title, v.Template, v.Model, v.Stage, v.State, v.Run, v.Attempt, v.Tokens.PromptTokens, v.Tokens.CachedPromptTokens, v.Tokens.CompletionTokens, v.Tokens.Calls, v.Tokens.CostUSD)
-		printBudget(w, v.Budget)
+		printBudget(w, v.Budget, false)
 		for _, r := range v.Runs {
 			st := "ok"
 			if !r.OK {

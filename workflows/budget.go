@@ -217,7 +217,7 @@ func (c *campaignRun) left() float64 { return c.total - c.spent() - c.granted() 
 func (c *campaignRun) budgetStatus() BudgetStatus {
 	st := BudgetStatus{LimitUSD: c.total, SpentUSD: c.spent(), GrantUSD: c.granted(), Exhausted: c.prog.State == StateBudgetExhausted}
 	if st.Exhausted {
-		st.Note = c.prog.Budget.Note
+		st.Note = c.note
 	}
 	return st
 }
@@ -335,14 +335,14 @@ func (c *campaignRun) setupBudget(ctx workflow.Context) error {
 func (c *campaignRun) awaitRaise(ctx workflow.Context, why string) error {
 	seen, stage := c.version, c.prog.Stage
 	c.prog.State = StateBudgetExhausted
+	c.note = why + "; raise it with: starter budget " + c.id + " --usd N"
 	c.prog.Budget = c.budgetStatus()
-	c.prog.Budget.Note = why + "; raise it with: starter budget " + c.id + " --usd N"
 	workflow.GetLogger(ctx).Warn("campaign stopped at its budget", "campaign", c.id, "reason", why)
 	_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(StateBudgetExhausted))
 	if err := workflow.Await(ctx, func() bool { return c.version != seen }); err != nil {
 		return err
 	}
-	c.prog.State = "running"
+	c.prog.State, c.note = "running", ""
 	c.stage(ctx, stage)
 	c.prog.Budget = c.budgetStatus()
 	return nil

@@ -88,7 +88,11 @@ func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignProgress,
 		Campaign: info.WorkflowExecution.ID, Template: in.Template, Model: in.Model, State: "running",
 		NoveltyCheck: "off (not implemented yet)"}}
 	c.raised = workflow.NewBufferedChannel(ctx, 1)
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (CampaignProgress, error) { return c.prog, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (CampaignProgress, error) {
+		out := c.prog
+		out.Budget = c.budgetStatus()
+		return out, nil
+	}); err != nil {
 		return c.prog, err
 	}
 	if err := c.setupBudget(ctx); err != nil {
@@ -113,7 +117,8 @@ type campaignRun struct {
 	// Money: the total limit (0: none), what finished papers spent, and the
 	// grants of running papers. Ideation spending is prog.Tokens.CostUSD.
 	total, finished float64
-	version         int // bumped on every budget change
+	version         int    // bumped on every budget change
+	note            string // why the campaign waits for money
 	raised          workflow.Channel
 	active          []*activePaper
 }

@@ -125,7 +125,11 @@ func PaperWorkflow(ctx workflow.Context, in PaperInput) (PaperResult, error) {
 	if parent := workflow.GetInfo(ctx).ParentWorkflowExecution; parent != nil {
 		p.parent = parent.ID
 	}
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (PaperProgress, error) { return p.prog, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (PaperProgress, error) {
+		out := p.prog
+		out.Budget = p.budgetStatus() // spending changes with every model call
+		return out, nil
+	}); err != nil {
 		return PaperResult{}, err
 	}
 	if err := p.setupBudget(ctx); err != nil {

@@ -32,7 +32,7 @@ type BudgetError struct {
 }
 
 func (e *BudgetError) Error() string {
-	return fmt.Sprintf("budget exhausted: the next call to %s could cost up to $%.4f (%s) but only $%.4f of the $%.2f budget is left ($%.4f spent)",
+	return fmt.Sprintf("budget exhausted: the next call to %s could cost up to $%.4f (%s) but only $%.4f of the $%.4f budget is left ($%.4f spent)",
 		e.Model, e.NeedUSD, e.EstimateOf, max(e.LeftUSD, 0), e.LimitUSD, e.SpentUSD)
 }
 
