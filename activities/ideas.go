@@ -8,9 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
-
 	"github.com/aiscientist/aiscientist/internal/llm"
 	"github.com/aiscientist/aiscientist/internal/paper"
 	"github.com/aiscientist/aiscientist/internal/store"
@@ -110,6 +107,9 @@ func (a *Activities) GenerateIdea(ctx context.Context, in IdeaInput) (_ IdeaResu
 	return res, nil
 }
 
+// askIdea runs the reflection rounds, each one ask. The idea is dropped only
+// when not even the first round gives a readable one; a later round that
+// never parses keeps the idea of the round before.
 func (a *Activities) askIdea(ctx context.Context, in IdeaInput, t template.Template, previous []paper.Idea) (IdeaResult, error) {
 	code := readText(t.Dir, "experiment.py")
 	seeds, err := t.SeedIdeas()
@@ -127,34 +127,33 @@ func (a *Activities) askIdea(ctx context.Context, in IdeaInput, t template.Templ
 	if rounds < 1 {
 		rounds = 1
 	}
-	var res IdeaResult
-	var have bool
+	req := llm.Request{Model: in.Model, System: fmt.Sprintf(ideaSystem, t.Prompt.System), Temperature: ideaTemperature}
 	msgs := []llm.Message{{Role: "user", Content: fmt.Sprintf(ideaFirstPrompt, t.Prompt.TaskDescription, code, prev.String(), rounds)}}
-	// Each round costs one call; a reply that does not parse gets one more
-	// chance per round instead of dropping the idea.
-	for round, calls := 1, 0; round <= rounds && calls < 2*rounds; calls++ {
-		activity.RecordHeartbeat(ctx, round)
-		resp, err := a.chat(ctx, llm.Request{Model: in.Model, System: fmt.Sprintf(ideaSystem, t.Prompt.System), Messages: msgs, Temperature: ideaTemperature})
+	fix := func(err error) string { return fmt.Sprintf(ideaBadJSONPrompt, err) }
+	var res IdeaResult
+	for round := 1; round <= rounds; round++ {
+		if round > 1 {
+			msgs = append(msgs, llm.Message{Role: "user", Content: fmt.Sprintf(ideaReflectPrompt, round, rounds)})
+		}
+		req.Messages = msgs
+		var idea paper.Idea
+		parse := func(reply string) (err error) {
+			idea, err = parseIdeaReply(reply)
+			return err
+		}
+		resp, turns, err := a.ask(ctx, req, fmt.Sprintf("idea %d round %d", in.Index, round), parse, fix)
 		if err != nil {
+			if round > 1 && isUnparsable(err) {
+				// A reflection that cannot be read improves nothing: the
+				// previous round's idea is still a good one.
+				break
+			}
 			return IdeaResult{}, err
 		}
-		res.Usage = res.Usage.Add(resp.Usage)
-		msgs = append(msgs, llm.Message{Role: "assistant", Content: resp.Content})
-		idea, perr := parseIdeaReply(resp.Content)
-		if perr != nil {
-			msgs = append(msgs, llm.Message{Role: "user", Content: fmt.Sprintf(ideaBadJSONPrompt, perr)})
-			continue
-		}
-		res.Idea, have = idea, true
-		if strings.Contains(resp.Content, "I am done") || round == rounds {
+		msgs, res.Idea = turns, idea
+		if strings.Contains(resp.Content, "I am done") {
 			break
 		}
-		round++
-		msgs = append(msgs, llm.Message{Role: "user", Content: fmt.Sprintf(ideaReflectPrompt, round, rounds)})
-	}
-	if !have {
-		return IdeaResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("idea %d: the model gave no parsable idea JSON in %d replies", in.Index, 2*rounds), ErrTypeUnparsable, nil)
 	}
 	return res, nil
 }

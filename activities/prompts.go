@@ -179,6 +179,15 @@ const refineSectionPrompt = `## Refine section: %s
 Criticise the %s you just wrote and fix every problem: unenclosed math symbols, figures that are not available or included twice, LaTeX syntax errors, numbers not found in the notes or results, repeated figure labels, citations whose keys are not in the list, verbose or repeated text, results or figures from the notes that go unused, unescaped underscores.
 Reply with THOUGHT: and then the complete improved version in a single fenced latex block, in the same format as before.`
 
+// sectionBadLatexPrompt re-asks for a section (first %s: "Write section" or
+// "Refine section", so the step header stays that of the request).
+const sectionBadLatexPrompt = `## %s: %s
+Your reply could not be used: %s.
+Reply again with THOUGHT: and then the complete LaTeX in a single fenced block, in the same format as before:
+` + "```latex" + `
+...
+` + "```"
+
 const reviewSystem = `You are an AI researcher reviewing a paper submitted to a prestigious machine-learning venue. Be critical and cautious in your decision: if a paper is bad or you are unsure, give it bad scores and reject it.`
 
 const reviewPrompt = `## Review

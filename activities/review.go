@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"go.temporal.io/sdk/activity"
-
 	"github.com/aiscientist/aiscientist/internal/latex"
 	"github.com/aiscientist/aiscientist/internal/llm"
 	"github.com/aiscientist/aiscientist/internal/paper"
@@ -35,8 +33,8 @@ const reviewTemperature = 0.1
 const maxPaperChars = 120_000
 
 // ReviewPaper extracts the PDF's text, asks for a NeurIPS-style review and
-// writes review.json and review.txt. A reply without a valid form gets two
-// corrections before the stage fails.
+// writes review.json and review.txt. A reply without a valid form is re-asked
+// (see MaxReasks) before the stage fails.
 func (a *Activities) ReviewPaper(ctx context.Context, in ReviewInput) (_ ReviewResult, err error) {
 	dir, err := a.paperDir(in.Paper)
 	if err != nil {
@@ -60,34 +58,31 @@ func (a *Activities) ReviewPaper(ctx context.Context, in ReviewInput) (_ ReviewR
 	if model == "" {
 		model = in.Paper.Model
 	}
-	msgs := []llm.Message{{Role: "user", Content: fmt.Sprintf(reviewPrompt, text)}}
-	for try := 0; try < 3; try++ {
-		activity.RecordHeartbeat(ctx, try)
-		resp, err := a.chat(ctx, llm.Request{Model: model, System: reviewSystem, Messages: msgs, Temperature: reviewTemperature})
+	var r paper.Review
+	parse := func(reply string) error {
+		js, err := llm.ExtractJSONAfter(reply, "REVIEW JSON:")
 		if err != nil {
-			return ReviewResult{}, err
+			return err
 		}
-		msgs = append(msgs, llm.Message{Role: "assistant", Content: resp.Content})
-		js, perr := llm.ExtractJSONAfter(resp.Content, "REVIEW JSON:")
-		var r paper.Review
-		if perr == nil {
-			r, perr = paper.ParseReview(js)
-		}
-		if perr != nil {
-			msgs = append(msgs, llm.Message{Role: "user", Content: fmt.Sprintf(reviewBadJSONPrompt, perr)})
-			continue
-		}
-		if err := writeJSON(filepath.Join(dir, "review.json"), r); err != nil {
-			return ReviewResult{}, err
-		}
-		if err := store.WriteFile(filepath.Join(dir, "review.txt"), []byte(reviewText(r))); err != nil {
-			return ReviewResult{}, err
-		}
-		_ = store.WriteFile(filepath.Join(dir, "logs", "review_transcript.md"), []byte(transcript(msgs)))
-		return ReviewResult{Overall: r.Overall, Decision: r.Decision, Usage: m.Usage()}, nil
+		r, err = paper.ParseReview(js)
+		return err
 	}
-	_ = store.WriteFile(filepath.Join(dir, "logs", "review_transcript.md"), []byte(transcript(msgs)))
-	return ReviewResult{}, nonRetryable(ErrTypeUnparsable, "review: the model gave no valid REVIEW JSON in 3 replies (see logs/review_transcript.md)")
+	req := llm.Request{Model: model, System: reviewSystem, Messages: []llm.Message{{Role: "user", Content: fmt.Sprintf(reviewPrompt, text)}}, Temperature: reviewTemperature}
+	_, msgs, err := a.ask(ctx, req, "review", parse, func(err error) string { return fmt.Sprintf(reviewBadJSONPrompt, err) })
+	if len(msgs) > len(req.Messages) {
+		// Kept for failures too: the replies show why a review was unusable.
+		_ = store.WriteFile(filepath.Join(dir, "logs", "review_transcript.md"), []byte(transcript(msgs)))
+	}
+	if err != nil {
+		return ReviewResult{}, err
+	}
+	if err := writeJSON(filepath.Join(dir, "review.json"), r); err != nil {
+		return ReviewResult{}, err
+	}
+	if err := store.WriteFile(filepath.Join(dir, "review.txt"), []byte(reviewText(r))); err != nil {
+		return ReviewResult{}, err
+	}
+	return ReviewResult{Overall: r.Overall, Decision: r.Decision, Usage: m.Usage()}, nil
 }
 
 func reviewText(r paper.Review) string {

@@ -2,13 +2,12 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-
-	"go.temporal.io/sdk/activity"
 
 	"github.com/aiscientist/aiscientist/internal/latex"
 	"github.com/aiscientist/aiscientist/internal/llm"
@@ -55,8 +54,10 @@ type writeupState struct {
 const writerTemperature = 0.75
 
 // WriteSection writes one section and refines it once, then renders every
-// written section into latex/template.tex. A section already written is not
-// asked for again.
+// written section into latex/template.tex. A draft without a latex block is
+// re-asked (see MaxReasks) and fails the section when it never comes; a
+// refinement that never parses keeps the draft. A section already written is
+// not asked for again.
 func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (_ llm.Usage, err error) {
 	dir, err := a.paperDir(in.Paper)
 	if err != nil {
@@ -104,30 +105,29 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (_ llm.U
 	}
 	prompt := fmt.Sprintf(writeSectionPrompt, sec.Name, title, idea.Experiment, "Tips for this part: "+sec.Tips,
 		readText(dir, "notes.txt"), allResults(dir), strings.Join(figures(dir), ", "), strings.Join(latex.BibKeys(skeleton), ", "), format)
-	msgs := []llm.Message{{Role: "user", Content: prompt}}
 	var newTitle, body string
-	for i, follow := range []string{"", fmt.Sprintf(refineSectionPrompt, sec.Name, sec.Name)} {
-		activity.RecordHeartbeat(ctx, i)
-		if follow != "" {
-			msgs = append(msgs, llm.Message{Role: "user", Content: follow})
+	parse := func(reply string) error {
+		t, b, err := parseSection(reply)
+		if err == nil {
+			newTitle, body = t, b
 		}
-		resp, err := a.chat(ctx, llm.Request{Model: in.Paper.Model, System: writerSystem, Messages: msgs, Temperature: writerTemperature})
-		if err != nil {
-			return llm.Usage{}, err
-		}
-		msgs = append(msgs, llm.Message{Role: "assistant", Content: resp.Content})
-		t, b, ok := parseSection(resp.Content)
-		if !ok {
-			if body == "" && i == 1 {
-				return llm.Usage{}, nonRetryable(ErrTypeUnparsable, fmt.Sprintf("section %s: no fenced latex block in the model's replies", sec.Name))
-			}
-			continue // keep the first draft when the refinement is unusable
-		}
-		newTitle, body = t, b
+		return err
 	}
-	if body == "" {
-		return llm.Usage{}, nonRetryable(ErrTypeUnparsable, fmt.Sprintf("section %s: no fenced latex block in the model's replies", sec.Name))
+	fix := func(step string) func(error) string {
+		return func(err error) string { return fmt.Sprintf(sectionBadLatexPrompt, step, sec.Name, err) }
 	}
+	req := llm.Request{Model: in.Paper.Model, System: writerSystem, Messages: []llm.Message{{Role: "user", Content: prompt}}, Temperature: writerTemperature}
+	_, msgs, err := a.ask(ctx, req, "section "+sec.Name, parse, fix("Write section"))
+	if err != nil {
+		return llm.Usage{}, err
+	}
+	req.Messages = append(msgs, llm.Message{Role: "user", Content: fmt.Sprintf(refineSectionPrompt, sec.Name, sec.Name)})
+	_, msgs, err = a.ask(ctx, req, "section "+sec.Name+" refinement", parse, fix("Refine section"))
+	if err != nil && !isUnparsable(err) {
+		return llm.Usage{}, err
+	}
+	// An unusable refinement keeps the draft: parse set body only for
+	// replies that parsed, and the transcript shows the failed tries.
 	if sec.Name == TitleAbstract {
 		if newTitle == "" {
 			newTitle = idea.Title
@@ -156,20 +156,23 @@ var (
 
 // parseSection takes the last fenced latex block (the final version) and an
 // optional TITLE: line, dropping \section lines and document wrappers that
-// models add even when told not to.
-func parseSection(reply string) (title, body string, ok bool) {
+// models add even when told not to. Its errors are quoted back to the model.
+func parseSection(reply string) (title, body string, err error) {
 	blocks := latexFence.FindAllStringSubmatch(reply, -1)
 	if len(blocks) == 0 {
-		return "", "", false
+		return "", "", errors.New("the reply has no fenced latex block (```latex ... ```)")
 	}
 	body = blocks[len(blocks)-1][1]
 	body = sectionCmd.ReplaceAllString(body, "")
 	body = docWrappers.ReplaceAllString(body, "")
 	body = strings.TrimSpace(body)
+	if body == "" {
+		return "", "", errors.New("the last fenced latex block is empty once \\section lines and document wrappers are removed")
+	}
 	if m := titleLine.FindStringSubmatch(reply); m != nil {
 		title = strings.Trim(strings.TrimSpace(m[1]), "*\"")
 	}
-	return title, body, body != ""
+	return title, body, nil
 }
 
 // renderPaper fills the skeleton with every written section.

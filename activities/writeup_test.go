@@ -159,6 +159,7 @@ func TestWriteSectionFakeModel(t *testing.T) {
 		wantErr   bool
 		wantBody  string
 		wantTitle string
+		wantCalls int
 	}{
 		{
 			name:      "title and abstract",
@@ -166,26 +167,35 @@ func TestWriteSectionFakeModel(t *testing.T) {
 			replies:   []string{"THOUGHT: x\nTITLE: Draft\n```latex\nDraft abstract.\n```", "THOUGHT: y\n**TITLE:** Final Title\n\n```latex\n\\begin{abstract}\nFinal abstract.\n\\end{abstract}\n```"},
 			wantBody:  "Final abstract.",
 			wantTitle: `\title{Final Title}`,
+			wantCalls: 2,
 		},
 		{
-			name:     "unusable refinement keeps the draft",
-			section:  "Method",
-			replies:  []string{"```latex\n\\section{Method}\nDraft method.\n```", "I think it is fine."},
-			wantBody: "Draft method.",
+			name:      "unusable refinement keeps the draft",
+			section:   "Method",
+			replies:   []string{"```latex\n\\section{Method}\nDraft method.\n```", "I think it is fine."},
+			wantBody:  "Draft method.",
+			wantCalls: 2 + activities.MaxReasks, // the refinement is re-asked, then dropped
 		},
 		{
-			name:    "no latex at all",
-			section: "Method",
-			replies: []string{"no block", "still no block"},
-			wantErr: true,
+			name:      "no latex at all",
+			section:   "Method",
+			replies:   []string{"no block", "still no block"},
+			wantErr:   true,
+			wantCalls: 1 + activities.MaxReasks, // the draft never parses: no refinement
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeModel(t, func(n int, _ openai.ChatCompletionRequest) fakeReply { return fakeReply{Content: tt.replies[n-1]} })
+			// Past the list, the last reply repeats.
+			f := newFakeModel(t, func(n int, _ openai.ChatCompletionRequest) fakeReply {
+				return fakeReply{Content: tt.replies[min(n, len(tt.replies))-1]}
+			})
 			e := newEnv(t, withFake(f))
 			ref, dir := resultsPaper(t, e, "fw", fakeModelName)
 			_, err := execute[llm.Usage](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: tt.section})
+			if f.calls() != tt.wantCalls {
+				t.Errorf("model calls = %d, want %d", f.calls(), tt.wantCalls)
+			}
 			if tt.wantErr {
 				wantFinal(t, err, activities.ErrTypeUnparsable)
 				if exists(filepath.Join(dir, "writeup", "state.json")) {
