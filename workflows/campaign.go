@@ -130,10 +130,16 @@ type activePaper struct {
 	exhausted bool // the paper said it stopped at its budget
 }
 
+// stage publishes a stage with the campaign's known spending (ideas and
+// finished papers) in the same upsert.
 func (c *campaignRun) stage(ctx workflow.Context, s string) {
 	c.prog.Stage = s
-	_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(s))
+	_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(s), CostUSD.ValueSet(c.spent()))
 }
+
+// costPerPaperVersion: campaigns started before it publish CostUSD only with
+// stage changes; later ones also when each paper finishes.
+const costPerPaperVersion = "campaign-cost-per-paper"
 
 func (c *campaignRun) run(ctx workflow.Context) error {
 	in := c.in
@@ -289,6 +295,9 @@ func (c *campaignRun) paperDone(ctx workflow.Context, r *activePaper) bool {
 	st.CostUSD = res.Progress.Tokens.CostUSD
 	c.finished += st.CostUSD
 	c.prog.Budget = c.budgetStatus()
+	if workflow.GetVersion(ctx, costPerPaperVersion, workflow.DefaultVersion, 1) >= 1 {
+		_ = workflow.UpsertTypedSearchAttributes(ctx, CostUSD.ValueSet(c.spent()))
+	}
 	if err != nil {
 		st.State, st.Error = "failed", rootMessage(err)
 		workflow.GetLogger(ctx).Warn("paper failed", "paper", st.PaperID, "error", st.Error)

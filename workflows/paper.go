@@ -140,7 +140,7 @@ func PaperWorkflow(ctx workflow.Context, in PaperInput) (PaperResult, error) {
 	if err != nil {
 		p.prog.State, p.prog.Error = "failed", fmt.Sprintf("%s: %s", p.prog.Stage, rootMessage(err))
 		workflow.GetLogger(ctx).Error("paper failed", "stage", p.prog.Stage, "error", p.prog.Error)
-		_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(StageFailed))
+		p.upsertStage(ctx, StageFailed)
 		// The progress rides along so the campaign still learns the cost.
 		return PaperResult{Progress: p.prog}, temporal.NewNonRetryableApplicationError(p.prog.Error, "PaperFailed", err, p.prog)
 	}

@@ -14,8 +14,10 @@ import (
 // name saying what they cover). Histories recorded by earlier versions stay:
 // a change to workflow code that would break running papers fails here;
 // guard such a change with workflow.GetVersion and add new histories beside
-// the old. *_v1_nobudget: before budgets; *_budget: a paper stopped at its
-// campaign's budget and resumed by an update.
+// the old. *_v1_nobudget: before budgets; campaign_v2_budget_nomarker:
+// budgets, before the campaign published CostUSD per finished paper (the
+// campaign-cost-per-paper version); *_budget: today's code, a paper stopped
+// at its campaign's budget and resumed by an update.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {

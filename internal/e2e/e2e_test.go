@@ -210,6 +210,10 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	if err != nil || len(list.GetExecutions()) != 1 {
 		t.Errorf("visibility query by search attributes: %v, %d results", err, len(list.GetExecutions()))
 	}
+	campaigns, err := a.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = '%s' AND Stage = 'done' AND CostUSD > 0.05", id)})
+	if err != nil || len(campaigns.GetExecutions()) != 1 {
+		t.Errorf("campaign by CostUSD: %v, %d results", err, len(campaigns.GetExecutions()))
+	}
 	uiBody := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/api/v1/namespaces/default/workflows?query=%s", uiPort, url.QueryEscape("WorkflowType='PaperWorkflow'")))
 	if !strings.Contains(uiBody, idea.PaperID) || !strings.Contains(uiBody, "IdeaName") {
 		t.Errorf("Web UI API does not list the paper with its search attributes: %.300s", uiBody)

@@ -3,9 +3,11 @@
 package llm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -230,19 +232,55 @@ func (o *OpenAI) classify(model string, err error) error {
 	return ProviderError(o.provider(), model, keyEnv, status, 0, err)
 }
 
-// headerDoer turns a 429 carrying Retry-After into an error that keeps the
-// delay, because go-openai drops response headers from its errors.
+// headerDoer looks at responses before go-openai does: a 429 or 5xx
+// carrying Retry-After becomes an error that keeps the delay (go-openai
+// drops response headers from its errors), and a 200 whose body is empty or
+// not JSON (a proxy's HTML page) becomes a clear, retryable error instead of
+// a JSON decoding message.
 type headerDoer struct{ next openai.HTTPDoer }
+
+// maxReplyBytes bounds what is read of one completion (far above any reply).
+const maxReplyBytes = 64 << 20
 
 func (h *headerDoer) Do(r *http.Request) (*http.Response, error) {
 	resp, err := h.next.Do(r)
-	if err != nil || resp.StatusCode != http.StatusTooManyRequests {
+	if err != nil {
 		return resp, err
 	}
-	after := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	if after <= 0 {
-		return resp, nil
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		after := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		if after <= 0 {
+			return resp, nil
+		}
+		_ = resp.Body.Close()
+		what := "rate limited"
+		if resp.StatusCode >= 500 {
+			what = "server error"
+		}
+		return nil, &retryAfterError{err: fmt.Errorf("%s (HTTP %d), retry after %s", what, resp.StatusCode, after), after: after}
+	case resp.StatusCode == http.StatusOK:
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
+		_ = resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read response body: %w", err)
+		}
+		ct := resp.Header.Get("Content-Type")
+		trimmed := bytes.TrimSpace(body)
+		switch {
+		case len(trimmed) == 0:
+			return nil, fmt.Errorf("empty response body (HTTP 200, %q)", ct)
+		case trimmed[0] != '{' || ct != "" && !strings.Contains(ct, "json"):
+			return nil, fmt.Errorf("unreadable response body (HTTP 200, %q), not a completion: %q", ct, clipBytes(trimmed, 200))
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	_ = resp.Body.Close()
-	return nil, &retryAfterError{err: fmt.Errorf("rate limited (HTTP 429), retry after %s", after), after: after}
+	return resp, nil
+}
+
+func clipBytes(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
 }

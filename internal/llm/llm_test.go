@@ -100,6 +100,8 @@ type recorder struct {
 	status  int
 	header  http.Header
 	respond string // raw JSON body to send with a 200
+	// contentType and errBody replace the JSON defaults.
+	contentType, errBody string
 }
 
 func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -112,10 +114,18 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add(k, v)
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
+	ct := rec.contentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	w.Header().Set("Content-Type", ct)
 	if rec.status != 0 && rec.status != http.StatusOK {
 		w.WriteHeader(rec.status)
-		_, _ = w.Write([]byte(`{"error":{"message":"fake failure","type":"test_error"}}`))
+		body := rec.errBody
+		if body == "" {
+			body = `{"error":{"message":"fake failure","type":"test_error"}}`
+		}
+		_, _ = w.Write([]byte(body))
 		return
 	}
 	_, _ = w.Write([]byte(rec.respond))
@@ -211,6 +221,7 @@ func TestOpenAIChatErrors(t *testing.T) {
 		status     int
 		header     http.Header
 		respond    string
+		ct, body   string // content type and error body, when not JSON
 		permanent  bool
 		retryAfter time.Duration
 		wantMsg    string
@@ -224,10 +235,16 @@ func TestOpenAIChatErrors(t *testing.T) {
 		{name: "500 server error", status: 500},
 		{name: "503 unavailable", status: 503},
 		{name: "no choices", respond: `{"id":"x","choices":[],"usage":{}}`, wantMsg: "no choices"},
+		{name: "503 with Retry-After", status: 503, header: http.Header{"Retry-After": {"12"}}, retryAfter: 12 * time.Second, wantMsg: "server error (HTTP 503), retry after 12s"},
+		{name: "502 HTML page from a gateway", status: 502, ct: "text/html", body: "<html><body>Bad Gateway</body></html>", wantMsg: "HTTP 502"},
+		{name: "200 HTML page from a proxy", ct: "text/html; charset=utf-8", respond: "<!DOCTYPE html><html>Please log in</html>", wantMsg: "unreadable response body (HTTP 200"},
+		{name: "200 garbage labelled JSON", respond: "<html>oops</html>", wantMsg: "not a completion"},
+		{name: "200 empty body", respond: " ", wantMsg: "empty response body"},
+		{name: "200 truncated JSON", respond: `{"id":"x","choices":[{"index":0,"message":{"role":"assis`, wantMsg: "OpenAI call for model m"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := &recorder{status: tt.status, header: tt.header, respond: tt.respond}
+			rec := &recorder{status: tt.status, header: tt.header, respond: tt.respond, contentType: tt.ct, errBody: tt.body}
 			srv := httptest.NewServer(rec)
 			defer srv.Close()
 			_, err := NewOpenAI("k", srv.URL+"/v1", nil).Chat(context.Background(), Request{Model: "m", Messages: []Message{{Role: "user", Content: "x"}}})
@@ -265,5 +282,43 @@ func TestErrorHelpers(t *testing.T) {
 	u := Usage{PromptTokens: 1, CompletionTokens: 2, Calls: 1}.Add(Usage{PromptTokens: 10, CompletionTokens: 20, Calls: 2})
 	if u != (Usage{PromptTokens: 11, CompletionTokens: 22, Calls: 3}) || u.Total() != 33 {
 		t.Errorf("Add/Total = %+v / %d", u, u.Total())
+	}
+}
+
+func TestOpenAIChatFinishAndUsage(t *testing.T) {
+	tests := []struct {
+		name       string
+		respond    string
+		wantFinish string
+		wantUsage  Usage
+	}{
+		{
+			name:       "cut off at the output cap",
+			respond:    `{"id":"c","choices":[{"index":0,"finish_reason":"length","message":{"role":"assistant","content":"half a rep"}}],"usage":{"prompt_tokens":5,"completion_tokens":4096}}`,
+			wantFinish: FinishLength, wantUsage: Usage{PromptTokens: 5, CompletionTokens: 4096, Calls: 1},
+		},
+		{
+			name:       "cached prompt tokens counted apart",
+			respond:    `{"id":"c","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"ok"}}],"usage":{"prompt_tokens":2000,"completion_tokens":10,"prompt_tokens_details":{"cached_tokens":1536}}}`,
+			wantFinish: FinishStop, wantUsage: Usage{PromptTokens: 2000, CompletionTokens: 10, CachedPromptTokens: 1536, Calls: 1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(&recorder{respond: tt.respond})
+			defer srv.Close()
+			resp, err := NewOpenAI("k", srv.URL+"/v1", nil).Chat(context.Background(), Request{Model: "m", Messages: []Message{{Role: "user", Content: "x"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.FinishReason != tt.wantFinish || resp.Usage != tt.wantUsage {
+				t.Errorf("finish %q usage %+v, want %q %+v", resp.FinishReason, resp.Usage, tt.wantFinish, tt.wantUsage)
+			}
+		})
+	}
+	// Priced: cached input at its own rate.
+	m := ModelInfo{InputPerM: 2.5, OutputPerM: 10, CachedInputPerM: 1.25}
+	if got, want := m.Cost(tests[1].wantUsage), (464*2.5+1536*1.25+10*10)/1e6; got < want-1e-12 || got > want+1e-12 {
+		t.Errorf("cost = %v, want %v", got, want)
 	}
 }
