@@ -148,11 +148,15 @@ Current file:
 const writerSystem = `You are an expert machine-learning researcher writing a paper for a top conference, in LaTeX.
 Write concise, precise prose. Every number must come from the experiment logs and notes you are given; never invent results. Cite only with \cite{key} using the citation keys listed. Include only the figures listed as available, with \includegraphics{file.png}. Escape special characters such as _ and % in text. Do not use \section commands; write only the body of the part you are asked for.`
 
-const writeSectionPrompt = `## Write section: %s
+// paperContext follows writerSystem in the system prompt: the material
+// every section draws on. It is the same for every section after the title
+// is settled, so it forms the stable prefix that providers' prompt caches
+// (OpenAI's automatic one, Anthropic's cache_control) serve again.
+const paperContext = `
+
+# The paper
 Paper title: %s
 Idea: %s
-
-%s
 
 Notes from the experiments (notes.txt):
 <notes>
@@ -165,7 +169,10 @@ Results of every run (means over seeds, from run_i/final_info.json):
 ` + "```" + `
 
 Figures available: %s
-Citation keys available: %s
+Citation keys available: %s`
+
+const writeSectionPrompt = `## Write section: %s
+%s
 
 Reply with THOUGHT: and your plan, then the LaTeX in a single fenced block:
 ` + "```latex" + `

@@ -103,8 +103,9 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (_ llm.U
 	if st.Title != "" {
 		title = st.Title
 	}
-	prompt := fmt.Sprintf(writeSectionPrompt, sec.Name, title, idea.Experiment, "Tips for this part: "+sec.Tips,
-		readText(dir, "notes.txt"), allResults(dir), strings.Join(figures(dir), ", "), strings.Join(latex.BibKeys(skeleton), ", "), format)
+	system := writerSystem + fmt.Sprintf(paperContext, title, idea.Experiment,
+		readText(dir, "notes.txt"), allResults(dir), strings.Join(figures(dir), ", "), strings.Join(latex.BibKeys(skeleton), ", "))
+	prompt := fmt.Sprintf(writeSectionPrompt, sec.Name, "Tips for this part: "+sec.Tips, format)
 	var newTitle, body string
 	parse := func(reply string) error {
 		t, b, err := parseSection(reply)
@@ -116,7 +117,7 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (_ llm.U
 	fix := func(step string) func(error) string {
 		return func(err error) string { return fmt.Sprintf(sectionBadLatexPrompt, step, sec.Name, err) }
 	}
-	req := llm.Request{Model: in.Paper.Model, System: writerSystem, Messages: []llm.Message{{Role: "user", Content: prompt}}, Temperature: writerTemperature}
+	req := llm.Request{Model: in.Paper.Model, System: system, Messages: []llm.Message{{Role: "user", Content: prompt}}, Temperature: writerTemperature}
 	_, msgs, err := a.ask(ctx, req, "section "+sec.Name, parse, fix("Write section"))
 	if err != nil {
 		return llm.Usage{}, err

@@ -140,14 +140,24 @@ func TestWriteSectionPromptStartsWithHeader(t *testing.T) {
 	f := constant(t, "THOUGHT: x\n\nTITLE: A Title\n\n```latex\nBody text.\n```\n")
 	e := newEnv(t, withFake(f))
 	ref, _ := resultsPaper(t, e, "hdr", fakeModelName)
-	for _, sec := range activities.Sections[:2] {
+	for _, sec := range activities.Sections[:3] {
 		mustExecute[llm.Usage](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: sec.Name})
 	}
+	var systems []string
 	for i := 0; i < f.calls(); i++ {
 		msgs := f.request(i).Messages
 		if last := msgs[len(msgs)-1].Content; !strings.HasPrefix(last, "## ") {
 			t.Errorf("request %d: user message starts %q, want a \"## \" step header", i, firstLine(last))
 		}
+		if strings.Contains(msgs[1].Content, "Results of every run") {
+			t.Errorf("request %d repeats the paper's material in the user message", i)
+		}
+		systems = append(systems, msgs[0].Content)
+	}
+	// Once the title is settled every section shares one system prompt with
+	// the paper's material: the stable prefix prompt caches serve again.
+	if len(systems) < 4 || !strings.Contains(systems[2], "Results of every run") || systems[2] != systems[len(systems)-1] {
+		t.Errorf("the sections after the title do not share one system prompt holding the paper's material (%d requests)", len(systems))
 	}
 }
 
@@ -217,7 +227,7 @@ func TestWriteSectionFakeModel(t *testing.T) {
 				t.Error("the model's abstract environment was nested into the skeleton's")
 			}
 			// The prompt offers exactly what the workspace has.
-			prompt := f.request(0).Messages[1].Content
+			prompt := f.request(0).Messages[0].Content + f.request(0).Messages[1].Content
 			for _, want := range []string{"Figures available: val_acc_x_plus_y.png\n", "power2022grokking", `"run_1"`, "0.437", "Validation accuracy fell."} {
 				if !strings.Contains(prompt, want) {
 					t.Errorf("section prompt lacks %q", want)

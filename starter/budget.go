@@ -52,16 +52,22 @@ func budgetCmd(g *globals) *cobra.Command {
 
 // printBudget writes one line: limit, spent, share and any stop note.
 func printBudget(w io.Writer, b workflows.BudgetStatus, campaign bool) {
-	if b.LimitUSD <= 0 {
+	limit := b.LimitUSD
+	if !campaign {
+		limit = b.PaperLimit()
+	}
+	if limit <= 0 {
 		fmt.Fprintf(w, "budget: none (spent $%.4f)\n", b.SpentUSD)
 		return
 	}
-	fmt.Fprintf(w, "budget: $%.4f spent of %s", b.SpentUSD, usd(b.LimitUSD))
+	fmt.Fprintf(w, "budget: $%.4f spent of %s", b.SpentUSD, usd(limit))
 	switch {
 	case b.GrantUSD > 0 && campaign:
 		fmt.Fprintf(w, ", $%.4f more granted to running papers", b.GrantUSD)
+	case b.GrantUSD > 0 && b.LimitUSD > 0:
+		fmt.Fprintf(w, " (its own limit %s, its share of the campaign's budget %s)", usd(b.LimitUSD), usd(b.GrantUSD))
 	case b.GrantUSD > 0:
-		fmt.Fprintf(w, " (its share of the campaign's budget: $%.4f)", b.GrantUSD)
+		fmt.Fprintf(w, " (its share of the campaign's budget)")
 	}
 	fmt.Fprintln(w)
 	if b.Note != "" {

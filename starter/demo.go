@@ -69,6 +69,15 @@ DIR/grokking/<paper>/ holds the PDF and review.json.`,
 			if err := verify(cmd.Context(), w, final, time.Since(start)); err != nil {
 				return err
 			}
+			// What `starter status <paper>` shows: stages, runs, tokens, cost.
+			for _, i := range final.Ideas {
+				var pp workflows.PaperProgress
+				if i.State == "completed" && query(ctx, a.Client, i.PaperID, &pp) == nil {
+					fmt.Fprintf(w, "\n$ starter status %s\n", i.PaperID)
+					_ = printProgress(w, &pp)
+					fmt.Fprintln(w, "(the scripted test double costs nothing; a priced model shows its cost here, and the call ledger is in logs/calls.jsonl)")
+				}
+			}
 			fmt.Fprintf(w, "browse this run later in the Web UI: go run ./worker --dev --data-dir %s\n", dataDir)
 			return nil
 		},

@@ -34,11 +34,21 @@ type BudgetChange struct {
 
 // BudgetStatus is a workflow's budget as shown by status and updates.
 type BudgetStatus struct {
-	LimitUSD  float64 `json:"limit_usd,omitempty"` // 0: no limit
-	SpentUSD  float64 `json:"spent_usd"`
-	GrantUSD  float64 `json:"grant_usd,omitempty"` // a paper's share of its campaign's budget
+	// LimitUSD is the workflow's own limit: a campaign's total, a paper's
+	// own (0: none).
+	LimitUSD float64 `json:"limit_usd,omitempty"`
+	SpentUSD float64 `json:"spent_usd"`
+	// GrantUSD is, for a paper, its share of the campaign's budget; for a
+	// campaign, the shares its running papers hold.
+	GrantUSD  float64 `json:"grant_usd,omitempty"`
 	Exhausted bool    `json:"exhausted,omitempty"`
 	Note      string  `json:"note,omitempty"` // why it stopped and how to go on
+}
+
+// PaperLimit is what binds a paper: the lower of its own limit and its
+// share (0: no limit).
+func (b BudgetStatus) PaperLimit() float64 {
+	return paperBudget{limit: b.LimitUSD, grant: b.GrantUSD}.effective()
 }
 
 // paperBudgetNotice is what a paper tells its campaign.
@@ -46,6 +56,7 @@ type paperBudgetNotice struct {
 	Paper     string
 	Exhausted bool
 	SpentUSD  float64
+	LimitUSD  float64 // the paper's own limit (0: none), which a share need not pass
 }
 
 // paperBudget is a paper's limits: its own (user-set) and its campaign's
@@ -56,7 +67,7 @@ type paperBudget struct {
 	note         string
 }
 
-func (b *paperBudget) effective() float64 {
+func (b paperBudget) effective() float64 {
 	switch {
 	case b.limit > 0 && b.grant > 0:
 		return min(b.limit, b.grant)
@@ -71,7 +82,7 @@ func (p *paperRun) budget() llm.Budget {
 }
 
 func (p *paperRun) budgetStatus() BudgetStatus {
-	return BudgetStatus{LimitUSD: p.bud.effective(), SpentUSD: p.prog.Tokens.CostUSD, GrantUSD: p.bud.grant,
+	return BudgetStatus{LimitUSD: p.bud.limit, SpentUSD: p.prog.Tokens.CostUSD, GrantUSD: p.bud.grant,
 		Exhausted: p.prog.State == StateBudgetExhausted, Note: p.bud.note}
 }
 
@@ -167,7 +178,10 @@ func (p *paperRun) callModel(ctx workflow.Context, act any, in func(llm.Budget) 
 func (p *paperRun) awaitBudget(ctx workflow.Context, why string) error {
 	seen, stage := p.bud.version, p.prog.Stage
 	p.bud.note = why + "; raise it with: starter budget " + p.prog.Paper + " --usd N"
-	if p.bud.grant > 0 && (p.bud.limit == 0 || p.bud.grant <= p.bud.limit) {
+	// Only when the campaign's share is strictly below the paper's own
+	// limit does raising the campaign help; otherwise the paper's limit is
+	// raised first and the campaign extends the share as it can.
+	if p.bud.grant > 0 && (p.bud.limit == 0 || p.bud.grant < p.bud.limit) {
 		p.bud.note = why + "; this paper's share of the campaign budget is spent: raise it with: starter budget " + p.parent + " --usd N"
 	}
 	p.prog.State = StateBudgetExhausted
@@ -191,7 +205,7 @@ func (p *paperRun) tellCampaign(ctx workflow.Context, exhausted bool) {
 	if p.parent == "" {
 		return
 	}
-	n := paperBudgetNotice{Paper: p.prog.Paper, Exhausted: exhausted, SpentUSD: p.prog.Tokens.CostUSD}
+	n := paperBudgetNotice{Paper: p.prog.Paper, Exhausted: exhausted, SpentUSD: p.prog.Tokens.CostUSD, LimitUSD: p.bud.limit}
 	if err := workflow.SignalExternalWorkflow(ctx, p.parent, "", paperBudgetSignal, n).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("could not tell the campaign about the budget", "error", err)
 	}
@@ -245,7 +259,10 @@ func (c *campaignRun) rebalance(ctx workflow.Context, waiting int) {
 	}
 	var to []*activePaper
 	for _, a := range c.active {
-		if waiting == 0 || a.exhausted && (c.in.PaperBudgetUSD <= 0 || a.grant < c.in.PaperBudgetUSD) {
+		if a.limit > 0 && a.grant >= a.limit {
+			continue // its own limit binds: more money would only sit idle
+		}
+		if waiting == 0 || a.exhausted {
 			to = append(to, a)
 		}
 	}
@@ -258,7 +275,11 @@ func (c *campaignRun) rebalance(ctx workflow.Context, waiting int) {
 		return
 	}
 	for _, a := range to {
-		a.grant += extra
+		give := extra
+		if a.limit > 0 {
+			give = min(give, a.limit-a.grant)
+		}
+		a.grant += give
 		a.exhausted = false // it says so again if the grant is still too small
 		id := PaperWorkflowID(c.in.Template, a.idea.Name)
 		if err := workflow.SignalExternalWorkflow(ctx, id, "", grantSignal, a.grant).Get(ctx, nil); err != nil {
@@ -278,6 +299,10 @@ func (c *campaignRun) setupBudget(ctx workflow.Context) error {
 		c.prog.Budget = c.budgetStatus()
 	}
 	valid := func(ch BudgetChange) error {
+		if c.in.BudgetUSD <= 0 {
+			// Its running papers hold no shares to raise or limit.
+			return errors.New("this campaign was started without --budget-usd: set budgets on its papers instead (starter budget paper/... --usd N)")
+		}
 		if err := validLimit(ch.LimitUSD, c.spent()); err != nil {
 			return err
 		}
@@ -316,7 +341,7 @@ func (c *campaignRun) setupBudget(ctx workflow.Context) error {
 					if PaperWorkflowID(c.in.Template, a.idea.Name) != n.Paper {
 						continue
 					}
-					a.exhausted = n.Exhausted
+					a.exhausted, a.limit = n.Exhausted, n.LimitUSD
 					st := c.status(a.idea.Name)
 					st.State = "running"
 					if n.Exhausted {

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/aiscientist/aiscientist/activities"
 	"github.com/aiscientist/aiscientist/internal/llm"
@@ -326,5 +327,58 @@ func TestCampaignBudget(t *testing.T) {
 			assert.Equal(t, 0.5, c.In.BudgetUSD)
 			assert.InDelta(t, 0.5, c.In.GrantUSD, 1e-9)
 		}
+	})
+	t.Run("a paper at its own limit is raised on the paper, the campaign extends its share", func(t *testing.T) {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestWorkflowEnvironment()
+		env.SetStartTime(campaignStart)
+		env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: campaignID})
+		pc := &pricedCalls{}
+		f := newCampaignFake()
+		f.ideas = ideaPriced(pc)
+		f.register(env, false)
+		pf := newPaperFake()
+		pf.charge = pc.charge
+		pf.register(env)
+		in := campaignInput()
+		in.BudgetUSD, in.PaperBudgetUSD = 5, 0.5
+
+		var waiting workflows.PaperProgress
+		var u updates
+		env.RegisterDelayedCallback(func() {
+			waiting = queryPaper(t, env, "paper/nanoGPT/alpha")
+			u.send(t, env, "paper/nanoGPT/alpha", 2)
+		}, time.Hour)
+		env.ExecuteWorkflow(workflows.CampaignWorkflow, in)
+		require.True(t, env.IsWorkflowCompleted())
+		require.NoError(t, env.GetWorkflowError())
+		u.check(t, "")
+		var res workflows.CampaignProgress
+		require.NoError(t, env.GetWorkflowResult(&res))
+
+		assert.Equal(t, workflows.StateBudgetExhausted, waiting.State)
+		assert.Contains(t, waiting.Budget.Note, "starter budget paper/nanoGPT/alpha --usd N", "its own limit binds")
+		assert.Empty(t, pc.refused, "with nothing left the paper stops before calling: at its limit, then at its share until extended")
+		assert.Equal(t, 0.5, waiting.Budget.LimitUSD)
+		assert.Equal(t, 0.5, waiting.Budget.GrantUSD)
+		require.Len(t, res.Ideas, 1)
+		assert.Equal(t, "completed", res.Ideas[0].State)
+		assert.InDelta(t, 0.05+fullPaperCost, res.Budget.SpentUSD, 1e-9)
+	})
+	t.Run("no campaign budget to raise when launched without one", func(t *testing.T) {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestWorkflowEnvironment()
+		env.SetStartTime(campaignStart)
+		env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: campaignID})
+		f := newCampaignFake()
+		f.child = func(ctx workflow.Context, in workflows.PaperInput) (workflows.PaperResult, error) {
+			return workflows.PaperResult{}, workflow.Sleep(ctx, 2*time.Hour)
+		}
+		f.register(env, true)
+		var u updates
+		env.RegisterDelayedCallback(func() { u.send(t, env, "", 10) }, time.Hour)
+		env.ExecuteWorkflow(workflows.CampaignWorkflow, campaignInput())
+		require.NoError(t, env.GetWorkflowError())
+		u.check(t, "started without --budget-usd")
 	})
 }

@@ -127,7 +127,8 @@ type activePaper struct {
 	idea      paper.Idea
 	future    workflow.ChildWorkflowFuture
 	grant     float64
-	exhausted bool // the paper said it stopped at its budget
+	limit     float64 // the paper's own limit (0: none), as it last said
+	exhausted bool    // the paper said it stopped at its budget
 }
 
 // stage publishes a stage with the campaign's known spending (ideas and
@@ -276,7 +277,7 @@ func (c *campaignRun) startPaper(ctx workflow.Context, idea paper.Idea, grant fl
 		Paper: ref, Idea: idea, Quick: in.Quick, MaxRuns: in.MaxRuns, RunTimeout: in.RunTimeout,
 		ResultsDir: in.ResultsDir, Folder: folder, BudgetUSD: in.PaperBudgetUSD, GrantUSD: grant,
 	})
-	c.active = append(c.active, &activePaper{idea: idea, future: f, grant: grant})
+	c.active = append(c.active, &activePaper{idea: idea, future: f, grant: grant, limit: in.PaperBudgetUSD})
 	c.prog.Budget = c.budgetStatus()
 }
 

@@ -34,14 +34,22 @@ func Handler() http.Handler {
 			return
 		}
 		var msgs []string
+		var system strings.Builder
 		prompt := 0
 		for _, m := range req.Messages {
 			prompt += len(m.Content)
-			if m.Role == openai.ChatMessageRoleUser {
+			switch m.Role {
+			case openai.ChatMessageRoleUser:
 				msgs = append(msgs, m.Content)
+			case openai.ChatMessageRoleSystem:
+				system.WriteString(m.Content + "\n")
 			}
 		}
-		reply := Reply(msgs)
+		if len(msgs) == 0 {
+			writeError(w, http.StatusBadRequest, "no user message")
+			return
+		}
+		reply := replyTo(system.String(), msgs)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(openai.ChatCompletionResponse{
 			ID: "scripted", Object: "chat.completion", Model: req.Model,
@@ -81,9 +89,13 @@ func (p *InProcess) Do(r *http.Request) (*http.Response, error) {
 
 // Reply answers the conversation whose user messages are msgs (oldest
 // first). The step is read from the "## ..." header of the last message.
-func Reply(msgs []string) string {
+func Reply(msgs []string) string { return replyTo("", msgs) }
+
+// replyTo is Reply with the system prompt, whose facts (the write-up's
+// paper context) count like the messages'.
+func replyTo(system string, msgs []string) string {
 	last := msgs[len(msgs)-1]
-	all := strings.Join(msgs, "\n")
+	all := system + strings.Join(msgs, "\n")
 	header := strings.TrimSpace(strings.SplitN(strings.TrimSpace(last), "\n", 2)[0])
 	switch {
 	case strings.HasPrefix(header, "## Idea generation"):
