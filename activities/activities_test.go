@@ -211,6 +211,13 @@ func TestGenerateIdeaReflectionRounds(t *testing.T) {
 			if f.calls() != tt.wantCalls || res.Usage.Calls != tt.wantCalls {
 				t.Errorf("calls = %d (usage %d), want %d", f.calls(), res.Usage.Calls, tt.wantCalls)
 			}
+			// The conversation is kept, every reply (good or not) included.
+			chat := readFile(t, filepath.Join(e.root, "campaigns", "grokking", "r", "ideas", "000_chat.md"))
+			for _, r := range tt.replies[:tt.wantCalls] {
+				if !strings.Contains(chat, r) {
+					t.Errorf("ideas/000_chat.md lacks the reply %q", firstLine(r))
+				}
+			}
 			if tt.wantCalls > 1 {
 				last := f.request(f.calls() - 1)
 				if msg := last.Messages[len(last.Messages)-1].Content; !strings.HasPrefix(msg, "## Idea reflection") {

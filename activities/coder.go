@@ -144,6 +144,16 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res Code
 		}
 		res.Changed = appendUnique(res.Changed, applied.Changed...)
 		if len(applied.Failed) == 0 {
+			problems, err := a.checkPython(ctx, in.Paper.Template, dir, applied.Changed)
+			if err != nil {
+				return CoderTurnResult{}, err
+			}
+			if problems != "" {
+				// Applied, but unrunnable: the turn is not done until it compiles.
+				res.Feedback = "edited Python does not compile: " + firstLineOf(problems)
+				msg = fmt.Sprintf(syntaxErrorPrompt, problems)
+				continue
+			}
 			res.Applied, res.Feedback = true, ""
 			res.Done = done && in.AllowDone
 			break

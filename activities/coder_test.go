@@ -275,3 +275,52 @@ func TestCoderTurnReflectionFeedback(t *testing.T) {
 		t.Errorf("reflection message does not describe the failed block:\n%s", fb)
 	}
 }
+
+// Edited Python that does not compile goes back to the model in the same
+// turn; a turn that never compiles is not applied, so it is never run.
+func TestCoderTurnSyntaxCheck(t *testing.T) {
+	needPython(t)
+	broken := editReply("experiment.py", "WEIGHT_DECAY = 0.5\n", "WEIGHT_DECAY = (0.5\n")
+	fixed := editReply("experiment.py", "WEIGHT_DECAY = (0.5\n", "WEIGHT_DECAY = 0.7\n")
+	tests := []struct {
+		name        string
+		replies     []string
+		wantApplied bool
+		wantCalls   int
+	}{
+		{"fixed on reflection", []string{broken, fixed}, true, 2},
+		{"never compiles", []string{broken}, false, activities.MaxEditReflections + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeModel(t, func(n int, _ openai.ChatCompletionRequest) fakeReply {
+				if n > len(tt.replies) { // an edit that leaves the file as broken as it is
+					return fakeReply{Content: editReply("experiment.py", "", fmt.Sprintf("# try %d\n", n))}
+				}
+				return fakeReply{Content: tt.replies[n-1]}
+			})
+			e := newEnv(t, withFake(f))
+			ref, dir := grokkingPaper(t, e, "syntax", fakeModelName)
+			writeRun(t, dir, 0, 0.9)
+			res := mustExecute[activities.CoderTurnResult](t, e, e.acts.CoderTurn, activities.CoderTurnInput{
+				Paper: ref, Conversation: activities.ConvCoder, TurnID: "t1", Kind: activities.KindImplement, Run: 1, Attempt: 1, MaxAttempts: 4, MaxRuns: 5,
+			})
+			if res.Applied != tt.wantApplied || f.calls() != tt.wantCalls {
+				t.Fatalf("applied %v after %d calls (feedback %q), want %v after %d", res.Applied, f.calls(), res.Feedback, tt.wantApplied, tt.wantCalls)
+			}
+			second := f.request(1).Messages
+			if msg := second[len(second)-1].Content; !strings.Contains(msg, "experiment.py does not compile") || !strings.Contains(msg, "Error") {
+				t.Errorf("the reflection does not show the compiler's complaint: %.300s", msg)
+			}
+			if !tt.wantApplied && !strings.Contains(res.Feedback, "does not compile") {
+				t.Errorf("Feedback = %q", res.Feedback)
+			}
+			if tt.wantApplied && !strings.Contains(readFile(t, filepath.Join(dir, "experiment.py")), "WEIGHT_DECAY = 0.7\n") {
+				t.Error("the fix is not in experiment.py")
+			}
+			if exists(filepath.Join(dir, "__pycache__")) {
+				t.Error("the syntax check left __pycache__ in the workspace")
+			}
+		})
+	}
+}

@@ -78,7 +78,7 @@ func (a *Activities) GenerateIdea(ctx context.Context, in IdeaInput) (_ IdeaResu
 			return IdeaResult{}, badInput("template %s: seed idea %d: %v", t.Name, in.Index, err)
 		}
 	} else {
-		if res, err = a.askIdea(ctx, in, t, previous); err != nil {
+		if res, err = a.askIdea(ctx, in, t, previous, filepath.Join(dir, "ideas", fmt.Sprintf("%03d_chat.md", in.Index))); err != nil {
 			return IdeaResult{}, err
 		}
 		res.Usage = m.Usage()
@@ -110,7 +110,8 @@ func (a *Activities) GenerateIdea(ctx context.Context, in IdeaInput) (_ IdeaResu
 // askIdea runs the reflection rounds, each one ask. The idea is dropped only
 // when not even the first round gives a readable one; a later round that
 // never parses keeps the idea of the round before.
-func (a *Activities) askIdea(ctx context.Context, in IdeaInput, t template.Template, previous []paper.Idea) (IdeaResult, error) {
+// The whole conversation, failed tries included, is kept at chatPath.
+func (a *Activities) askIdea(ctx context.Context, in IdeaInput, t template.Template, previous []paper.Idea, chatPath string) (IdeaResult, error) {
 	code := readText(t.Dir, "experiment.py")
 	seeds, err := t.SeedIdeas()
 	if err != nil {
@@ -130,6 +131,8 @@ func (a *Activities) askIdea(ctx context.Context, in IdeaInput, t template.Templ
 	req := llm.Request{Model: in.Model, System: fmt.Sprintf(ideaSystem, t.Prompt.System), Temperature: ideaTemperature}
 	msgs := []llm.Message{{Role: "user", Content: fmt.Sprintf(ideaFirstPrompt, t.Prompt.TaskDescription, code, prev.String(), rounds)}}
 	fix := func(err error) string { return fmt.Sprintf(ideaBadJSONPrompt, err) }
+	chat := msgs
+	defer func() { _ = store.WriteFile(chatPath, []byte(transcript(chat))) }()
 	var res IdeaResult
 	for round := 1; round <= rounds; round++ {
 		if round > 1 {
@@ -142,6 +145,7 @@ func (a *Activities) askIdea(ctx context.Context, in IdeaInput, t template.Templ
 			return err
 		}
 		resp, turns, err := a.ask(ctx, req, fmt.Sprintf("idea %d round %d", in.Index, round), parse, fix)
+		chat = turns
 		if err != nil {
 			if round > 1 && isUnparsable(err) {
 				// A reflection that cannot be read improves nothing: the

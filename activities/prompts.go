@@ -106,6 +106,10 @@ Send SEARCH/REPLACE blocks that implement run %d.
 Current files:
 %s`
 
+const syntaxErrorPrompt = `Your edits were applied, but Python cannot compile the result:
+%s
+Fix it with SEARCH/REPLACE blocks against the current files.`
+
 const noBlocksPrompt = `Your reply contained no SEARCH/REPLACE blocks, so nothing changed. Reply with SEARCH/REPLACE blocks in the required format.`
 
 const tooEarlyPrompt = `ALL_COMPLETED is accepted only after at least one experiment run has succeeded. Implement run %d with SEARCH/REPLACE blocks.`

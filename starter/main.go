@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -30,9 +31,11 @@ func main() {
 	pf.StringVar(&g.address, "address", "", "Temporal frontend address (default $TEMPORAL_ADDRESS or 127.0.0.1:7233)")
 	pf.StringVar(&g.namespace, "namespace", "", "Temporal namespace (default $TEMPORAL_NAMESPACE or default)")
 	pf.StringVar(&g.ui, "ui", "http://127.0.0.1:8233", "Web UI address used in printed links")
-	root.AddCommand(launchCmd(g), statusCmd(g), listCmd(g), fetchCmd(g), budgetCmd(g), demoCmd(), scriptedCmd(), preflightCmd())
+	root.AddCommand(launchCmd(g), statusCmd(g), listCmd(g), fetchCmd(g), budgetCmd(g), editCmd(), demoCmd(), scriptedCmd(), preflightCmd())
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
+		if !errors.Is(err, errSomeBlocksFailed) { // its report says it all
+			fmt.Fprintln(os.Stderr, "error:", err)
+		}
 		os.Exit(1)
 	}
 }
