@@ -61,7 +61,10 @@ type CoderTurnResult struct {
 	NoChanges bool // the model said no edit was needed (LaTeX fixes)
 	Feedback  string
 	Changed   []string
-	Usage     llm.Usage
+	// BlocksApplied counts the edit blocks applied over the whole turn;
+	// BlocksFailed those of the last reply that did not apply.
+	BlocksApplied, BlocksFailed int
+	Usage                       llm.Usage
 }
 
 type conversation struct {
@@ -143,6 +146,8 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res Code
 			return CoderTurnResult{}, fmt.Errorf("apply edits: %w", err)
 		}
 		res.Changed = appendUnique(res.Changed, applied.Changed...)
+		res.BlocksApplied += len(applied.Applied)
+		res.BlocksFailed = len(applied.Failed)
 		if len(applied.Failed) == 0 {
 			problems, err := a.checkPython(ctx, in.Paper.Template, dir, applied.Changed)
 			if err != nil {

@@ -206,6 +206,9 @@ func TestCoderTurnWithFakeModel(t *testing.T) {
 			if f.calls() != tt.wantCalls || res.Usage.Calls != tt.wantCalls {
 				t.Errorf("model calls = %d (usage %d), want %d", f.calls(), res.Usage.Calls, tt.wantCalls)
 			}
+			if tt.name == "search does not match" && (res.BlocksFailed != 1 || res.BlocksApplied != 0) {
+				t.Errorf("blocks applied %d, failed %d; want 0 and 1", res.BlocksApplied, res.BlocksFailed)
+			}
 			if !tt.wantApplied && !tt.wantNoChange && res.Feedback == "" {
 				t.Error("a turn that applied nothing has no Feedback")
 			}
@@ -314,6 +317,9 @@ func TestCoderTurnSyntaxCheck(t *testing.T) {
 			}
 			if !tt.wantApplied && !strings.Contains(res.Feedback, "does not compile") {
 				t.Errorf("Feedback = %q", res.Feedback)
+			}
+			if res.BlocksApplied != f.calls() || res.BlocksFailed != 0 {
+				t.Errorf("blocks applied %d, failed %d; want %d and 0 (every reply's block applied)", res.BlocksApplied, res.BlocksFailed, f.calls())
 			}
 			if tt.wantApplied && !strings.Contains(readFile(t, filepath.Join(dir, "experiment.py")), "WEIGHT_DECAY = 0.7\n") {
 				t.Error("the fix is not in experiment.py")
