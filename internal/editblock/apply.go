@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"unicode"
 )
 
 // Result is the outcome of Apply.
@@ -61,8 +62,9 @@ type fileState struct {
 // allowed lists the relative paths that may be edited or created; nil means
 // any path inside root. Every block path is cleaned and must be relative,
 // must stay inside root (no "..", no absolute path, no symbolic link that
-// resolves outside root) and must be allowed; otherwise the block is a
-// Failure.
+// resolves outside root) and must be allowed (when it leads through a
+// symbolic link inside root, the link's target must be allowed as well);
+// otherwise the block is a Failure.
 //
 // For each block the SEARCH lines are located, trying in order:
 //  1. an exact match of the line sequence (first occurrence);
@@ -70,14 +72,29 @@ type fileState struct {
 //     which case the REPLACE lines are re-indented by the same offset;
 //  3. the above, without leading (and then also trailing) blank SEARCH lines;
 //  4. the above, ignoring trailing whitespace on each line;
-//  5. "..." elision: when SEARCH and REPLACE contain the same number of lines
+//  5. the above, after removing a first line that names the file and then a
+//     code fence wrapped around all the SEARCH lines (and the same from the
+//     REPLACE lines), which some models put inside the block (aider strips
+//     these always; here the verbatim lines win, so fenced content of a
+//     Markdown file or docstring is edited as written);
+//  6. "..." elision: when SEARCH and REPLACE contain the same number of lines
 //     that are exactly "..." (ignoring surrounding whitespace), both are split
 //     at those lines and each SEARCH piece, which must occur exactly once, is
-//     replaced by the corresponding REPLACE piece.
+//     replaced by the corresponding REPLACE piece. A "..." at the start or end
+//     of both sections just marks elided context. Unlike aider, which then
+//     appends the REPLACE piece to the end of the file, a piece with empty
+//     SEARCH lines and non-empty REPLACE lines is a failure: where to put the
+//     lines is ambiguous.
 //
 // An empty SEARCH creates the file when it does not exist and appends the
 // REPLACE text otherwise (unless the file already consists of exactly that
-// text, in which case the block is a no-op).
+// text, in which case the block is a no-op). Appending to a file without a
+// final newline first ends its last line.
+//
+// Line endings: lines an edit does not touch keep their terminators byte for
+// byte; new lines get the file's dominant terminator (CRLF in a CRLF file,
+// whatever the reply used). A file without a final newline still has none
+// after an edit of its last line.
 //
 // A block whose SEARCH is not found becomes a Failure carrying the closest
 // lines of the file and whether the REPLACE text is already present.
@@ -183,6 +200,9 @@ func resolvePath(root, p string, allowSet map[string]bool, allowNames []string) 
 	if p == "" {
 		return "", "", "the block has no file name; put the file path alone on the line before the opening fence", nil
 	}
+	if strings.IndexFunc(p, unicode.IsControl) >= 0 {
+		return "", "", fmt.Sprintf("%q is not a valid file name: it contains control characters", p), nil
+	}
 	if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || strings.HasPrefix(p, `\`) || filepath.VolumeName(p) != "" {
 		return "", "", fmt.Sprintf("%s is an absolute path; only paths relative to the workspace (like experiment.py) may be edited", p), nil
 	}
@@ -214,6 +234,9 @@ func resolvePath(root, p string, allowSet map[string]bool, allowNames []string) 
 		if errors.Is(lerr, syscall.ENOTDIR) {
 			return "", "", fmt.Sprintf("%s cannot be used: one of its parent directories is a regular file", rel), nil
 		}
+		if errors.Is(lerr, syscall.ENAMETOOLONG) {
+			return "", "", fmt.Sprintf("%s cannot be used: the name is too long", rel), nil
+		}
 		if !errors.Is(lerr, fs.ErrNotExist) {
 			return "", "", "", fmt.Errorf("editblock: checking %s: %w", rel, lerr)
 		}
@@ -237,6 +260,17 @@ func resolvePath(root, p string, allowSet map[string]bool, allowNames []string) 
 	real = filepath.Join(resolved, rest)
 	if real == root {
 		return "", "", fmt.Sprintf("%q does not name a file", p), nil
+	}
+	// Through a symbolic link inside root, the file actually written must be
+	// allowed too.
+	if allowSet != nil && real != abs {
+		target, terr := filepath.Rel(root, real)
+		if terr != nil {
+			return "", "", "", fmt.Errorf("editblock: resolving %s: %w", rel, terr)
+		}
+		if target = filepath.ToSlash(target); !allowSet[target] {
+			return "", "", fmt.Sprintf("%s is a symbolic link to %s, which is not one of the files you may edit", rel, target), nil
+		}
 	}
 	return rel, real, "", nil
 }

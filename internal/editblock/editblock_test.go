@@ -13,6 +13,10 @@ import (
 
 const fence = "```"
 
+// bt turns ´ into a backtick, so that replies with fences can be written as
+// raw strings.
+func bt(s string) string { return strings.ReplaceAll(s, "´", "`") }
+
 func TestParse(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -105,6 +109,12 @@ func TestParse(t *testing.T) {
 			want: []Block{{Path: "experiment.py", Search: "old\n", Replace: "new\n", Index: 1}},
 		},
 		{
+			// Found by FuzzParse: line endings converted twice.
+			name:  "CR CR LF reply",
+			reply: "experiment.py\r\r\n<<<<<<< SEARCH\r\r\nold\r\r\n=======\r\r\n\r\r\n>>>>>>> REPLACE\r\r\n",
+			want:  []Block{{Path: "experiment.py", Search: "old\n", Replace: "\n", Index: 1}},
+		},
+		{
 			name: "filename in fence info string",
 			reply: fence + "python experiment.py\n" +
 				"<<<<<<< SEARCH\nold\n=======\nnew\n>>>>>>> REPLACE\n" + fence + "\n",
@@ -119,6 +129,371 @@ func TestParse(t *testing.T) {
 			name:  "empty reply",
 			reply: "",
 			want:  nil,
+		},
+		// Replies as models write them. bt turns ´ into a backtick.
+		{
+			name: "realistic reply: prose before, between and after, several files",
+			reply: bt(`I'll make three changes: lower the learning rate, save the plot, and
+record the run in the notes.
+
+1. In experiment.py, lower the learning rate:
+
+experiment.py
+´´´python
+<<<<<<< SEARCH
+    lr = 0.1
+=======
+    lr = 0.01
+>>>>>>> REPLACE
+´´´
+
+2. Save the figure instead of showing it:
+
+plot.py
+´´´python
+<<<<<<< SEARCH
+plt.show()
+=======
+plt.savefig("loss.png")
+>>>>>>> REPLACE
+´´´
+
+3. And the notes:
+
+notes.txt
+´´´
+<<<<<<< SEARCH
+=======
+Run 1: lr=0.01
+>>>>>>> REPLACE
+´´´
+
+After these changes, run ´python experiment.py --out_dir=run_1´.
+`),
+			want: []Block{
+				{Path: "experiment.py", Search: "    lr = 0.1\n", Replace: "    lr = 0.01\n", Index: 1},
+				{Path: "plot.py", Search: "plt.show()\n", Replace: "plt.savefig(\"loss.png\")\n", Index: 2},
+				{Path: "notes.txt", Search: "", Replace: "Run 1: lr=0.01\n", Index: 3},
+			},
+		},
+		{
+			name: "four-backtick fence around content with a fenced code sample",
+			reply: bt(`Update the usage section:
+
+README.md
+´´´´markdown
+<<<<<<< SEARCH
+## Usage
+´´´bash
+python experiment.py
+´´´
+=======
+## Usage
+´´´bash
+python experiment.py --out_dir run_1
+´´´
+>>>>>>> REPLACE
+´´´´
+
+Then edit the plot:
+
+plot.py
+´´´´python
+<<<<<<< SEARCH
+a
+=======
+b
+>>>>>>> REPLACE
+´´´´
+`),
+			want: []Block{
+				{Path: "README.md", Index: 1,
+					Search:  bt("## Usage\n´´´bash\npython experiment.py\n´´´\n"),
+					Replace: bt("## Usage\n´´´bash\npython experiment.py --out_dir run_1\n´´´\n")},
+				{Path: "plot.py", Search: "a\n", Replace: "b\n", Index: 2},
+			},
+		},
+		{
+			// The outer fence "closes" early in Markdown terms, but blocks are
+			// delimited by their markers, so the inner ``` lines are content
+			// (as in aider), and the next block still finds its file name.
+			name: "three-backtick fence around content with ``` lines",
+			reply: bt(`notes.txt
+´´´
+<<<<<<< SEARCH
+Example:
+´´´python
+print("a")
+´´´
+=======
+Example:
+´´´python
+print("b")
+´´´
+>>>>>>> REPLACE
+´´´
+
+experiment.py
+´´´python
+<<<<<<< SEARCH
+x = 1
+=======
+x = 2
+>>>>>>> REPLACE
+´´´
+`),
+			want: []Block{
+				{Path: "notes.txt", Index: 1,
+					Search:  bt("Example:\n´´´python\nprint(\"a\")\n´´´\n"),
+					Replace: bt("Example:\n´´´python\nprint(\"b\")\n´´´\n")},
+				{Path: "experiment.py", Search: "x = 1\n", Replace: "x = 2\n", Index: 2},
+			},
+		},
+		{
+			name: "python docstring containing triple backticks",
+			reply: bt(`experiment.py
+´´´python
+<<<<<<< SEARCH
+def train():
+    """Train.
+
+    ´´´
+    train()
+    ´´´
+    """
+=======
+def train(seed=0):
+    """Train with a seed.
+
+    ´´´
+    train(seed=1)
+    ´´´
+    """
+>>>>>>> REPLACE
+´´´
+`),
+			want: []Block{{Path: "experiment.py", Index: 1,
+				Search:  bt("def train():\n    \"\"\"Train.\n\n    ´´´\n    train()\n    ´´´\n    \"\"\"\n"),
+				Replace: bt("def train(seed=0):\n    \"\"\"Train with a seed.\n\n    ´´´\n    train(seed=1)\n    ´´´\n    \"\"\"\n")}},
+		},
+		{
+			name: "decorated file names",
+			reply: bt(`# experiment.py
+´´´python
+<<<<<<< SEARCH
+a
+=======
+b
+>>>>>>> REPLACE
+´´´
+**plot.py**
+´´´python
+<<<<<<< SEARCH
+c
+=======
+d
+>>>>>>> REPLACE
+´´´
+´notes.txt´:
+´´´text
+<<<<<<< SEARCH
+e
+=======
+f
+>>>>>>> REPLACE
+´´´
+**´latex/template.tex´**:
+´´´latex
+<<<<<<< SEARCH
+g
+=======
+h
+>>>>>>> REPLACE
+´´´
+#run.sh
+´´´bash
+<<<<<<< SEARCH
+i
+=======
+j
+>>>>>>> REPLACE
+´´´
+File: src/model.py
+´´´python
+<<<<<<< SEARCH
+k
+=======
+l
+>>>>>>> REPLACE
+´´´
+`),
+			want: []Block{
+				{Path: "experiment.py", Search: "a\n", Replace: "b\n", Index: 1},
+				{Path: "plot.py", Search: "c\n", Replace: "d\n", Index: 2},
+				{Path: "notes.txt", Search: "e\n", Replace: "f\n", Index: 3},
+				{Path: "latex/template.tex", Search: "g\n", Replace: "h\n", Index: 4},
+				{Path: "run.sh", Search: "i\n", Replace: "j\n", Index: 5},
+				{Path: "src/model.py", Search: "k\n", Replace: "l\n", Index: 6},
+			},
+		},
+		{
+			name: "language tags on three- and four-backtick fences, and tildes",
+			reply: bt(`a.py
+´´´python
+<<<<<<< SEARCH
+1
+=======
+2
+>>>>>>> REPLACE
+´´´
+b.diff
+´´´´diff
+<<<<<<< SEARCH
+3
+=======
+4
+>>>>>>> REPLACE
+´´´´
+c.tex
+~~~latex
+<<<<<<< SEARCH
+5
+=======
+6
+>>>>>>> REPLACE
+~~~
+´´´´python
+d.py
+<<<<<<< SEARCH
+7
+=======
+8
+>>>>>>> REPLACE
+´´´´
+`),
+			want: []Block{
+				{Path: "a.py", Search: "1\n", Replace: "2\n", Index: 1},
+				{Path: "b.diff", Search: "3\n", Replace: "4\n", Index: 2},
+				{Path: "c.tex", Search: "5\n", Replace: "6\n", Index: 3},
+				{Path: "d.py", Search: "7\n", Replace: "8\n", Index: 4},
+			},
+		},
+		{
+			// aider's test_deepseek_coder_v2_filename_mangling.
+			name: "file name in its own fence before the block's fence",
+			reply: bt(`Here's the change:
+
+ ´´´python
+foo.txt
+´´´
+´´´python
+<<<<<<< SEARCH
+one
+=======
+two
+>>>>>>> REPLACE
+´´´
+
+Hope you like it!
+`),
+			want: []Block{{Path: "foo.txt", Search: "one\n", Replace: "two\n", Index: 1}},
+		},
+		{
+			// aider's test_find_original_update_blocks_mupltiple_same_file.
+			name: "second block in the same fence after a ... line",
+			reply: bt(`´´´text
+foo.txt
+<<<<<<< SEARCH
+one
+=======
+two
+>>>>>>> REPLACE
+
+...
+
+<<<<<<< SEARCH
+three
+=======
+four
+>>>>>>> REPLACE
+´´´
+`),
+			want: []Block{
+				{Path: "foo.txt", Search: "one\n", Replace: "two\n", Index: 1},
+				{Path: "foo.txt", Search: "three\n", Replace: "four\n", Index: 2},
+			},
+		},
+		{
+			// aider's test_find_original_update_blocks_no_final_newline.
+			name: "no fences, blank-line separated, no final newline",
+			reply: "aider/coder.py\n<<<<<<< SEARCH\n    a()\n=======\n    b()\n>>>>>>> REPLACE\n\n" +
+				"aider/coder.py\n<<<<<<< SEARCH\n    c()\n=======\n    d()\n>>>>>>> REPLACE",
+			want: []Block{
+				{Path: "aider/coder.py", Search: "    a()\n", Replace: "    b()\n", Index: 1},
+				{Path: "aider/coder.py", Search: "    c()\n", Replace: "    d()\n", Index: 2},
+			},
+		},
+		{
+			name: "markers indented, as inside a list item",
+			reply: "1. Change it:\n\n   experiment.py\n   " + fence + "python\n" +
+				"   <<<<<<< SEARCH\n   lr = 0.1\n   =======\n   lr = 0.01\n   >>>>>>> REPLACE\n   " + fence + "\n",
+			want: []Block{{Path: "experiment.py", Search: "   lr = 0.1\n", Replace: "   lr = 0.01\n", Index: 1}},
+		},
+		{
+			// aider accepts ======= as the closing line of a block.
+			name: "divider used as the closing line",
+			reply: "experiment.py\n" + fence + "python\n<<<<<<< SEARCH\na\n=======\nb\n=======\n" + fence + "\n" +
+				"plot.py\n" + fence + "python\n<<<<<<< SEARCH\nc\n=======\nd\n>>>>>>> REPLACE\n" + fence + "\n",
+			want: []Block{
+				{Path: "experiment.py", Search: "a\n", Replace: "b\n", Index: 1},
+				{Path: "plot.py", Search: "c\n", Replace: "d\n", Index: 2},
+			},
+		},
+		{
+			name: "CRLF reply with several files and an inner fence",
+			reply: strings.ReplaceAll(bt(`Changes:
+
+notes.txt
+´´´´
+<<<<<<< SEARCH
+´´´
+old
+´´´
+=======
+´´´
+new
+´´´
+>>>>>>> REPLACE
+´´´´
+
+experiment.py
+´´´python
+<<<<<<< SEARCH
+a
+=======
+b
+>>>>>>> REPLACE
+´´´
+`), "\n", "\r\n"),
+			want: []Block{
+				{Path: "notes.txt", Search: bt("´´´\nold\n´´´\n"), Replace: bt("´´´\nnew\n´´´\n"), Index: 1},
+				{Path: "experiment.py", Search: "a\n", Replace: "b\n", Index: 2},
+			},
+		},
+		{
+			name:  "elision lines are kept for Apply",
+			reply: "experiment.py\n" + fence + "python\n<<<<<<< SEARCH\n...\n    lr = 0.1\n...\n=======\n...\n    lr = 0.01\n...\n>>>>>>> REPLACE\n" + fence + "\n",
+			want:  []Block{{Path: "experiment.py", Search: "...\n    lr = 0.1\n...\n", Replace: "...\n    lr = 0.01\n...\n", Index: 1}},
+		},
+		{
+			name:  "file name after a colon in the fence info string",
+			reply: fence + "python:src/model.py\n<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n" + fence + "\n",
+			want:  []Block{{Path: "src/model.py", Search: "a\n", Replace: "b\n", Index: 1}},
+		},
+		{
+			name:  "blank line between file name and fence",
+			reply: "experiment.py\n\n" + fence + "python\n<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n" + fence + "\n",
+			want:  []Block{{Path: "experiment.py", Search: "a\n", Replace: "b\n", Index: 1}},
 		},
 	}
 	for _, tc := range tests {
@@ -188,6 +563,25 @@ func TestParseErrors(t *testing.T) {
 			reply:     "plot.py\n" + fence + "\n<<<<<<< SEARCH\na\n=======\nb\n=======\nc\n>>>>>>> REPLACE\n" + fence + "\n",
 			wantBlock: 1, wantLine: 7,
 			wantMsg: []string{"more than one ======="},
+		},
+		{
+			name: "missing divider in a block whose content has fences",
+			reply: bt("notes.md\n´´´´markdown\n<<<<<<< SEARCH\n´´´\nx\n´´´\n" +
+				"<<<<<<< SEARCH\ny\n=======\nz\n>>>>>>> REPLACE\n´´´´\n"),
+			wantBlock: 1, wantLine: 7,
+			wantMsg: []string{"not followed by a ======= divider"},
+		},
+		{
+			name:      "second divider followed by a replace marker later",
+			reply:     "plot.py\n" + fence + "\n<<<<<<< SEARCH\na\n=======\nb\n=======\n" + fence + "\nprose\n>>>>>>> REPLACE\n",
+			wantBlock: 1, wantLine: 7,
+			wantMsg: []string{"more than one ======="},
+		},
+		{
+			name:      "prose line is not a file name for the first block",
+			reply:     "Here is the updated experiment:\n" + fence + "python\n<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n" + fence + "\n",
+			wantBlock: 1, wantLine: 3,
+			wantMsg: []string{"no file name"},
 		},
 	}
 	for _, tc := range tests {
@@ -479,6 +873,14 @@ func TestApply(t *testing.T) {
 			wantApplied: []int{1},
 		},
 		{
+			name:  "empty search and blank replace leave a file alone",
+			files: map[string]string{"notes.txt": "Run 1: ok"},
+			blocks: []Block{{Path: "notes.txt", Index: 1,
+				Search: "", Replace: "\n"}},
+			wantFiles:   map[string]string{"notes.txt": "Run 1: ok"},
+			wantApplied: []int{1},
+		},
+		{
 			name:  "non-empty search on a missing file",
 			files: map[string]string{},
 			blocks: []Block{{Path: "plot.py", Index: 1,
@@ -501,6 +903,244 @@ func TestApply(t *testing.T) {
 			blocks: []Block{{Path: "notes.txt", Index: 1,
 				Search: "b\n", Replace: "c\n"}},
 			wantFiles:   map[string]string{"notes.txt": "a\nc"},
+			wantApplied: []int{1},
+			wantChanged: []string{"notes.txt"},
+		},
+		// Line endings and final newlines.
+		{
+			name:  "CRLF file: deletion keeps CRLF",
+			files: map[string]string{"notes.txt": "a\r\nb\r\nc\r\n"},
+			blocks: []Block{{Path: "notes.txt", Index: 1,
+				Search: "b\r\n", Replace: ""}},
+			wantFiles:   map[string]string{"notes.txt": "a\r\nc\r\n"},
+			wantApplied: []int{1},
+			wantChanged: []string{"notes.txt"},
+		},
+		{
+			name:  "CRLF file without final newline, last line edited",
+			files: map[string]string{"notes.txt": "a\r\nb"},
+			blocks: []Block{{Path: "notes.txt", Index: 1,
+				Search: "b\n", Replace: "b\nc\n"}},
+			wantFiles:   map[string]string{"notes.txt": "a\r\nb\r\nc"},
+			wantApplied: []int{1},
+			wantChanged: []string{"notes.txt"},
+		},
+		{
+			name:  "CRLF file: empty search appends with CRLF",
+			files: map[string]string{"notes.txt": "Run 1: ok\r\n"},
+			blocks: []Block{{Path: "notes.txt", Index: 1,
+				Search: "", Replace: "Run 2: ok\nRun 3: ok\n"}},
+			wantFiles:   map[string]string{"notes.txt": "Run 1: ok\r\nRun 2: ok\r\nRun 3: ok\r\n"},
+			wantApplied: []int{1},
+			wantChanged: []string{"notes.txt"},
+		},
+		{
+			name:  "mixed line endings: untouched lines keep theirs, new lines get the dominant one",
+			files: map[string]string{"notes.txt": "a\nb\r\nc\nd\n"},
+			blocks: []Block{{Path: "notes.txt", Index: 1,
+				Search: "c\n", Replace: "C\nC2\n"}},
+			wantFiles:   map[string]string{"notes.txt": "a\nb\r\nC\nC2\nd\n"},
+			wantApplied: []int{1},
+			wantChanged: []string{"notes.txt"},
+		},
+		{
+			name:  "LF file edited with a CRLF block stays LF",
+			files: map[string]string{"notes.txt": "a\nb\n"},
+			blocks: []Block{{Path: "notes.txt", Index: 1,
+				Search: "a\r\n", Replace: "x\r\ny\r\n"}},
+			wantFiles:   map[string]string{"notes.txt": "x\ny\nb\n"},
+			wantApplied: []int{1},
+			wantChanged: []string{"notes.txt"},
+		},
+		{
+			name:  "file without final newline: middle edit keeps it without",
+			files: map[string]string{"notes.txt": "a\nb\nc"},
+			blocks: []Block{{Path: "notes.txt", Index: 1,
+				Search: "a\n", Replace: "A\n"}},
+			wantFiles:   map[string]string{"notes.txt": "A\nb\nc"},
+			wantApplied: []int{1},
+			wantChanged: []string{"notes.txt"},
+		},
+		{
+			name:  "file without final newline: last line becomes several",
+			files: map[string]string{"notes.txt": "a\nb"},
+			blocks: []Block{{Path: "notes.txt", Index: 1,
+				Search: "b\n", Replace: "b\nc\nd\n"}},
+			wantFiles:   map[string]string{"notes.txt": "a\nb\nc\nd"},
+			wantApplied: []int{1},
+			wantChanged: []string{"notes.txt"},
+		},
+		{
+			name:  "file without final newline: last line deleted",
+			files: map[string]string{"notes.txt": "a\nb"},
+			blocks: []Block{{Path: "notes.txt", Index: 1,
+				Search: "b\n", Replace: ""}},
+			wantFiles:   map[string]string{"notes.txt": "a"},
+			wantApplied: []int{1},
+			wantChanged: []string{"notes.txt"},
+		},
+		{
+			name:  "file without final newline: empty search appends after a newline",
+			files: map[string]string{"notes.txt": "a\r\nb"},
+			blocks: []Block{{Path: "notes.txt", Index: 1,
+				Search: "", Replace: "c\n"}},
+			wantFiles:   map[string]string{"notes.txt": "a\r\nb\r\nc\r\n"},
+			wantApplied: []int{1},
+			wantChanged: []string{"notes.txt"},
+		},
+		// Elision.
+		{
+			name:  "elision with ... on both sides",
+			files: map[string]string{"experiment.py": expPy},
+			blocks: []Block{{Path: "experiment.py", Index: 1,
+				Search:  "...\n    lr = 0.1\n...\n",
+				Replace: "...\n    lr = 0.01\n...\n"}},
+			wantFiles:   map[string]string{"experiment.py": strings.Replace(expPy, "lr = 0.1\n", "lr = 0.01\n", 1)},
+			wantApplied: []int{1},
+			wantChanged: []string{"experiment.py"},
+		},
+		{
+			name:  "elision with indented ... lines and three pieces",
+			files: map[string]string{"experiment.py": expPy},
+			blocks: []Block{{Path: "experiment.py", Index: 1,
+				Search:  "def train(model, data):\n    ...\n        print(f\"epoch {epoch} loss {loss}\")\n    ...\n    return model.score(data)\n",
+				Replace: "def train(model, data, log=True):\n    ...\n        if log:\n            print(f\"epoch {epoch} loss {loss}\")\n    ...\n    return float(model.score(data))\n"}},
+			wantFiles: map[string]string{"experiment.py": strings.NewReplacer(
+				"def train(model, data):\n", "def train(model, data, log=True):\n",
+				"        print(f\"epoch {epoch} loss {loss}\")\n", "        if log:\n            print(f\"epoch {epoch} loss {loss}\")\n",
+				"    return model.score(data)\n", "    return float(model.score(data))\n").Replace(expPy)},
+			wantApplied: []int{1},
+			wantChanged: []string{"experiment.py"},
+		},
+		{
+			name:  "elision: lines added next to an empty search piece are refused",
+			files: map[string]string{"experiment.py": expPy},
+			blocks: []Block{{Path: "experiment.py", Index: 1,
+				Search:  "...\n    lr = 0.1\n",
+				Replace: "import os\n...\n    lr = 0.1\n"}},
+			wantFiles:  map[string]string{"experiment.py": expPy},
+			wantFailed: []failWant{{index: 1, reason: "piece 1 of the SEARCH section", closest: "def train"}},
+		},
+		{
+			name:  "elision: a piece that does not match exactly",
+			files: map[string]string{"experiment.py": expPy},
+			blocks: []Block{{Path: "experiment.py", Index: 1,
+				Search:  "def train(model, data):\n...\n    return modell\n",
+				Replace: "def train(model, data):\n...\n    return model, 1\n"}},
+			wantFiles:  map[string]string{"experiment.py": expPy},
+			wantFailed: []failWant{{index: 1, reason: "piece 2 of the SEARCH section", closest: "    return model\n"}},
+		},
+		{
+			name:  "a ... that is real code matches literally",
+			files: map[string]string{"experiment.py": "def f():\n    ...\n"},
+			blocks: []Block{{Path: "experiment.py", Index: 1,
+				Search: "def f():\n    ...\n", Replace: "def f():\n    return 1\n"}},
+			wantFiles:   map[string]string{"experiment.py": "def f():\n    return 1\n"},
+			wantApplied: []int{1},
+			wantChanged: []string{"experiment.py"},
+		},
+		// Fenced content and fences models wrap around sections.
+		{
+			name:  "markdown content with fences is edited verbatim",
+			files: map[string]string{"notes.md": bt("# Notes\n´´´bash\npython run.py\n´´´\nend\n")},
+			blocks: []Block{{Path: "notes.md", Index: 1,
+				Search:  bt("´´´bash\npython run.py\n´´´\n"),
+				Replace: bt("´´´bash\npython run.py --seed 0\n´´´\n")}},
+			wantFiles:   map[string]string{"notes.md": bt("# Notes\n´´´bash\npython run.py --seed 0\n´´´\nend\n")},
+			wantApplied: []int{1},
+			wantChanged: []string{"notes.md"},
+		},
+		{
+			name:  "a fenced REPLACE is inserted with its fences",
+			files: map[string]string{"notes.md": "# Notes\nTODO\n"},
+			blocks: []Block{{Path: "notes.md", Index: 1,
+				Search: "TODO\n", Replace: bt("´´´python\nprint(1)\n´´´\n")}},
+			wantFiles:   map[string]string{"notes.md": bt("# Notes\n´´´python\nprint(1)\n´´´\n")},
+			wantApplied: []int{1},
+			wantChanged: []string{"notes.md"},
+		},
+		{
+			name:  "fence wrapped around both sections is removed when the verbatim lines do not match",
+			files: map[string]string{"experiment.py": expPy},
+			blocks: []Block{{Path: "experiment.py", Index: 1,
+				Search:  bt("´´´python\n    lr = 0.1\n´´´\n"),
+				Replace: bt("´´´python\n    lr = 0.01\n´´´\n")}},
+			wantFiles:   map[string]string{"experiment.py": strings.Replace(expPy, "lr = 0.1\n", "lr = 0.01\n", 1)},
+			wantApplied: []int{1},
+			wantChanged: []string{"experiment.py"},
+		},
+		{
+			name:  "file name line and fence inside the sections are removed",
+			files: map[string]string{"latex/template.tex": "\\title{A}\n\\author{B}\n"},
+			blocks: []Block{{Path: "latex/template.tex", Index: 1,
+				Search:  bt("template.tex\n´´´latex\n\\title{A}\n´´´\n"),
+				Replace: bt("template.tex\n´´´latex\n\\title{C}\n´´´\n")}},
+			wantFiles:   map[string]string{"latex/template.tex": "\\title{C}\n\\author{B}\n"},
+			wantApplied: []int{1},
+			wantChanged: []string{"latex/template.tex"},
+		},
+		// aider's whitespace cases.
+		{
+			name:  "aider: varied leading whitespace",
+			files: map[string]string{"a.py": "\n    line1\n    line2\n        line3\n    line4\n"},
+			blocks: []Block{{Path: "a.py", Index: 1,
+				Search: "line2\n    line3\n", Replace: "new_line2\n    new_line3\n"}},
+			wantFiles:   map[string]string{"a.py": "\n    line1\n    new_line2\n        new_line3\n    line4\n"},
+			wantApplied: []int{1},
+			wantChanged: []string{"a.py"},
+		},
+		{
+			name:  "aider: just some leading whitespace missing",
+			files: map[string]string{"a.py": "    line1\n    line2\n    line3\n"},
+			blocks: []Block{{Path: "a.py", Index: 1,
+				Search: " line1\n line2\n", Replace: " new_line1\n     new_line2\n"}},
+			wantFiles:   map[string]string{"a.py": "    new_line1\n        new_line2\n    line3\n"},
+			wantApplied: []int{1},
+			wantChanged: []string{"a.py"},
+		},
+		{
+			name:  "aider: missing leading whitespace and a leading blank line",
+			files: map[string]string{"a.py": "    line1\n    line2\n    line3\n"},
+			blocks: []Block{{Path: "a.py", Index: 1,
+				Search: "\n  line1\n  line2\n", Replace: "  new_line1\n  new_line2\n"}},
+			wantFiles:   map[string]string{"a.py": "    new_line1\n    new_line2\n    line3\n"},
+			wantApplied: []int{1},
+			wantChanged: []string{"a.py"},
+		},
+		{
+			name:  "aider: first occurrence with missing whitespace",
+			files: map[string]string{"a.py": "    line1\n    line2\n    line1\n    line3\n"},
+			blocks: []Block{{Path: "a.py", Index: 1,
+				Search: "line1\n", Replace: "new_line\n"}},
+			wantFiles:   map[string]string{"a.py": "    new_line\n    line2\n    line1\n    line3\n"},
+			wantApplied: []int{1},
+			wantChanged: []string{"a.py"},
+		},
+		// Safety.
+		{
+			name:  "control characters in a path",
+			files: map[string]string{"notes.txt": "a\n"},
+			blocks: []Block{{Path: "notes\x00.txt", Index: 1, Search: "", Replace: "x\n"},
+				{Path: "no\ntes.txt", Index: 2, Search: "", Replace: "x\n"}},
+			wantFiles:  map[string]string{"notes.txt": "a\n"},
+			wantFailed: []failWant{{index: 1, reason: "control characters"}, {index: 2, reason: "control characters"}},
+		},
+		{
+			name:  "absolute path to an allowed name",
+			files: map[string]string{"notes.txt": "a\n"},
+			blocks: []Block{{Path: "/notes.txt", Index: 1,
+				Search: "a\n", Replace: "b\n"}},
+			allowed:    []string{"notes.txt"},
+			wantFiles:  map[string]string{"notes.txt": "a\n"},
+			wantFailed: []failWant{{index: 1, reason: "absolute path"}},
+		},
+		{
+			name:  "path climbing out and back in is cleaned",
+			files: map[string]string{"notes.txt": "a\n"},
+			blocks: []Block{{Path: "latex/../notes.txt", Index: 1,
+				Search: "a\n", Replace: "b\n"}},
+			allowed:     []string{"notes.txt"},
+			wantFiles:   map[string]string{"notes.txt": "b\n"},
 			wantApplied: []int{1},
 			wantChanged: []string{"notes.txt"},
 		},
@@ -926,5 +1566,146 @@ func TestClosestPicksMostSimilarWindow(t *testing.T) {
 	// A search longer than the file yields the whole file.
 	if got := closestLines([]string{"a = 1"}, []string{"a = 1", "b = 2"}); got != "a = 1\n" {
 		t.Errorf("closest for short file = %q", got)
+	}
+}
+
+func TestApplySymlinkToDisallowedFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symlinks need privileges on windows")
+	}
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"secret.txt": "secret\n", "experiment.py": "a = 1\n"})
+	if err := os.Symlink("secret.txt", filepath.Join(root, "notes.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("experiment.py", filepath.Join(root, "plot.py")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Apply(root, []Block{
+		{Path: "notes.txt", Index: 1, Search: "secret\n", Replace: "leaked\n"},
+		{Path: "plot.py", Index: 2, Search: "a = 1\n", Replace: "a = 2\n"},
+	}, []string{"notes.txt", "plot.py", "experiment.py"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failed) != 1 || res.Failed[0].Block.Index != 1 ||
+		!strings.Contains(res.Failed[0].Reason, "symbolic link to secret.txt, which is not one of the files you may edit") {
+		t.Fatalf("failed = %+v", res.Failed)
+	}
+	if got, _ := readFile(t, root, "secret.txt"); got != "secret\n" {
+		t.Errorf("secret.txt = %q", got)
+	}
+	if got, _ := readFile(t, root, "experiment.py"); got != "a = 2\n" {
+		t.Errorf("experiment.py = %q (link to an allowed file must be written through)", got)
+	}
+}
+
+// TestParseThenApplyRealReplies runs whole replies, as models write them,
+// through Parse and Apply.
+func TestParseThenApplyRealReplies(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		reply string
+		want  map[string]string
+	}{
+		{
+			name:  "CRLF reply on CRLF and LF files",
+			files: map[string]string{"experiment.py": strings.ReplaceAll(expPy, "\n", "\r\n"), "notes.txt": "# Notes\n"},
+			reply: strings.ReplaceAll(bt(`Sure.
+
+experiment.py
+´´´python
+<<<<<<< SEARCH
+    lr = 0.1
+    for epoch in range(10):
+=======
+    lr = 0.01
+    for epoch in range(20):
+>>>>>>> REPLACE
+´´´
+
+notes.txt
+´´´
+<<<<<<< SEARCH
+=======
+Run 1: lr=0.01
+>>>>>>> REPLACE
+´´´
+`), "\n", "\r\n"),
+			want: map[string]string{
+				"experiment.py": strings.ReplaceAll(strings.Replace(expPy,
+					"    lr = 0.1\n    for epoch in range(10):\n", "    lr = 0.01\n    for epoch in range(20):\n", 1), "\n", "\r\n"),
+				"notes.txt": "# Notes\nRun 1: lr=0.01\n",
+			},
+		},
+		{
+			name:  "notes with a fenced sample, three-backtick outer fence",
+			files: map[string]string{"notes.txt": bt("# Runs\nCommand:\n´´´\npython experiment.py\n´´´\n")},
+			reply: bt(`notes.txt
+´´´
+<<<<<<< SEARCH
+Command:
+´´´
+python experiment.py
+´´´
+=======
+Command:
+´´´
+python experiment.py --out_dir=run_1
+´´´
+Run 1: done.
+>>>>>>> REPLACE
+´´´
+`),
+			want: map[string]string{"notes.txt": bt("# Runs\nCommand:\n´´´\npython experiment.py --out_dir=run_1\n´´´\nRun 1: done.\n")},
+		},
+		{
+			name:  "notes with a fenced sample, four-backtick outer fence",
+			files: map[string]string{"notes.txt": bt("# Runs\n´´´\nrun 0\n´´´\n")},
+			reply: bt(`notes.txt
+´´´´text
+<<<<<<< SEARCH
+´´´
+run 0
+´´´
+=======
+´´´
+run 0
+run 1
+´´´
+>>>>>>> REPLACE
+´´´´
+`),
+			want: map[string]string{"notes.txt": bt("# Runs\n´´´\nrun 0\nrun 1\n´´´\n")},
+		},
+		{
+			name:  "file without final newline, elision on both sides",
+			files: map[string]string{"plot.py": "import matplotlib\nplt.plot(x)\nplt.show()"},
+			reply: "plot.py\n" + fence + "python\n<<<<<<< SEARCH\n...\nplt.show()\n=======\n...\nplt.savefig('a.png')\n>>>>>>> REPLACE\n" + fence + "\n",
+			want:  map[string]string{"plot.py": "import matplotlib\nplt.plot(x)\nplt.savefig('a.png')"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeFiles(t, root, tc.files)
+			blocks, err := Parse(tc.reply)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Apply(root, blocks, []string{"experiment.py", "plot.py", "notes.txt"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.OK() {
+				t.Fatalf("not OK:\n%s", res.Feedback())
+			}
+			for name, want := range tc.want {
+				if got, _ := readFile(t, root, name); got != want {
+					t.Errorf("%s = %q\nwant %q", name, got, want)
+				}
+			}
+		})
 	}
 }

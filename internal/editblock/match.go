@@ -2,46 +2,84 @@ package editblock
 
 import (
 	"fmt"
+	pathpkg "path"
+	"path/filepath"
 	"sort"
 	"strings"
 )
 
 // text is a file's content split into lines (without terminators), together
-// with what is needed to join it back.
+// with each line's own terminator, so that lines an edit does not touch keep
+// their line endings byte for byte (a mostly-LF file with a few CRLF lines
+// stays that way).
 type text struct {
-	lines    []string
-	eol      string // "\n" or "\r\n"
-	trailing bool   // the content ends with a line terminator
+	lines []string
+	ends  []string // terminator of each line: "\n", "\r\n", or "" (last line only)
+	eol   string   // terminator for new lines: the file's dominant one
 }
 
 func splitText(content string) text {
 	t := text{eol: "\n"}
-	if strings.Contains(content, "\r\n") {
+	crlf, lf := 0, 0
+	for content != "" {
+		i := strings.IndexByte(content, '\n')
+		if i < 0 {
+			t.lines = append(t.lines, content)
+			t.ends = append(t.ends, "")
+			break
+		}
+		line, end := content[:i], "\n"
+		if strings.HasSuffix(line, "\r") {
+			line, end = line[:len(line)-1], "\r\n"
+			crlf++
+		} else {
+			lf++
+		}
+		t.lines = append(t.lines, line)
+		t.ends = append(t.ends, end)
+		content = content[i+1:]
+	}
+	if crlf > lf {
 		t.eol = "\r\n"
-	}
-	if content == "" {
-		return t
-	}
-	if strings.HasSuffix(content, "\n") {
-		t.trailing = true
-		content = content[:len(content)-1]
-	}
-	t.lines = strings.Split(content, "\n")
-	for i, l := range t.lines {
-		t.lines[i] = strings.TrimSuffix(l, "\r")
 	}
 	return t
 }
 
 func (t text) join() string {
-	if len(t.lines) == 0 {
-		return ""
+	var b strings.Builder
+	for i, l := range t.lines {
+		b.WriteString(l)
+		b.WriteString(t.ends[i])
 	}
-	s := strings.Join(t.lines, t.eol)
-	if t.trailing {
-		s += t.eol
+	return b.String()
+}
+
+// terminated reports whether the content ends with a line terminator (or is
+// empty).
+func (t text) terminated() bool {
+	return len(t.ends) == 0 || t.ends[len(t.ends)-1] != ""
+}
+
+// edit replaces lines [at, at+n) with repl.
+type edit struct {
+	at, n int
+	repl  []string
+}
+
+// splice applies e. New lines get the file's dominant terminator; a file
+// that did not end with a line terminator still does not when the edit
+// reaches its end.
+func (t *text) splice(e edit) {
+	unterminatedEnd := !t.terminated() && e.at+e.n == len(t.lines)
+	ends := make([]string, len(e.repl))
+	for i := range ends {
+		ends[i] = t.eol
 	}
-	return s
+	t.lines = splice(t.lines, e.at, e.n, e.repl)
+	t.ends = splice(t.ends, e.at, e.n, ends)
+	if unterminatedEnd && len(t.ends) > 0 {
+		t.ends[len(t.ends)-1] = ""
+	}
 }
 
 // toLines splits a block section into lines; "" gives no lines.
@@ -80,20 +118,43 @@ func applyBlock(st *fileState, b Block) (string, *Failure) {
 	search := toLines(b.Search)
 	repl := toLines(b.Replace)
 
-	if out, ok := replaceFlexible(t.lines, search, repl); ok {
-		t.lines = out
-		return t.join(), nil
+	// The verbatim sections first; then, like aider's strip_quoted_wrapping,
+	// without a file name line and a code fence wrapped around the SEARCH
+	// (and REPLACE) lines, which some models add inside the block.
+	type candidate struct{ search, repl []string }
+	cands := []candidate{{search, repl}}
+	if s, ok := unwrap(search, b.Path); ok && !allBlank(s) {
+		r, _ := unwrap(repl, b.Path)
+		cands = append(cands, candidate{s, r})
+	}
+
+	for _, c := range cands {
+		if e, ok := replaceFlexible(t.lines, c.search, c.repl); ok {
+			t.splice(e)
+			return t.join(), nil
+		}
 	}
 
 	f := &Failure{Block: b}
-	if out, used, reason, piece := replaceElided(t.lines, search, repl); used {
+	elisionUsed := false
+	for _, c := range cands {
+		edits, used, reason, piece := replaceElided(t.lines, c.search, c.repl)
+		if !used {
+			continue
+		}
 		if reason == "" {
-			t.lines = out
+			for _, e := range edits {
+				t.splice(e)
+			}
 			return t.join(), nil
 		}
-		f.Reason = reason
-		f.Closest = closestLines(t.lines, piece)
-	} else {
+		if !elisionUsed {
+			elisionUsed = true
+			f.Reason = reason
+			f.Closest = closestLines(t.lines, piece)
+		}
+	}
+	if !elisionUsed {
 		f.Reason = fmt.Sprintf("the SEARCH section of block %d does not match any lines in %s", b.Index, st.rel)
 		f.Closest = closestLines(t.lines, search)
 	}
@@ -112,12 +173,15 @@ func applyEmptySearch(st *fileState, b Block) string {
 	if cur == "" {
 		return repl
 	}
+	if strings.TrimSpace(repl) == "" {
+		return cur // appending nothing leaves the file alone
+	}
 	// Re-sending the whole content of a file it created earlier is a no-op.
-	if strings.TrimRight(strings.ReplaceAll(cur, "\r\n", "\n"), " \t\n") == strings.TrimRight(repl, " \t\n") {
+	if strings.TrimRight(strings.ReplaceAll(cur, "\r\n", "\n"), " \t\r\n") == strings.TrimRight(repl, " \t\r\n") {
 		return cur
 	}
 	t := splitText(cur)
-	if !strings.HasSuffix(cur, "\n") {
+	if !t.terminated() {
 		cur += t.eol
 	}
 	if t.eol != "\n" {
@@ -126,9 +190,46 @@ func applyEmptySearch(st *fileState, b Block) string {
 	return cur + repl
 }
 
-// replaceFlexible tries strategies 1 to 4 (see Apply) and returns the new
-// lines on success.
-func replaceFlexible(lines, search, repl []string) ([]string, bool) {
+func allBlank(lines []string) bool {
+	for _, l := range lines {
+		if !isBlank(l) {
+			return false
+		}
+	}
+	return true
+}
+
+// unwrap removes what some models wrap around a SEARCH or REPLACE section
+// (aider's strip_quoted_wrapping): a first line naming the block's file, and
+// then a code fence around all the remaining lines. ok reports whether
+// anything was removed.
+func unwrap(lines []string, path string) (out []string, ok bool) {
+	out = lines
+	if len(out) > 0 {
+		if name, isName := cleanFilename(out[0]); isName && samePath(name, path) {
+			out, ok = out[1:], true
+		}
+	}
+	if n := len(out); n >= 2 && fenceLine.MatchString(out[0]) && fenceLine.MatchString(out[n-1]) &&
+		strings.TrimSpace(strings.Trim(strings.TrimSpace(out[n-1]), "`~")) == "" {
+		out, ok = out[1:n-1], true
+	}
+	return out, ok
+}
+
+// samePath reports whether name (from a line of a block) names the file
+// path, in full or by its base name.
+func samePath(name, path string) bool {
+	clean := func(p string) string {
+		return filepath.ToSlash(filepath.Clean(filepath.FromSlash(strings.TrimSpace(p))))
+	}
+	n, p := clean(name), clean(path)
+	return n == p || n == pathpkg.Base(p)
+}
+
+// replaceFlexible tries strategies 1 to 4 (see Apply) and returns the edit
+// to make on success.
+func replaceFlexible(lines, search, repl []string) (edit, bool) {
 	type variant struct{ search, repl []string }
 	variants := []variant{{search, repl}}
 
@@ -158,14 +259,14 @@ func replaceFlexible(lines, search, repl []string) ([]string, bool) {
 	for _, eq := range []eqFunc{eqExact, eqRightTrim} {
 		for _, v := range variants {
 			if i, ok := findSeq(lines, v.search, eq); ok {
-				return splice(lines, i, len(v.search), v.repl), true
+				return edit{i, len(v.search), v.repl}, true
 			}
 			if i, prefix, add, ok := findIndented(lines, v.search, eq); ok {
-				return splice(lines, i, len(v.search), reindent(v.repl, prefix, add)), true
+				return edit{i, len(v.search), reindent(v.repl, prefix, add)}, true
 			}
 		}
 	}
-	return nil, false
+	return edit{}, false
 }
 
 // findSeq returns the first index at which search occurs in lines.
@@ -287,8 +388,8 @@ func reindent(lines []string, prefix string, add bool) []string {
 }
 
 // splice replaces lines[at:at+n] with repl, returning a new slice.
-func splice(lines []string, at, n int, repl []string) []string {
-	out := make([]string, 0, len(lines)-n+len(repl))
+func splice[T any](lines []T, at, n int, repl []T) []T {
+	out := make([]T, 0, len(lines)-n+len(repl))
 	out = append(out, lines[:at]...)
 	out = append(out, repl...)
 	out = append(out, lines[at+n:]...)
@@ -311,10 +412,11 @@ func splitElided(lines []string) [][]string {
 	return append(pieces, cur)
 }
 
-// replaceElided implements strategy 5. used reports whether the block uses
-// "..." elision at all. On failure, reason explains it and piece holds the
-// SEARCH piece that failed (for the closest-lines hint).
-func replaceElided(lines, search, repl []string) (out []string, used bool, reason string, piece []string) {
+// replaceElided implements strategy 5 and returns the edits to make, in
+// order. used reports whether the block uses "..." elision at all. On
+// failure, reason explains it and piece holds the SEARCH piece that failed
+// (for the closest-lines hint).
+func replaceElided(lines, search, repl []string) (edits []edit, used bool, reason string, piece []string) {
 	sp, rp := splitElided(search), splitElided(repl)
 	if len(sp) < 2 {
 		return nil, false, "", nil
@@ -323,7 +425,7 @@ func replaceElided(lines, search, repl []string) (out []string, used bool, reaso
 		// Not an elision (a "..." may be real code, e.g. a Python Ellipsis).
 		return nil, false, "", nil
 	}
-	out = lines
+	out := lines
 	for k := range sp {
 		s, r := sp[k], rp[k]
 		if len(s) == 0 {
@@ -343,8 +445,9 @@ func replaceElided(lines, search, repl []string) (out []string, used bool, reaso
 				"piece %d of the SEARCH section (between ... lines) matches %d places in the file; add more surrounding lines so it matches exactly one place", k+1, count), s
 		}
 		out = splice(out, at, len(s), r)
+		edits = append(edits, edit{at, len(s), r})
 	}
-	return out, true, "", nil
+	return edits, true, "", nil
 }
 
 // replacePresent reports whether the REPLACE lines (ignoring surrounding blank

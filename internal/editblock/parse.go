@@ -15,11 +15,33 @@
 //
 // The file name stands alone on the line before the opening fence, or as the
 // first line inside the fence. It may be decorated with surrounding backticks
-// or asterisks, a trailing colon, or a leading markdown heading marker. A
-// block that has no file name of its own inherits the file of the previous
+// or asterisks, a trailing colon, a leading markdown heading marker or a
+// "File:" label (**experiment.py**, `plot.py`:, # notes.txt). It may also
+// follow the fence's language (```python experiment.py, ```python:plot.py),
+// or stand inside a fence of its own just before the block's fence. A line
+// that does not look like a path (prose such as "Next:") is not a file name.
+// A block that has no file name of its own inherits the file of the previous
 // block. The fence language (python, latex, text, none, ...) is ignored. The
 // marker lines are 5 to 9 '<', '=' or '>' characters, followed by SEARCH or
-// REPLACE for the first and last marker; trailing spaces are tolerated.
+// REPLACE for the first and last marker; surrounding spaces are tolerated.
+//
+// Fences inside blocks: like aider, the parser is driven by the marker lines
+// only. Everything between <<<<<<< SEARCH and ======= (and between ======= and
+// >>>>>>> REPLACE) is taken verbatim, including lines that look like code
+// fences. So a block may edit a Markdown file or a docstring that contains
+// ``` lines, whether the model wrapped the block in a four-backtick fence
+// (````markdown ... ````) or, as models often do, in an ordinary three-backtick
+// fence whose "closing" ``` is really part of the content: the outer fence is
+// only ever looked at to find the file name. (Aider additionally strips a
+// fence that wraps a whole SEARCH or REPLACE section; Apply does that only as
+// a fallback, when the verbatim SEARCH lines are not found, so that real
+// fenced content is never altered.)
+//
+// Like aider, a second ======= line ends the REPLACE section when no
+// >>>>>>> REPLACE line follows before the next block (some models close
+// blocks with =======). When a >>>>>>> REPLACE line does follow, the block
+// has three sections and Parse reports it instead of silently dropping the
+// third one, as aider does.
 //
 // An empty SEARCH section means "create this file" when it does not exist, or
 // "append to it" when it does.
@@ -68,11 +90,11 @@ func (e *ParseError) Error() string {
 }
 
 var (
-	searchMarker  = regexp.MustCompile(`^<{5,9}[ \t]*SEARCH[ \t]*$`)
-	dividerMarker = regexp.MustCompile(`^={5,9}[ \t]*$`)
-	replaceMarker = regexp.MustCompile(`^>{5,9}[ \t]*REPLACE[ \t]*$`)
+	searchMarker  = regexp.MustCompile(`^[ \t]*<{5,9}[ \t]*SEARCH[ \t]*$`)
+	dividerMarker = regexp.MustCompile(`^[ \t]*={5,9}[ \t]*$`)
+	replaceMarker = regexp.MustCompile(`^[ \t]*>{5,9}[ \t]*REPLACE[ \t]*$`)
 	fenceLine     = regexp.MustCompile("^[ \t]*(?:```+|~~~+)[ \t]*([^`]*?)[ \t]*$")
-	headingPrefix = regexp.MustCompile(`^#+[ \t]+`)
+	headingPrefix = regexp.MustCompile(`^#+[ \t]*`)
 	labelPrefix   = regexp.MustCompile(`(?i)^(?:file|filename|file name|path)[ \t]*:[ \t]*`)
 )
 
@@ -82,12 +104,17 @@ const blockShape = "every block must be, on separate lines: <<<<<<< SEARCH, the 
 //
 // A reply without any block returns (nil, nil). When a block is malformed
 // (a SEARCH without its ======= divider or >>>>>>> REPLACE line, a REPLACE
-// line without a SEARCH, two dividers, or no file name at all), Parse returns
+// line without a SEARCH, a third section after a second =======, or no file
+// name at all), Parse returns
 // the well-formed blocks that precede it together with a *ParseError naming
 // the block number and the problem.
 func Parse(reply string) ([]Block, error) {
-	reply = strings.ReplaceAll(reply, "\r\n", "\n")
+	// CRLF replies: drop carriage returns at line ends (all of them, since
+	// "\r\r\n" also occurs, from converting line endings twice).
 	lines := strings.Split(reply, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, "\r")
+	}
 
 	var blocks []Block
 	current := "" // file of the previous block, inherited by blocks without a name
@@ -147,8 +174,12 @@ func Parse(reply string) ([]Block, error) {
 					Msg: "the block is missing its closing >>>>>>> REPLACE line (a new <<<<<<< SEARCH started first); " + blockShape}
 			}
 			if dividerMarker.MatchString(l) {
-				return blocks, &ParseError{Block: num, Line: k + 1,
-					Msg: "the block has more than one ======= divider line; use exactly one between the SEARCH and REPLACE sections"}
+				if replaceFollows(lines[k+1:]) {
+					return blocks, &ParseError{Block: num, Line: k + 1,
+						Msg: "the block has more than one ======= divider line; use exactly one between the SEARCH and REPLACE sections"}
+				}
+				// A ======= used as the closing line (accepted by aider).
+				break
 			}
 			repl = append(repl, l)
 		}
@@ -170,6 +201,20 @@ func Parse(reply string) ([]Block, error) {
 	return blocks, nil
 }
 
+// replaceFollows reports whether a >>>>>>> REPLACE line comes in lines
+// before the next <<<<<<< SEARCH line.
+func replaceFollows(lines []string) bool {
+	for _, l := range lines {
+		switch {
+		case replaceMarker.MatchString(l):
+			return true
+		case searchMarker.MatchString(l):
+			return false
+		}
+	}
+	return false
+}
+
 // joinLines joins lines with "\n", terminating every line; nil gives "".
 func joinLines(lines []string) string {
 	if len(lines) == 0 {
@@ -178,39 +223,47 @@ func joinLines(lines []string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
+// maxFenceLines is how many fence lines findFilename looks back through.
+const maxFenceLines = 3
+
 // findFilename looks at the lines just before a SEARCH marker (those after the
-// previous block) for the block's file name: either the last non-blank line,
-// or, when that is an opening fence, the fence's info string or the last
-// non-blank line before the fence. It returns "" when there is none.
+// previous block) for the block's file name. Going back from the marker and
+// skipping blank lines, it passes over up to maxFenceLines fence lines (taking
+// a file name from a fence's info string, as in ```python experiment.py) and
+// stops at the first other line, which is the file name if it looks like one.
+// Looking through several fences handles replies like
+//
+//	```python
+//	experiment.py
+//	```
+//	```python
+//	<<<<<<< SEARCH
+//
+// which aider also accepts. It returns "" when there is no file name.
 func findFilename(seg []string) string {
-	j := len(seg) - 1
-	skipBlank := func() {
-		for j >= 0 && strings.TrimSpace(seg[j]) == "" {
-			j--
+	fences := 0
+	for j := len(seg) - 1; j >= 0; j-- {
+		line := seg[j]
+		if strings.TrimSpace(line) == "" {
+			continue
 		}
-	}
-	skipBlank()
-	if j < 0 {
-		return ""
-	}
-	if m := fenceLine.FindStringSubmatch(seg[j]); m != nil {
-		// Some models put the name in the fence's info string: ```python experiment.py
+		m := fenceLine.FindStringSubmatch(line)
+		if m == nil {
+			name, _ := cleanFilename(line)
+			return name
+		}
+		// The info string may name the file: ```python experiment.py or
+		// ```python:experiment.py.
 		if f := strings.Fields(m[1]); len(f) > 0 {
-			if name, ok := cleanFilename(f[len(f)-1]); ok {
+			last := f[len(f)-1]
+			if name, ok := cleanFilename(last[strings.LastIndexByte(last, ':')+1:]); ok {
 				return name
 			}
 		}
-		j--
-		skipBlank()
-		if j < 0 {
+		fences++
+		if fences >= maxFenceLines {
 			return ""
 		}
-		if fenceLine.MatchString(seg[j]) {
-			return ""
-		}
-	}
-	if name, ok := cleanFilename(seg[j]); ok {
-		return name
 	}
 	return ""
 }
