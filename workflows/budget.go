@@ -90,47 +90,52 @@ func (p *paperRun) budgetStatus() BudgetStatus {
 func (p *paperRun) setupBudget(ctx workflow.Context) error {
 	p.bud.limit, p.bud.grant = p.in.BudgetUSD, p.in.GrantUSD
 	p.prog.Budget = p.budgetStatus()
-	set := func(c BudgetChange) {
+	valid := func(c BudgetChange) error { return validLimit(c.LimitUSD, p.prog.Tokens.CostUSD) }
+	set := func(c BudgetChange) BudgetStatus {
 		p.bud.limit = c.LimitUSD
 		p.bud.version++
 		p.prog.Budget = p.budgetStatus()
+		st := p.prog.Budget
+		if p.bud.grant > 0 && p.bud.grant <= p.prog.Tokens.CostUSD {
+			st.Note = "the campaign's share for this paper is spent too: raise the campaign's budget"
+		}
+		return st
 	}
+	return handleBudget(ctx, valid, set, grantSignal, func(ch workflow.ReceiveChannel) {
+		var g float64
+		ch.Receive(ctx, &g)
+		p.bud.grant = g
+		p.bud.version++
+		p.prog.Budget = p.budgetStatus()
+	})
+}
+
+// handleBudget serves the budget update and signal of a paper or campaign:
+// both are validated, then set. One more signal (a campaign's grants, a
+// paper's notices) is served by the same listener.
+func handleBudget(ctx workflow.Context, valid func(BudgetChange) error, set func(BudgetChange) BudgetStatus,
+	otherSignal string, other func(workflow.ReceiveChannel)) error {
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, BudgetUpdate,
-		func(ctx workflow.Context, c BudgetChange) (BudgetStatus, error) {
-			set(c)
-			st := p.budgetStatus()
-			if p.bud.grant > 0 && p.bud.grant <= p.prog.Tokens.CostUSD {
-				st.Note = "the campaign's share for this paper is spent too: raise the campaign's budget"
-			}
-			return st, nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, c BudgetChange) error {
-			return validLimit(c.LimitUSD, p.prog.Tokens.CostUSD)
-		}},
+		func(ctx workflow.Context, c BudgetChange) (BudgetStatus, error) { return set(c), nil },
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, c BudgetChange) error { return valid(c) }},
 	); err != nil {
 		return err
 	}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		sig := workflow.GetSignalChannel(ctx, BudgetUpdate)
-		grants := workflow.GetSignalChannel(ctx, grantSignal)
+		more := workflow.GetSignalChannel(ctx, otherSignal)
 		for {
 			sel := workflow.NewSelector(ctx)
 			sel.AddReceive(sig, func(ch workflow.ReceiveChannel, _ bool) {
 				var c BudgetChange
 				ch.Receive(ctx, &c)
-				if err := validLimit(c.LimitUSD, p.prog.Tokens.CostUSD); err != nil {
+				if err := valid(c); err != nil {
 					workflow.GetLogger(ctx).Warn("budget signal ignored", "error", err)
 					return
 				}
 				set(c)
 			})
-			sel.AddReceive(grants, func(ch workflow.ReceiveChannel, _ bool) {
-				var g float64
-				ch.Receive(ctx, &g)
-				p.bud.grant = g
-				p.bud.version++
-				p.prog.Budget = p.budgetStatus()
-			})
+			sel.AddReceive(more, func(ch workflow.ReceiveChannel, _ bool) { other(ch) })
 			sel.Select(ctx)
 		}
 	})
@@ -292,11 +297,12 @@ func (c *campaignRun) rebalance(ctx workflow.Context, waiting int) {
 // setupBudget registers the campaign's budget update and signal, and
 // listens for papers stopping at their share.
 func (c *campaignRun) setupBudget(ctx workflow.Context) error {
-	set := func(ch BudgetChange) {
+	set := func(ch BudgetChange) BudgetStatus {
 		c.total = ch.LimitUSD
 		c.version++
 		c.raised.SendAsync(true)
 		c.prog.Budget = c.budgetStatus()
+		return c.prog.Budget
 	}
 	valid := func(ch BudgetChange) error {
 		if c.in.BudgetUSD <= 0 {
@@ -311,49 +317,22 @@ func (c *campaignRun) setupBudget(ctx workflow.Context) error {
 		}
 		return nil
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, BudgetUpdate,
-		func(ctx workflow.Context, ch BudgetChange) (BudgetStatus, error) {
-			set(ch)
-			return c.budgetStatus(), nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, ch BudgetChange) error { return valid(ch) }},
-	); err != nil {
-		return err
-	}
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		sig := workflow.GetSignalChannel(ctx, BudgetUpdate)
-		notices := workflow.GetSignalChannel(ctx, paperBudgetSignal)
-		for {
-			sel := workflow.NewSelector(ctx)
-			sel.AddReceive(sig, func(r workflow.ReceiveChannel, _ bool) {
-				var ch BudgetChange
-				r.Receive(ctx, &ch)
-				if err := valid(ch); err != nil {
-					workflow.GetLogger(ctx).Warn("budget signal ignored", "error", err)
-					return
-				}
-				set(ch)
-			})
-			sel.AddReceive(notices, func(r workflow.ReceiveChannel, _ bool) {
-				var n paperBudgetNotice
-				r.Receive(ctx, &n)
-				for _, a := range c.active {
-					if PaperWorkflowID(c.in.Template, a.idea.Name) != n.Paper {
-						continue
-					}
-					a.exhausted, a.limit = n.Exhausted, n.LimitUSD
-					st := c.status(a.idea.Name)
-					st.State = "running"
-					if n.Exhausted {
-						st.State = StateBudgetExhausted
-					}
-				}
-				c.raised.SendAsync(true) // the main loop may have money for it
-			})
-			sel.Select(ctx)
+	return handleBudget(ctx, valid, set, paperBudgetSignal, func(r workflow.ReceiveChannel) {
+		var n paperBudgetNotice
+		r.Receive(ctx, &n)
+		for _, a := range c.active {
+			if PaperWorkflowID(c.in.Template, a.idea.Name) != n.Paper {
+				continue
+			}
+			a.exhausted, a.limit = n.Exhausted, n.LimitUSD
+			st := c.status(a.idea.Name)
+			st.State = "running"
+			if n.Exhausted {
+				st.State = StateBudgetExhausted
+			}
 		}
+		c.raised.SendAsync(true) // the main loop may have money for it
 	})
-	return nil
 }
 
 // awaitRaise parks the campaign until its budget changes.

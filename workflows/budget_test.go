@@ -223,32 +223,44 @@ func TestPaperCountsUsageOfFailedActivities(t *testing.T) {
 	assert.Equal(t, tokensOf(o.calls).Calls-1+spent.Calls, o.prog.Tokens.Calls, "the failed section's two calls are counted")
 }
 
-func TestCampaignBudget(t *testing.T) {
-	ideaPriced := func(pc *pricedCalls) func(activities.IdeaInput) (activities.IdeaResult, error) {
-		return func(in activities.IdeaInput) (activities.IdeaResult, error) {
-			names := []string{"alpha", "beta"}
-			if in.Index >= len(names) {
-				return activities.IdeaResult{Exhausted: true}, nil
-			}
-			u, err := pc.charge("idea", in.Budget)
-			if err != nil {
-				return activities.IdeaResult{}, err
-			}
-			return activities.IdeaResult{Idea: idea(names[in.Index]), Usage: u}, nil
+// ideaPriced answers GenerateIdea with alpha, then beta, each charged.
+func ideaPriced(pc *pricedCalls) func(activities.IdeaInput) (activities.IdeaResult, error) {
+	return func(in activities.IdeaInput) (activities.IdeaResult, error) {
+		names := []string{"alpha", "beta"}
+		if in.Index >= len(names) {
+			return activities.IdeaResult{Exhausted: true}, nil
 		}
+		u, err := pc.charge("idea", in.Budget)
+		if err != nil {
+			return activities.IdeaResult{}, err
+		}
+		return activities.IdeaResult{Idea: idea(names[in.Index]), Usage: u}, nil
 	}
-	t.Run("raise on the campaign reaches the waiting paper", func(t *testing.T) {
-		var s testsuite.WorkflowTestSuite
-		env := s.NewTestWorkflowEnvironment()
-		env.SetStartTime(campaignStart)
-		env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: campaignID})
-		pc := &pricedCalls{}
-		f := newCampaignFake()
-		f.ideas = ideaPriced(pc)
-		f.register(env, false)
+}
+
+// pricedCampaign is a campaign test environment whose ideas (and, with
+// real children, papers) are charged by one pricedCalls.
+func pricedCampaign(t *testing.T, mockChild bool) (*testsuite.TestWorkflowEnvironment, *pricedCalls, *campaignFake) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(campaignStart)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: campaignID})
+	pc := &pricedCalls{}
+	f := newCampaignFake()
+	f.ideas = ideaPriced(pc)
+	f.register(env, mockChild)
+	if !mockChild {
 		pf := newPaperFake()
 		pf.charge = pc.charge
 		pf.register(env)
+	}
+	return env, pc, f
+}
+
+func TestCampaignBudget(t *testing.T) {
+	t.Run("raise on the campaign reaches the waiting paper", func(t *testing.T) {
+		env, pc, _ := pricedCampaign(t, false)
 		in := campaignInput()
 		in.NumIdeas, in.BudgetUSD = 2, 1.0 // ideas $0.10; alpha gets $0.90 of the $1.20 it needs
 
@@ -290,14 +302,7 @@ func TestCampaignBudget(t *testing.T) {
 		assert.Zero(t, res.Budget.GrantUSD)
 	})
 	t.Run("ideation stops at the budget and goes on after a raise", func(t *testing.T) {
-		var s testsuite.WorkflowTestSuite
-		env := s.NewTestWorkflowEnvironment()
-		env.SetStartTime(campaignStart)
-		env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: campaignID})
-		pc := &pricedCalls{}
-		f := newCampaignFake()
-		f.ideas = ideaPriced(pc)
-		f.register(env, true)
+		env, pc, f := pricedCampaign(t, true)
 		var mu sync.Mutex
 		var stages []string
 		recordStages(env, &mu, &stages)
@@ -329,17 +334,7 @@ func TestCampaignBudget(t *testing.T) {
 		}
 	})
 	t.Run("a paper at its own limit is raised on the paper, the campaign extends its share", func(t *testing.T) {
-		var s testsuite.WorkflowTestSuite
-		env := s.NewTestWorkflowEnvironment()
-		env.SetStartTime(campaignStart)
-		env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: campaignID})
-		pc := &pricedCalls{}
-		f := newCampaignFake()
-		f.ideas = ideaPriced(pc)
-		f.register(env, false)
-		pf := newPaperFake()
-		pf.charge = pc.charge
-		pf.register(env)
+		env, pc, _ := pricedCampaign(t, false)
 		in := campaignInput()
 		in.BudgetUSD, in.PaperBudgetUSD = 5, 0.5
 
