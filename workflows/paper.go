@@ -49,6 +49,11 @@ type PaperInput struct {
 	// GrantUSD is the campaign's share for this paper (0: none); the
 	// campaign raises it with a signal as money frees up.
 	GrantUSD float64
+	// HostTimeout: an experiment host that does not pick up its queued work
+	// within it is taken for dead, and the run moves (default 5 min).
+	HostTimeout time.Duration
+	// HostWait: how long to wait for any experiment host at all (default 24 h).
+	HostWait time.Duration
 }
 
 func (in *PaperInput) defaults() {
@@ -66,6 +71,12 @@ func (in *PaperInput) defaults() {
 	}
 	if in.LatexRounds <= 0 {
 		in.LatexRounds = 5
+	}
+	if in.HostTimeout <= 0 {
+		in.HostTimeout = 5 * time.Minute
+	}
+	if in.HostWait <= 0 {
+		in.HostWait = 24 * time.Hour
 	}
 }
 
@@ -89,6 +100,8 @@ type PaperProgress struct {
 	State     string       `json:"state"` // running, completed, failed
 	Run       int          `json:"run"`
 	Attempt   int          `json:"attempt"`
+	Host      string       `json:"host,omitempty"` // experiment host of the runs
+	Device    int          `json:"device"`
 	Runs      []RunStatus  `json:"runs"`
 	Tokens    llm.Usage    `json:"tokens"`
 	Budget    BudgetStatus `json:"budget"`
@@ -156,6 +169,10 @@ type paperRun struct {
 	bud    paperBudget
 	parent string                 // the campaign's workflow ID, if any
 	acts   *activities.Activities // nil: method values only name the activities
+	// Experiment hosts (routingVersion and later): the reserved host.
+	routed   bool
+	host     activities.HostInfo
+	hostActs *activities.Host
 }
 
 func (p *paperRun) setStage(ctx workflow.Context, stage string) {
@@ -173,6 +190,7 @@ func (p *paperRun) upsertStage(ctx workflow.Context, stage string) {
 func (p *paperRun) run(ctx workflow.Context) error {
 	log := workflow.GetLogger(ctx)
 	log.Info("novelty check and citation search are off: they arrive with literature search; ideas are not checked against the literature", "paper", p.prog.Paper)
+	p.routed = workflow.GetVersion(ctx, routingVersion, workflow.DefaultVersion, 1) >= 1
 
 	p.setStage(ctx, StageSetup)
 	if err := workflow.ExecuteActivity(fileOptions(ctx), p.acts.PreparePaper, activities.PaperSetup{Paper: p.ref, Idea: p.in.Idea}).Get(ctx, &p.prog.Workspace); err != nil {
@@ -254,8 +272,12 @@ func (p *paperRun) coderTurn(ctx workflow.Context, in activities.CoderTurnInput)
 func (p *paperRun) runExperiment(ctx workflow.Context, run, attempt int) (activities.RunResult, error) {
 	p.prog.Run, p.prog.Attempt = run, attempt
 	var r activities.RunResult
-	err := workflow.ExecuteActivity(runOptions(ctx, p.in.RunTimeout), p.acts.RunExperiment,
-		activities.RunInput{Paper: p.ref, Run: run, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.RunTimeout}).Get(ctx, &r)
+	in := activities.RunInput{Paper: p.ref, Run: run, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.RunTimeout}
+	if p.routed {
+		err := p.onHost(ctx, fmt.Sprintf("run %d attempt %d", run, attempt), p.acts.RunExperiment, in, p.in.RunTimeout, &r)
+		return r, err
+	}
+	err := workflow.ExecuteActivity(runOptions(ctx, p.in.RunTimeout), p.acts.RunExperiment, in).Get(ctx, &r)
 	return r, err
 }
 
@@ -365,8 +387,13 @@ func (p *paperRun) plots(ctx workflow.Context) error {
 		}
 		var r activities.RunResult
 		lastRan = attempt
-		if err := workflow.ExecuteActivity(runOptions(ctx, p.in.PlotTimeout), p.acts.RunPlot,
-			activities.PlotInput{Paper: p.ref, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.PlotTimeout}).Get(ctx, &r); err != nil {
+		pin := activities.PlotInput{Paper: p.ref, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.PlotTimeout}
+		if p.routed {
+			err = p.onHost(ctx, fmt.Sprintf("plot attempt %d", attempt), p.acts.RunPlot, pin, p.in.PlotTimeout, &r)
+		} else {
+			err = workflow.ExecuteActivity(runOptions(ctx, p.in.PlotTimeout), p.acts.RunPlot, pin).Get(ctx, &r)
+		}
+		if err != nil {
 			return err
 		}
 		if r.OK {

@@ -12,7 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -26,6 +28,9 @@ import (
 // acts names the activities: method values on a nil pointer are enough for
 // the test environment to resolve activity names ("CoderTurn", ...).
 var acts *activities.Activities
+
+// hostActs names the experiment-host activities the same way.
+var hostActs *activities.Host
 
 const (
 	tmpl      = "nanoGPT"
@@ -78,6 +83,11 @@ type paperFake struct {
 	// charge, when set, prices the model activities ("coder", "section",
 	// "review") against the budget they were given, as the real ones do.
 	charge func(what string, b llm.Budget) (llm.Usage, error)
+	// reserve and device answer the experiment-host activities; queues
+	// records the task queue of every run and plot.
+	reserve func(activities.ReserveInput) (activities.HostInfo, error)
+	device  func(activities.DeviceInput) (int, error)
+	queues  []string
 }
 
 func newPaperFake() *paperFake {
@@ -114,6 +124,27 @@ func (f *paperFake) log(s string) {
 }
 
 func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
+	env.OnActivity(hostActs.ReserveHost, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ReserveInput) (activities.HostInfo, error) {
+			if f.reserve != nil {
+				return f.reserve(in)
+			}
+			return activities.HostInfo{Host: "hostA", Devices: []string{"cpu"}}, nil
+		})
+	env.OnActivity(hostActs.AcquireDevice, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DeviceInput) (int, error) {
+			if f.device != nil {
+				return f.device(in)
+			}
+			return 0, nil
+		})
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "RunExperiment" || info.ActivityType.Name == "RunPlot" {
+			f.mu.Lock()
+			f.queues = append(f.queues, info.TaskQueue)
+			f.mu.Unlock()
+		}
+	})
 	env.OnActivity(acts.PreparePaper, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.PaperSetup) (string, error) {
 			f.log(fmt.Sprintf("prepare %s idea=%s", in.Paper.Key, in.Idea.Name))
@@ -402,6 +433,7 @@ func TestPaperWorkflow(t *testing.T) {
 					Paper: "paper/nanoGPT/alpha", Idea: "alpha", Title: "Alpha Title", Template: tmpl, Model: model,
 					Stage: "done", State: "completed",
 					Run: 1, Attempt: 0, // the last run started; run 2 was planned, never started
+					Host: "hostA", Device: 0,
 					Runs:   []workflows.RunStatus{{Run: 1, Attempts: 1, OK: true, Seconds: 90}},
 					Tokens: llm.Usage{PromptTokens: 4 + 800 + 10000, CompletionTokens: 8 + 1600 + 20000, Calls: 13},
 					// 4 coder turns, 8 sections, 1 review
