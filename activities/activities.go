@@ -16,6 +16,7 @@ import (
 
 	"github.com/aiscientist/aiscientist/internal/latex"
 	"github.com/aiscientist/aiscientist/internal/llm"
+	"github.com/aiscientist/aiscientist/internal/sandbox"
 	"github.com/aiscientist/aiscientist/internal/store"
 	"github.com/aiscientist/aiscientist/internal/template"
 )
@@ -27,6 +28,9 @@ type Activities struct {
 	LLM       *llm.Registry
 	Python    string // explicit interpreter (worker --python / AISCI_PYTHON); empty: discover
 	LaTeX     latex.Compiler
+	// Sandbox runs every experiment and plot script (bubblewrap; the zero
+	// value is an enabled sandbox without limits, Disabled runs directly).
+	Sandbox sandbox.Config
 
 	pythons sync.Map // template name → interpreter that imports its packages
 }

@@ -118,7 +118,7 @@ func (a *Activities) runScript(ctx context.Context, p PaperRef, dir, logName str
 	}
 	r, err := pyrun.Run(ctx, pyrun.Spec{
 		Python: py, Dir: dir, Args: args, Env: env, Timeout: timeout,
-		Stdout: stdout, Stderr: stderr,
+		Stdout: stdout, Stderr: stderr, Sandbox: &a.Sandbox,
 		Tick: func() { activity.RecordHeartbeat(ctx, logName) }, TickEvery: 5 * time.Second,
 	})
 	if err != nil {

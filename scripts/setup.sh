@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on Debian/Ubuntu: TeX for the
-# paper, chktex, poppler-utils (pdftotext/pdfinfo) and Debian's Python with
-# PyTorch, NumPy and Matplotlib (under /usr/bin/python3). Skips apt when all
-# of it is already there. Run as root or with sudo available.
+# paper, chktex, poppler-utils (pdftotext/pdfinfo), bubblewrap (the
+# experiment sandbox) and Debian's Python with PyTorch, NumPy and Matplotlib
+# (under /usr/bin/python3). Skips apt when all of it is already there. Run as
+# root or with sudo available.
 set -euo pipefail
 
 packages=(texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended
-  chktex poppler-utils python3 python3-torch python3-numpy python3-matplotlib)
+  chktex poppler-utils bubblewrap python3 python3-torch python3-numpy python3-matplotlib)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -25,7 +26,9 @@ fi
   echo "setup: /usr/bin/python3 cannot import torch, numpy and matplotlib" >&2
   exit 1
 }
-for t in pdflatex bibtex chktex pdftotext pdfinfo; do
+for t in pdflatex bibtex chktex pdftotext pdfinfo bwrap prlimit setpriv; do
   command -v "$t" >/dev/null || { echo "setup: $t missing after install" >&2; exit 1; }
 done
+bwrap --ro-bind / / --unshare-net --unshare-pid --proc /proc --dev /dev true 2>/dev/null ||
+  echo "setup: warning: bwrap cannot create namespaces here; run the worker with --no-sandbox (AISCI_NO_SANDBOX=1)" >&2
 echo "setup: ready (go $(go env GOVERSION 2>/dev/null || echo '?'), $(/usr/bin/python3 -c 'import torch; print("torch", torch.__version__)'))" >&2

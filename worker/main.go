@@ -6,14 +6,18 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
 	"github.com/aiscientist/aiscientist/internal/app"
 	"github.com/aiscientist/aiscientist/internal/logging"
+	"github.com/aiscientist/aiscientist/internal/pyrun"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
@@ -67,7 +71,83 @@ Web UI, and the worker; finished papers stay visible across restarts.`,
 	f.StringVar(&cfg.ModelsFile, "models", "", "JSON file adding or overriding models (default $AISCI_MODELS)")
 	f.StringVar(&cfg.LLMBaseURL, "llm-base-url", "", "OpenAI-compatible local server for local/<model> names (Ollama, vLLM, llama.cpp)")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
+	f.BoolVar(&cfg.NoSandbox, "no-sandbox", false, "run experiments without the bubblewrap sandbox, with the worker's privileges, network and environment (also AISCI_NO_SANDBOX=1); for hosts that cannot use it")
+	exit := 0
+	cmd.AddCommand(sandboxRunCmd(&exit))
 	if err := cmd.Execute(); err != nil {
 		os.Exit(1)
 	}
+	os.Exit(exit)
+}
+
+// sandboxRunCmd is `worker sandbox-run`: one command run exactly as an
+// experiment is run (same sandbox, limits and environment), for operators
+// and tests. Its exit status is the command's, 124 on timeout.
+func sandboxRunCmd(exit *int) *cobra.Command {
+	var dir, dataDir, artifacts string
+	var timeout time.Duration
+	var noSandbox bool
+	c := &cobra.Command{
+		Use:   "sandbox-run --dir DIR [--timeout 30s] [--no-sandbox] -- CMD ARGS...",
+		Short: "Run one command exactly as an experiment is run (same sandbox and limits)",
+		Long: `Runs CMD inside the experiment sandbox: DIR is its working directory and only
+writable host folder, with no network, a read-only system, private /tmp and
+/dev/shm, the worker's data folder hidden, the experiments' environment
+(AISCI_QUICK and CUDA_VISIBLE_DEVICES are passed on when set) and limits.
+stdout and stderr go to the terminal. The exit status is the command's, 124
+when the timeout killed it.`,
+		Args:         cobra.MinimumNArgs(1),
+		SilenceUsage: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dir == "" {
+				return fmt.Errorf("--dir is required")
+			}
+			if artifacts == "" {
+				artifacts = filepath.Join(dataDir, "artifacts")
+			}
+			sb := app.SandboxConfig(noSandbox, dataDir, artifacts)
+			if err := sb.Check(); err != nil {
+				return err
+			}
+			prog, err := exec.LookPath(args[0])
+			if err != nil {
+				return err
+			}
+			env := []string{"PYTHONUNBUFFERED=1", "MPLBACKEND=Agg"}
+			for _, k := range []string{"AISCI_QUICK", "CUDA_VISIBLE_DEVICES"} {
+				if v, ok := os.LookupEnv(k); ok {
+					env = append(env, k+"="+v)
+				}
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			res, err := pyrun.Run(ctx, pyrun.Spec{
+				Python: prog, Args: args[1:], Dir: dir, Env: env, Timeout: timeout,
+				Stdout: os.Stdout, Stderr: os.Stderr, Sandbox: &sb,
+			})
+			switch {
+			case err != nil && ctx.Err() != nil:
+				fmt.Fprintln(os.Stderr, "sandbox-run: interrupted; the command was killed")
+				*exit = 130
+			case err != nil:
+				return err
+			case res.TimedOut:
+				fmt.Fprintf(os.Stderr, "sandbox-run: timed out after %s; the command was killed\n", timeout)
+				*exit = 124
+			case res.ExitCode < 0: // killed by a signal (direct run; bwrap reports 128+n itself)
+				fmt.Fprintln(os.Stderr, "sandbox-run: the command was killed by a signal")
+				*exit = 1
+			default:
+				*exit = res.ExitCode
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&dir, "dir", "", "the experiment's folder: working directory and only writable host folder (required)")
+	f.DurationVar(&timeout, "timeout", 2*time.Hour, "wall-clock limit; the whole process tree is killed at the end")
+	f.BoolVar(&noSandbox, "no-sandbox", false, "run directly, as a worker with --no-sandbox does (also AISCI_NO_SANDBOX=1)")
+	f.StringVar(&dataDir, "data-dir", app.DefaultDataDir(), "the worker's data folder (hidden from the command)")
+	f.StringVar(&artifacts, "artifacts", "", "the artifact store (hidden from the command; default <data-dir>/artifacts)")
+	return c
 }

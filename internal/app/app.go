@@ -23,6 +23,7 @@ import (
 	"github.com/aiscientist/aiscientist/internal/latex"
 	"github.com/aiscientist/aiscientist/internal/llm"
 	"github.com/aiscientist/aiscientist/internal/logging"
+	"github.com/aiscientist/aiscientist/internal/sandbox"
 	"github.com/aiscientist/aiscientist/internal/scripted"
 	"github.com/aiscientist/aiscientist/internal/store"
 	"github.com/aiscientist/aiscientist/workflows"
@@ -49,7 +50,10 @@ type Config struct {
 	ModelsFile string
 	// LLMBaseURL serves local/<model> names (Ollama, vLLM, llama.cpp).
 	LLMBaseURL string
-	Logger     *zap.Logger
+	// NoSandbox runs experiments without the bubblewrap sandbox (also
+	// AISCI_NO_SANDBOX=1), for hosts that cannot use it.
+	NoSandbox bool
+	Logger    *zap.Logger
 }
 
 // App is a running worker process.
@@ -92,6 +96,15 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Artifacts, err = filepath.Abs(cfg.Artifacts); err != nil {
 		return nil, err
 	}
+	sb := SandboxConfig(cfg.NoSandbox, cfg.DataDir, cfg.Artifacts)
+	if err := sb.Check(); err != nil {
+		return nil, err
+	}
+	if sb.Disabled {
+		cfg.Logger.Warn("experiment sandbox disabled (--no-sandbox or AISCI_NO_SANDBOX): experiments run with the worker's privileges, network and environment")
+	} else {
+		cfg.Logger.Info("experiment sandbox", zap.String("sandbox", sb.Summary()))
+	}
 	a := &App{serverLevel: zap.NewAtomicLevelAt(zapcore.ErrorLevel)}
 	opts := client.Options{}
 	if cfg.Dev {
@@ -123,6 +136,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		LLM:       registry,
 		Python:    cfg.Python,
 		LaTeX:     latex.Compiler{},
+		Sandbox:   sb,
 	}
 	a.Worker = worker.New(a.Client, workflows.TaskQueue, worker.Options{})
 	workflows.Register(a.Worker, acts)
@@ -131,6 +145,24 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	return a, nil
+}
+
+// SandboxConfig is the experiment sandbox of a worker whose data folder and
+// artifact store are hide (hidden from experiments: they hold other papers
+// and the server's database): the defaults, disabled by noSandbox or
+// AISCI_NO_SANDBOX=1.
+func SandboxConfig(noSandbox bool, hide ...string) sandbox.Config {
+	c := sandbox.DefaultConfig()
+	c.Disabled = noSandbox || sandbox.EnvOptOut()
+	for _, h := range hide {
+		if h == "" {
+			continue
+		}
+		if abs, err := filepath.Abs(h); err == nil {
+			c.Hide = append(c.Hide, abs)
+		}
+	}
+	return c
 }
 
 // NewRegistry builds the model registry: built-in models, the models file

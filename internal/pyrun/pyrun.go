@@ -13,10 +13,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/aiscientist/aiscientist/internal/sandbox"
 )
 
 // Candidates lists interpreters to try in order. An explicit choice (flag or
@@ -104,6 +107,10 @@ type Spec struct {
 	// Tick is called every TickEvery while the process runs (heartbeats).
 	Tick      func()
 	TickEvery time.Duration
+	// Sandbox, when set and not Disabled, runs the script inside it: Dir is
+	// the only writable host folder and Env is added to sandbox.Environ
+	// instead of the worker's environment. Nil runs the script directly.
+	Sandbox *sandbox.Config
 }
 
 // Result of a run. A non-zero exit is a Result, not an error: the caller
@@ -127,11 +134,30 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 		runCtx, cancel = context.WithTimeout(ctx, s.Timeout)
 		defer cancel()
 	}
-	cmd := exec.Command(s.Python, s.Args...)
-	cmd.Dir = s.Dir
-	cmd.Env = append(os.Environ(), s.Env...)
-	// Own process group, so a timeout kills everything the script spawned.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var cmd *exec.Cmd
+	if s.Sandbox.Enabled() {
+		// Own process group too; killing it kills bwrap, and with it the
+		// sandbox's PID namespace, detached children included.
+		// The sandbox dies with its parent thread (PR_SET_PDEATHSIG, so a
+		// killed worker leaves nothing behind); keep that thread alive, as
+		// the Go runtime ends a thread only when a goroutine locked to it
+		// exits.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var err error
+		if cmd, err = s.Sandbox.Command(s.Dir, append([]string{s.Python}, s.Args...), sandbox.Environ(s.Dir, s.Env)); err != nil {
+			return Result{}, err
+		}
+	} else {
+		cmd = exec.Command(s.Python, s.Args...)
+		cmd.Dir = s.Dir
+		cmd.Env = append(os.Environ(), s.Env...)
+		// Own process group, so a timeout kills everything the script spawned.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
+	// A child that outlives the script (possible only without the sandbox)
+	// may hold stdout or stderr open; do not wait for it forever.
+	cmd.WaitDelay = 5 * time.Second
 	tail := &tailBuffer{max: TailBytes}
 	cmd.Stderr = multi(s.Stderr, tail)
 	cmd.Stdout = multi(s.Stdout, nil)
@@ -153,6 +179,9 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 		case err := <-done:
 			res.Duration = time.Since(start)
 			res.StderrTail = tail.String()
+			if errors.Is(err, exec.ErrWaitDelay) {
+				err = nil // exited 0; an orphan kept a stream open
+			}
 			if err != nil {
 				var ee *exec.ExitError
 				if !errors.As(err, &ee) {
