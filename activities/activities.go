@@ -31,6 +31,9 @@ type Activities struct {
 	// Sandbox runs every experiment and plot script (bubblewrap; the zero
 	// value is an enabled sandbox without limits, Disabled runs directly).
 	Sandbox sandbox.Config
+	// Device is the slot a device-queue worker runs experiments on (nil:
+	// the workflow queue's worker, for papers from before experiment hosts).
+	Device *Device
 
 	pythons sync.Map // template name → interpreter that imports its packages
 }

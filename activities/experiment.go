@@ -36,6 +36,7 @@ type RunResult struct {
 // snapshotted as run_<i>.py. Exit 0 without a valid final_info.json is a
 // failed run with a clear reason, not a crash.
 func (a *Activities) RunExperiment(ctx context.Context, in RunInput) (RunResult, error) {
+	defer a.Device.done()
 	dir, err := a.paperDir(in.Paper)
 	if err != nil {
 		return RunResult{}, err
@@ -74,6 +75,7 @@ type PlotInput struct {
 
 // RunPlot runs plot.py; success needs at least one PNG in the paper folder.
 func (a *Activities) RunPlot(ctx context.Context, in PlotInput) (RunResult, error) {
+	defer a.Device.done()
 	dir, err := a.paperDir(in.Paper)
 	if err != nil {
 		return RunResult{}, err
@@ -116,10 +118,15 @@ func (a *Activities) runScript(ctx context.Context, p PaperRef, dir, logName str
 	if quick {
 		env = append(env, "AISCI_QUICK=1")
 	}
+	env = append(env, a.Device.env()...) // its own GPU only
+	start := time.Now()
 	r, err := pyrun.Run(ctx, pyrun.Spec{
 		Python: py, Dir: dir, Args: args, Env: env, Timeout: timeout,
 		Stdout: stdout, Stderr: stderr, Sandbox: &a.Sandbox,
-		Tick: func() { activity.RecordHeartbeat(ctx, logName) }, TickEvery: 5 * time.Second,
+		Tick: func() {
+			activity.RecordHeartbeat(ctx, a.Device.heartbeat(logName, int(time.Since(start).Seconds())))
+		},
+		TickEvery: 5 * time.Second,
 	})
 	if err != nil {
 		return RunResult{}, err

@@ -71,9 +71,12 @@ Web UI, and the worker; finished papers stay visible across restarts.`,
 	f.StringVar(&cfg.ModelsFile, "models", "", "JSON file adding or overriding models (default $AISCI_MODELS)")
 	f.StringVar(&cfg.LLMBaseURL, "llm-base-url", "", "OpenAI-compatible local server for local/<model> names (Ollama, vLLM, llama.cpp)")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&cfg.Host, "host", "", "name of this experiment host (default: the machine's host name)")
+	f.BoolVar(&cfg.NoExperiments, "no-experiments", false, "orchestrate only: run no experiments on this machine")
+	f.IntVar(&cfg.CPUSlots, "cpu-slots", 0, "experiments at once on a host without GPUs (0: one per four cores)")
 	f.BoolVar(&cfg.NoSandbox, "no-sandbox", false, "run experiments without the bubblewrap sandbox, with the worker's privileges, network and environment (also AISCI_NO_SANDBOX=1); for hosts that cannot use it")
 	exit := 0
-	cmd.AddCommand(sandboxRunCmd(&exit))
+	cmd.AddCommand(sandboxRunCmd(&exit), gpusCmd())
 	if err := cmd.Execute(); err != nil {
 		os.Exit(1)
 	}

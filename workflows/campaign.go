@@ -29,6 +29,9 @@ type CampaignInput struct {
 	// Paper settings passed on to every paper (zero: paper defaults).
 	MaxRuns    int
 	RunTimeout time.Duration
+	// HostTimeout: an experiment host silent for this long loses its runs
+	// to another (zero: the paper default, 5 min).
+	HostTimeout time.Duration
 	// BudgetUSD limits the campaign's model spending in total, ideas and
 	// papers together; PaperBudgetUSD limits each paper. Zero: no limit.
 	BudgetUSD      float64
@@ -274,7 +277,7 @@ func (c *campaignRun) startPaper(ctx workflow.Context, idea paper.Idea, grant fl
 		Memo:                  map[string]any{"workspace_key": ref.Key, "campaign": c.id},
 	})
 	f := workflow.ExecuteChildWorkflow(cctx, PaperWorkflow, PaperInput{
-		Paper: ref, Idea: idea, Quick: in.Quick, MaxRuns: in.MaxRuns, RunTimeout: in.RunTimeout,
+		Paper: ref, Idea: idea, Quick: in.Quick, MaxRuns: in.MaxRuns, RunTimeout: in.RunTimeout, HostTimeout: in.HostTimeout,
 		ResultsDir: in.ResultsDir, Folder: folder, BudgetUSD: in.PaperBudgetUSD, GrantUSD: grant,
 	})
 	c.active = append(c.active, &activePaper{idea: idea, future: f, grant: grant, limit: in.PaperBudgetUSD})

@@ -53,7 +53,13 @@ type Config struct {
 	// NoSandbox runs experiments without the bubblewrap sandbox (also
 	// AISCI_NO_SANDBOX=1), for hosts that cannot use it.
 	NoSandbox bool
-	Logger    *zap.Logger
+	// Host names this process as an experiment host (default: the machine's
+	// name); NoExperiments makes it orchestrate only; CPUSlots is how many
+	// experiments a host without GPUs runs at once (0: one per four cores).
+	Host          string
+	NoExperiments bool
+	CPUSlots      int
+	Logger        *zap.Logger
 }
 
 // App is a running worker process.
@@ -64,6 +70,11 @@ type App struct {
 	// serverLevel lets Stop silence the embedded server, whose shutdown
 	// logs connection errors that are expected and alarming to read.
 	serverLevel zap.AtomicLevel
+	// newActivities builds the activities' dependencies once more (for each
+	// device of an experiment host).
+	newActivities func() *activities.Activities
+	hosts         []*HostWorkers
+	logger        *zap.Logger
 }
 
 // DefaultDataDir is ~/.aiscientist, so every run of `worker --dev` finds
@@ -130,19 +141,28 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		a.Stop()
 		return nil, err
 	}
-	acts := &activities.Activities{
-		Store:     store.Local{Root: cfg.Artifacts},
-		Templates: cfg.Templates,
-		LLM:       registry,
-		Python:    cfg.Python,
-		LaTeX:     latex.Compiler{},
-		Sandbox:   sb,
+	a.logger = cfg.Logger
+	a.newActivities = func() *activities.Activities {
+		return &activities.Activities{
+			Store:     store.Local{Root: cfg.Artifacts},
+			Templates: cfg.Templates,
+			LLM:       registry,
+			Python:    cfg.Python,
+			LaTeX:     latex.Compiler{},
+			Sandbox:   sb,
+		}
 	}
 	a.Worker = worker.New(a.Client, workflows.TaskQueue, worker.Options{})
-	workflows.Register(a.Worker, acts)
+	workflows.Register(a.Worker, a.newActivities())
 	if err := a.Worker.Start(); err != nil {
 		a.Stop()
 		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	if !cfg.NoExperiments {
+		if _, err := a.AddHost(cfg.Host, cfg.CPUSlots); err != nil {
+			a.Stop()
+			return nil, err
+		}
 	}
 	return a, nil
 }
@@ -183,6 +203,9 @@ func NewRegistry(modelsFile, localBaseURL string) (*llm.Registry, error) {
 
 // Stop stops the worker, the client and the embedded server.
 func (a *App) Stop() {
+	for _, h := range a.hosts {
+		h.Stop()
+	}
 	if a.Worker != nil {
 		a.Worker.Stop()
 	}

@@ -1,0 +1,83 @@
+package app
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+
+	"github.com/aiscientist/aiscientist/activities"
+	"github.com/aiscientist/aiscientist/internal/gpu"
+)
+
+// HostWorkers are the workers that make a process an experiment host.
+type HostWorkers struct {
+	Host    *activities.Host
+	workers []worker.Worker
+	probe   *gpu.Probe
+}
+
+// Stop stops polling the host's queues; runs in progress are cancelled
+// (their sandboxes die with them) and their papers move to another host.
+func (h *HostWorkers) Stop() {
+	for _, w := range h.workers {
+		w.Stop()
+	}
+	if h.probe != nil {
+		h.probe.Close()
+	}
+}
+
+var hostChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// HostName is a task-queue-safe name for this machine.
+func HostName(name string) string {
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	name = strings.Trim(hostChars.ReplaceAllString(name, "-"), "-")
+	if name == "" {
+		name = "host"
+	}
+	return name
+}
+
+// AddHost makes this process the experiment host name: it answers
+// reservations on the shared queue and device choices on its own queue,
+// and runs experiments on one queue per GPU (or CPU slot), one at a time.
+func (a *App) AddHost(name string, cpuSlots int) (*HostWorkers, error) {
+	name = HostName(name)
+	probe := gpu.NewProbe()
+	inv := gpu.Discover(probe, cpuSlots)
+	h := &HostWorkers{Host: activities.NewHost(name, inv), probe: probe}
+	shared := worker.New(a.Client, activities.ExperimentsQueue, worker.Options{})
+	shared.RegisterActivity(h.Host.ReserveHost)
+	own := worker.New(a.Client, activities.HostQueue(name), worker.Options{})
+	own.RegisterActivity(h.Host.AcquireDevice)
+	h.workers = append(h.workers, shared, own)
+	for i, d := range inv.Devices {
+		acts := a.newActivities()
+		acts.Device = &activities.Device{Host: h.Host, Index: i, Slot: d, Probe: probe}
+		// One run at a time: the device is the run's alone.
+		w := worker.New(a.Client, activities.DeviceQueue(name, i), worker.Options{MaxConcurrentActivityExecutionSize: 1})
+		w.RegisterActivity(acts.RunExperiment)
+		w.RegisterActivity(acts.RunPlot)
+		h.workers = append(h.workers, w)
+	}
+	for _, w := range h.workers {
+		if err := w.Start(); err != nil {
+			h.Stop()
+			return nil, fmt.Errorf("experiment host %s: start worker: %w", name, err)
+		}
+	}
+	a.hosts = append(a.hosts, h)
+	kind := "CPU slots"
+	if inv.GPUs() {
+		kind = "GPUs"
+	}
+	a.logger.Info("experiment host ready", zap.String("host", name), zap.Int(strings.ToLower(kind), len(inv.Devices)), zap.String("note", inv.Note))
+	return h, nil
+}
