@@ -160,6 +160,9 @@ func printProgress(w interface{ Write([]byte) (int, error) }, p any) error {
 		fmt.Fprintf(w, "paper %s  (%s)\ntemplate %s  model %s\nstage %s  state %s  run %d attempt %d\ntokens: prompt %d (cached %d), completion %d, calls %d, cost $%.4f\n",
 			v.Paper, v.Title, v.Template, v.Model, v.Stage, v.State, v.Run, v.Attempt, v.Tokens.PromptTokens, v.Tokens.CachedPromptTokens, v.Tokens.CompletionTokens, v.Tokens.Calls, v.Tokens.CostUSD)
 		printBudget(w, v.Budget, false)
+		if v.Host != "" {
+			fmt.Fprintf(w, "experiment host: %s (device %d)\n", v.Host, v.Device)
+		}
 		for _, r := range v.Runs {
 			st := "ok"
 			if !r.OK {
