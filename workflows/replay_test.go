@@ -14,10 +14,14 @@ import (
 // name saying what they cover). Histories recorded by earlier versions stay:
 // a change to workflow code that would break running papers fails here;
 // guard such a change with workflow.GetVersion and add new histories beside
-// the old. *_v1_nobudget: before budgets; campaign_v2_budget_nomarker:
-// budgets, before the campaign published CostUSD per finished paper (the
-// campaign-cost-per-paper version); *_budget: today's code, a paper stopped
-// at its campaign's budget and resumed by an update.
+// the old:
+//   - *_v1_nobudget: before budgets;
+//   - campaign_v2_budget_nomarker: budgets, before the campaign published
+//     CostUSD per finished paper (the campaign-cost-per-paper version);
+//   - paper_v2_budget, campaign_v3_budget: a paper stopped at its campaign's
+//     budget and resumed by an update, experiments on the workflow queue;
+//   - paper_v3_hosts, campaign_v4_hosts: the same on an experiment host
+//     (the experiment-hosts version).
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {
