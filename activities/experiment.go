@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,6 +31,8 @@ type RunResult struct {
 	Error    string // one line for status and prompts
 	Duration time.Duration
 	Figures  int // plot runs: PNG files present afterwards
+	// Cached: the host had this baseline already and copied it.
+	Cached bool `json:",omitempty"`
 }
 
 // RunExperiment runs the experiment script in the paper folder. Its logs go
@@ -46,6 +50,16 @@ func (a *Activities) RunExperiment(ctx context.Context, in RunInput) (RunResult,
 	if err := os.RemoveAll(filepath.Join(dir, out)); err != nil {
 		return RunResult{}, fmt.Errorf("clear %s: %w", out, err)
 	}
+	cache := a.baselineCache(in, dir)
+	if cache != "" && store.Exists(filepath.Join(cache, "final_info.json")) {
+		if err := store.CopyDir(cache, filepath.Join(dir, out)); err != nil {
+			return RunResult{}, fmt.Errorf("copy the host's cached baseline: %w", err)
+		}
+		if err := store.CopyFile(filepath.Join(dir, "experiment.py"), filepath.Join(dir, out+".py")); err != nil {
+			return RunResult{}, fmt.Errorf("snapshot experiment.py: %w", err)
+		}
+		return RunResult{OK: true, Cached: true}, nil
+	}
 	res, err := a.runScript(ctx, in.Paper, dir, fmt.Sprintf("run_%d_attempt_%d", in.Run, in.Attempt), in.Quick, in.Timeout, "experiment.py", "--out_dir="+out)
 	if err != nil || !res.OK {
 		return res, err
@@ -62,7 +76,53 @@ func (a *Activities) RunExperiment(ctx context.Context, in RunInput) (RunResult,
 	if err := store.CopyFile(filepath.Join(dir, "experiment.py"), filepath.Join(dir, out+".py")); err != nil {
 		return RunResult{}, fmt.Errorf("snapshot experiment.py: %w", err)
 	}
+	if cache != "" {
+		// Best effort: a failed save only means the next paper runs it too.
+		if err := saveBaseline(filepath.Join(dir, out), cache); err != nil {
+			activity.GetLogger(ctx).Warn("baseline not cached", "cache", cache, "error", err)
+		}
+	}
 	return res, nil
+}
+
+// baselineCache is where this host keeps run_0 of a template: the baseline
+// is the template's own code, so a host computes it once per template,
+// configuration and version of experiment.py, on its own hardware, and
+// later papers copy it. Empty: not a baseline on an experiment host.
+func (a *Activities) baselineCache(in RunInput, dir string) string {
+	if in.Run != 0 || a.Device == nil || a.Device.Host == nil {
+		return ""
+	}
+	code, err := os.ReadFile(filepath.Join(dir, "experiment.py"))
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(code)
+	mode := "full"
+	if in.Quick {
+		mode = "quick"
+	}
+	return filepath.Join(a.Store.Root, "baselines", a.Device.Host.Name, in.Paper.Template, mode, hex.EncodeToString(sum[:8]), "run_0")
+}
+
+// saveBaseline copies a finished run_0 into the cache, whole or not at all.
+func saveBaseline(run, cache string) error {
+	if store.Exists(cache) {
+		return nil // another paper saved it meanwhile
+	}
+	tmp := fmt.Sprintf("%s.tmp-%d", cache, os.Getpid())
+	_ = os.RemoveAll(tmp)
+	if err := store.CopyDir(run, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, cache); err != nil {
+		_ = os.RemoveAll(tmp)
+		if store.Exists(cache) {
+			return nil
+		}
+		return err
+	}
+	return nil
 }
 
 // PlotInput is one run of plot.py.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aiscientist/aiscientist/activities"
+	"github.com/aiscientist/aiscientist/internal/gpu"
+	"github.com/aiscientist/aiscientist/internal/llm"
 )
 
 // writeFinalInfo is a script fragment that writes a valid final_info.json
@@ -191,5 +193,53 @@ func TestRunPlot(t *testing.T) {
 				t.Error("logs/plot_attempt_2.stderr missing")
 			}
 		})
+	}
+}
+
+// An experiment host computes a template's baseline once: the next paper
+// on the host copies it, and changed template code is run afresh.
+func TestBaselineCachedPerHost(t *testing.T) {
+	needPython(t)
+	root := t.TempDir()
+	dir := filepath.Join(root, "tiny")
+	writeFile(t, filepath.Join(dir, "experiment.py"), `import json, os, sys
+out = sys.argv[1].split("=", 1)[1]
+os.makedirs(out, exist_ok=True)
+json.dump(json.load(open("info.json")), open(os.path.join(out, "final_info.json"), "w"))
+open(os.path.join(out, "ran.txt"), "w").write(str(os.getpid()))
+`)
+	writeFile(t, filepath.Join(dir, "info.json"), grokkingFinalInfo(0.9))
+	writeFile(t, filepath.Join(dir, "plot.py"), "print('plot')\n")
+	writeFile(t, filepath.Join(dir, "prompt.json"), `{"system": "s", "task_description": "t"}`)
+	writeFile(t, filepath.Join(dir, "seed_ideas.json"), `[]`)
+	writeFile(t, filepath.Join(dir, "latex", "template.tex"), cleanTex)
+	e := newEnv(t, withTemplates(root))
+	e.acts.Sandbox.Disabled = true // the cache is the subject here, not the sandbox
+	e.acts.Device = &activities.Device{Host: activities.NewHost("host-a", gpu.Inventory{Devices: gpu.CPUSlots(1)}), Slot: gpu.CPUSlots(1)[0]}
+
+	run0 := func(key string) (activities.RunResult, string) {
+		ref := activities.PaperRef{Key: "tiny/" + key, Name: key, Template: "tiny", Model: llm.ScriptedModel}
+		pdir := mustExecute[string](t, e, e.acts.PreparePaper, activities.PaperSetup{Paper: ref, Idea: testIdea})
+		r := mustExecute[activities.RunResult](t, e, e.acts.RunExperiment, activities.RunInput{Paper: ref, Run: 0, Attempt: 1, Quick: true, Timeout: time.Minute})
+		if !r.OK {
+			t.Fatalf("%s: run_0 failed: %s", key, r.Error)
+		}
+		return r, pdir
+	}
+	first, dir1 := run0("p1")
+	second, dir2 := run0("p2")
+	if first.Cached || !second.Cached {
+		t.Fatalf("cached: first %v, second %v; want false then true", first.Cached, second.Cached)
+	}
+	if a, b := readFile(t, filepath.Join(dir1, "run_0", "ran.txt")), readFile(t, filepath.Join(dir2, "run_0", "ran.txt")); a != b {
+		t.Error("the second paper's baseline is not the first one's")
+	}
+	if !exists(filepath.Join(dir2, "run_0.py")) {
+		t.Error("no run_0.py snapshot for the cached baseline")
+	}
+	// Another host, or other code, runs it again.
+	writeFile(t, filepath.Join(dir, "experiment.py"), readFile(t, filepath.Join(dir, "experiment.py"))+"# changed\n")
+	if third, _ := run0("p3"); third.Cached {
+		t.Error("changed experiment.py reused the old baseline")
 	}
 }

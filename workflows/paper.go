@@ -87,6 +87,7 @@ type RunStatus struct {
 	OK       bool   `json:"ok"`
 	Error    string `json:"error,omitempty"`
 	Seconds  int    `json:"seconds,omitempty"`
+	Cached   bool   `json:"cached,omitempty"` // a baseline the host had computed before
 }
 
 // PaperProgress answers the progress query.
@@ -300,6 +301,7 @@ func (p *paperRun) baseline(ctx workflow.Context) error {
 		}
 		p.record(0, attempt, r.OK, r.Error, r.Duration)
 		if r.OK {
+			p.prog.Runs[len(p.prog.Runs)-1].Cached = r.Cached
 			return nil
 		}
 		last = r.Error
