@@ -168,6 +168,9 @@ func printProgress(w interface{ Write([]byte) (int, error) }, p any) error {
 			if !r.OK {
 				st = "failed: " + r.Error
 			}
+			if r.Cached {
+				st += " (the host's cached baseline)"
+			}
 			fmt.Fprintf(w, "  run_%d  attempts %d  %ds  %s\n", r.Run, r.Attempts, r.Seconds, st)
 		}
 		if v.PDF != "" {
