@@ -159,7 +159,7 @@ func validLimit(limit, spent float64) error {
 func (p *paperRun) callModel(ctx workflow.Context, act any, in func(llm.Budget) any, out any, usage func() llm.Usage) error {
 	for {
 		if b := p.budget(); b.Limited() && b.Left() <= 0 {
-			if err := p.awaitBudget(ctx, fmt.Sprintf("budget exhausted: $%.4f spent of $%.2f", b.SpentUSD, b.LimitUSD)); err != nil {
+			if err := p.awaitBudget(ctx, fmt.Sprintf("budget exhausted: $%.4f spent of $%.4f", b.SpentUSD, b.LimitUSD)); err != nil {
 				return err
 			}
 			continue
