@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -70,7 +72,7 @@ func launchCmd(g *globals) *cobra.Command {
 				return err
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "campaign started: %s\nweb UI: %s\nresults: %s/%s/\n", id, uiLink(g.ui, g.namespace, id), out, o.template)
+			fmt.Fprintf(w, "campaign started: %s\nweb UI: %s\nresults: %s/%s/\n", id, uiLink(uiBase(g.ui, g.address), g.namespace, id), out, o.template)
 			if !o.wait {
 				fmt.Fprintf(w, "follow it with: go run ./starter status %s\n", id)
 				return nil
@@ -95,6 +97,23 @@ func launchCmd(g *globals) *cobra.Command {
 	f.BoolVar(&o.preflight, "preflight", true, "check tools, Python, template, key and one model call first")
 	o.pf.flags(cmd)
 	return cmd
+}
+
+// uiBase is the Web UI's address: the flag, else where worker --dev puts
+// it for the server in use (gRPC port + 1000 on the same host).
+func uiBase(flag, address string) string {
+	if flag != "" {
+		return flag
+	}
+	if address == "" {
+		address = os.Getenv("TEMPORAL_ADDRESS")
+	}
+	host, port, err := net.SplitHostPort(address)
+	p, perr := strconv.Atoi(port)
+	if address == "" || err != nil || perr != nil {
+		return "http://127.0.0.1:8233"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(p+1000))
 }
 
 // uiLink is the Web UI page of a workflow.
