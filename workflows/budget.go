@@ -89,13 +89,11 @@ func (p *paperRun) budgetStatus() BudgetStatus {
 // setupBudget registers the budget update/signal and the campaign's grants.
 func (p *paperRun) setupBudget(ctx workflow.Context) error {
 	p.bud.limit, p.bud.grant = p.in.BudgetUSD, p.in.GrantUSD
-	p.prog.Budget = p.budgetStatus()
 	valid := func(c BudgetChange) error { return validLimit(c.LimitUSD, p.prog.Tokens.CostUSD) }
 	set := func(c BudgetChange) BudgetStatus {
 		p.bud.limit = c.LimitUSD
 		p.bud.version++
-		p.prog.Budget = p.budgetStatus()
-		st := p.prog.Budget
+		st := p.budgetStatus()
 		if p.bud.grant > 0 && p.bud.grant <= p.prog.Tokens.CostUSD {
 			st.Note = "the campaign's share for this paper is spent too: raise the campaign's budget"
 		}
@@ -106,7 +104,6 @@ func (p *paperRun) setupBudget(ctx workflow.Context) error {
 		ch.Receive(ctx, &g)
 		p.bud.grant = g
 		p.bud.version++
-		p.prog.Budget = p.budgetStatus()
 	})
 }
 
@@ -190,7 +187,6 @@ func (p *paperRun) awaitBudget(ctx workflow.Context, why string) error {
 		p.bud.note = why + "; this paper's share of the campaign budget is spent: raise it with: starter budget " + p.parent + " --usd N"
 	}
 	p.prog.State = StateBudgetExhausted
-	p.prog.Budget = p.budgetStatus()
 	workflow.GetLogger(ctx).Warn("paper stopped at its budget", "paper", p.prog.Paper, "reason", why)
 	p.upsertStage(ctx, StateBudgetExhausted)
 	p.tellCampaign(ctx, true)
@@ -198,7 +194,6 @@ func (p *paperRun) awaitBudget(ctx workflow.Context, why string) error {
 		return err
 	}
 	p.prog.State, p.bud.note = "running", ""
-	p.prog.Budget = p.budgetStatus()
 	p.upsertStage(ctx, stage)
 	p.tellCampaign(ctx, false)
 	workflow.GetLogger(ctx).Info("paper budget raised", "paper", p.prog.Paper, "limit", p.bud.effective())
@@ -291,7 +286,6 @@ func (c *campaignRun) rebalance(ctx workflow.Context, waiting int) {
 			workflow.GetLogger(ctx).Warn("could not raise a paper's share", "paper", id, "error", err)
 		}
 	}
-	c.prog.Budget = c.budgetStatus()
 }
 
 // setupBudget registers the campaign's budget update and signal, and
@@ -301,8 +295,7 @@ func (c *campaignRun) setupBudget(ctx workflow.Context) error {
 		c.total = ch.LimitUSD
 		c.version++
 		c.raised.SendAsync(true)
-		c.prog.Budget = c.budgetStatus()
-		return c.prog.Budget
+		return c.budgetStatus()
 	}
 	valid := func(ch BudgetChange) error {
 		if c.in.BudgetUSD <= 0 {
@@ -340,7 +333,6 @@ func (c *campaignRun) awaitRaise(ctx workflow.Context, why string) error {
 	seen, stage := c.version, c.prog.Stage
 	c.prog.State = StateBudgetExhausted
 	c.note = why + "; raise it with: starter budget " + c.id + " --usd N"
-	c.prog.Budget = c.budgetStatus()
 	workflow.GetLogger(ctx).Warn("campaign stopped at its budget", "campaign", c.id, "reason", why)
 	_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(StateBudgetExhausted))
 	if err := workflow.Await(ctx, func() bool { return c.version != seen }); err != nil {
@@ -348,6 +340,5 @@ func (c *campaignRun) awaitRaise(ctx workflow.Context, why string) error {
 	}
 	c.prog.State, c.note = "running", ""
 	c.stage(ctx, stage)
-	c.prog.Budget = c.budgetStatus()
 	return nil
 }

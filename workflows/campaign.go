@@ -281,7 +281,6 @@ func (c *campaignRun) startPaper(ctx workflow.Context, idea paper.Idea, grant fl
 		ResultsDir: in.ResultsDir, Folder: folder, BudgetUSD: in.PaperBudgetUSD, GrantUSD: grant,
 	})
 	c.active = append(c.active, &activePaper{idea: idea, future: f, grant: grant, limit: in.PaperBudgetUSD})
-	c.prog.Budget = c.budgetStatus()
 }
 
 // paperDone records a finished paper; true when it completed.
@@ -298,7 +297,6 @@ func (c *campaignRun) paperDone(ctx workflow.Context, r *activePaper) bool {
 	}
 	st.CostUSD = res.Progress.Tokens.CostUSD
 	c.finished += st.CostUSD
-	c.prog.Budget = c.budgetStatus()
 	if workflow.GetVersion(ctx, costPerPaperVersion, workflow.DefaultVersion, 1) >= 1 {
 		_ = workflow.UpsertTypedSearchAttributes(ctx, CostUSD.ValueSet(c.spent()))
 	}

@@ -105,7 +105,7 @@ type PaperProgress struct {
 	Device    int          `json:"device"`
 	Runs      []RunStatus  `json:"runs"`
 	Tokens    llm.Usage    `json:"tokens"`
-	Budget    BudgetStatus `json:"budget"`
+	Budget    BudgetStatus `json:"budget"` // computed when queried and at the end
 	Figures   int          `json:"figures"`
 	PDF       string       `json:"pdf,omitempty"`
 	Overall   int          `json:"overall,omitempty"`
