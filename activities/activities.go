@@ -18,6 +18,7 @@ import (
 	"github.com/aiscientist/aiscientist/internal/llm"
 	"github.com/aiscientist/aiscientist/internal/sandbox"
 	"github.com/aiscientist/aiscientist/internal/store"
+	"github.com/aiscientist/aiscientist/internal/store/s3store"
 	"github.com/aiscientist/aiscientist/internal/template"
 )
 
@@ -34,6 +35,9 @@ type Activities struct {
 	// Device is the slot a device-queue worker runs experiments on (nil:
 	// the workflow queue's worker, for papers from before experiment hosts).
 	Device *Device
+	// Remote, when set, holds every workspace (S3 or MinIO); Store is then
+	// this worker's cache of it. See workspace.go.
+	Remote *s3store.Store
 
 	pythons sync.Map // template name → interpreter that imports its packages
 }

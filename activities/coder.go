@@ -79,10 +79,11 @@ const fileMarker = "\n\nCurrent file:\n"
 // sending failed blocks back up to MaxEditReflections times. A failed edit is
 // reported (Applied=false), never hidden: the workflow counts the attempt.
 func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res CoderTurnResult, err error) {
-	dir, err := a.paperDir(in.Paper)
+	dir, err := a.openPaper(ctx, in.Paper, false)
 	if err != nil {
 		return CoderTurnResult{}, err
 	}
+	defer a.savePaper(ctx, in.Paper, dir, &err)
 	ctx, m := startMeter(ctx, dir, in.Budget)
 	defer func() { err = withUsage(m, err) }()
 	convPath := filepath.Join(dir, "chats", in.Conversation+".json")

@@ -39,12 +39,13 @@ type RunResult struct {
 // to logs/run_<i>_attempt_<k>.{stdout,stderr}; on success experiment.py is
 // snapshotted as run_<i>.py. Exit 0 without a valid final_info.json is a
 // failed run with a clear reason, not a crash.
-func (a *Activities) RunExperiment(ctx context.Context, in RunInput) (RunResult, error) {
+func (a *Activities) RunExperiment(ctx context.Context, in RunInput) (_ RunResult, err error) {
 	defer a.Device.done()
-	dir, err := a.paperDir(in.Paper)
+	dir, err := a.openPaper(ctx, in.Paper, false)
 	if err != nil {
 		return RunResult{}, err
 	}
+	defer a.savePaper(ctx, in.Paper, dir, &err)
 	out := fmt.Sprintf("run_%d", in.Run)
 	// A previous attempt may have left partial output behind.
 	if err := os.RemoveAll(filepath.Join(dir, out)); err != nil {
@@ -134,12 +135,13 @@ type PlotInput struct {
 }
 
 // RunPlot runs plot.py; success needs at least one PNG in the paper folder.
-func (a *Activities) RunPlot(ctx context.Context, in PlotInput) (RunResult, error) {
+func (a *Activities) RunPlot(ctx context.Context, in PlotInput) (_ RunResult, err error) {
 	defer a.Device.done()
-	dir, err := a.paperDir(in.Paper)
+	dir, err := a.openPaper(ctx, in.Paper, false)
 	if err != nil {
 		return RunResult{}, err
 	}
+	defer a.savePaper(ctx, in.Paper, dir, &err)
 	res, err := a.runScript(ctx, in.Paper, dir, fmt.Sprintf("plot_attempt_%d", in.Attempt), in.Quick, in.Timeout, "plot.py")
 	if err != nil || !res.OK {
 		return res, err

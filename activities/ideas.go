@@ -44,10 +44,11 @@ const ideaTemperature = 0.75
 // is returned without asking the model again, and earlier ideas are never
 // overwritten (the reference system's idea store is rewritten wholesale).
 func (a *Activities) GenerateIdea(ctx context.Context, in IdeaInput) (_ IdeaResult, err error) {
-	dir, err := a.Store.CampaignDir(in.CampaignKey)
+	dir, err := a.openCampaign(ctx, in.CampaignKey)
 	if err != nil {
-		return IdeaResult{}, badInput("%v", err)
+		return IdeaResult{}, err
 	}
+	defer a.saveCampaign(ctx, in.CampaignKey, dir, &err)
 	ctx, m := startMeter(ctx, dir, in.Budget)
 	defer func() { err = withUsage(m, err) }()
 	path := filepath.Join(dir, "ideas", fmt.Sprintf("%03d.json", in.Index))
@@ -199,11 +200,12 @@ type PaperSetup struct {
 // PreparePaper copies the template into the paper's workspace once. A
 // workspace that exists is left alone, so a retry or resume never clobbers
 // work already done.
-func (a *Activities) PreparePaper(ctx context.Context, in PaperSetup) (string, error) {
-	dir, err := a.paperDir(in.Paper)
+func (a *Activities) PreparePaper(ctx context.Context, in PaperSetup) (_ string, err error) {
+	dir, err := a.openPaper(ctx, in.Paper, true)
 	if err != nil {
 		return "", err
 	}
+	defer a.savePaper(ctx, in.Paper, dir, &err)
 	marker := filepath.Join(dir, ".prepared")
 	if store.Exists(marker) {
 		return dir, nil

@@ -32,11 +32,12 @@ type BuildResult struct {
 // into <paper>/<name>.pdf. Problems are written to latex/problems.txt for
 // the next fix round: unlike the reference system, compile errors go back
 // to the model.
-func (a *Activities) BuildPDF(ctx context.Context, in BuildInput) (BuildResult, error) {
-	dir, err := a.paperDir(in.Paper)
+func (a *Activities) BuildPDF(ctx context.Context, in BuildInput) (_ BuildResult, err error) {
+	dir, err := a.openPaper(ctx, in.Paper, false)
 	if err != nil {
 		return BuildResult{}, err
 	}
+	defer a.savePaper(ctx, in.Paper, dir, &err)
 	latexDir := filepath.Join(dir, "latex")
 	texPath := filepath.Join(latexDir, "template.tex")
 	texBytes, err := os.ReadFile(texPath)

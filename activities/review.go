@@ -36,10 +36,11 @@ const maxPaperChars = 120_000
 // writes review.json and review.txt. A reply without a valid form is re-asked
 // (see MaxReasks) before the stage fails.
 func (a *Activities) ReviewPaper(ctx context.Context, in ReviewInput) (_ ReviewResult, err error) {
-	dir, err := a.paperDir(in.Paper)
+	dir, err := a.openPaper(ctx, in.Paper, false)
 	if err != nil {
 		return ReviewResult{}, err
 	}
+	defer a.savePaper(ctx, in.Paper, dir, &err)
 	ctx, m := startMeter(ctx, dir, in.Budget)
 	defer func() { err = withUsage(m, err) }()
 	var done paper.Review
@@ -103,7 +104,7 @@ type ExportInput struct {
 
 // ExportPaper copies the workspace to the results folder and returns it.
 func (a *Activities) ExportPaper(ctx context.Context, in ExportInput) (string, error) {
-	dir, err := a.paperDir(in.Paper)
+	dir, err := a.openPaper(ctx, in.Paper, false)
 	if err != nil {
 		return "", err
 	}

@@ -59,10 +59,11 @@ const writerTemperature = 0.75
 // refinement that never parses keeps the draft. A section already written is
 // not asked for again.
 func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (_ llm.Usage, err error) {
-	dir, err := a.paperDir(in.Paper)
+	dir, err := a.openPaper(ctx, in.Paper, false)
 	if err != nil {
 		return llm.Usage{}, err
 	}
+	defer a.savePaper(ctx, in.Paper, dir, &err)
 	ctx, m := startMeter(ctx, dir, in.Budget)
 	defer func() { err = withUsage(m, err) }()
 	var sec *Section

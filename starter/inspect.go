@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/aiscientist/aiscientist/internal/app"
 	"github.com/aiscientist/aiscientist/internal/store"
+	"github.com/aiscientist/aiscientist/internal/store/s3store"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
@@ -217,6 +220,19 @@ func fetchCmd(g *globals) *cobra.Command {
 			if key == "" {
 				return fmt.Errorf("%s has no workspace (is it a paper workflow?)", args[0])
 			}
+			if s3cfg := s3store.ConfigFromEnv(os.Getenv); s3cfg.Bucket != "" && artifacts == "" {
+				// The workers keep workspaces in object storage.
+				st, err := s3store.New(ctx, s3cfg)
+				if err != nil {
+					return err
+				}
+				dst := filepath.Join(out, path.Base(key))
+				if _, err := st.Pull(ctx, "papers/"+key, dst); err != nil {
+					return fmt.Errorf("fetch %s from s3://%s: %w", key, st.Bucket(), err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\n", dst)
+				return nil
+			}
 			if artifacts == "" {
 				artifacts = filepath.Join(dataDir, "artifacts")
 			}
@@ -237,6 +253,6 @@ func fetchCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&out, "out", ".", "destination folder")
 	cmd.Flags().StringVar(&dataDir, "data-dir", app.DefaultDataDir(), "the worker's --data-dir")
-	cmd.Flags().StringVar(&artifacts, "artifacts", "", "the worker's artifact store (default <data-dir>/artifacts)")
+	cmd.Flags().StringVar(&artifacts, "artifacts", "", "the worker's artifact store (default <data-dir>/artifacts; with AISCI_S3_BUCKET set and no --artifacts, the bucket)")
 	return cmd
 }

@@ -22,11 +22,11 @@ import (
 )
 
 type launchOpts struct {
-	template, model, out, templates   string
-	numIdeas, parallel, maxRuns       int
-	budgetUSD, paperBudgetUSD         float64
-	quick, wait, skipIdeas, preflight bool
-	pf                                preflightOpts
+	template, model, out, templates                     string
+	numIdeas, parallel, maxRuns                         int
+	budgetUSD, paperBudgetUSD                           float64
+	quick, wait, skipIdeas, preflight, templateBaseline bool
+	pf                                                  preflightOpts
 }
 
 func launchCmd(g *globals) *cobra.Command {
@@ -44,7 +44,7 @@ func launchCmd(g *globals) *cobra.Command {
 			if o.preflight {
 				// The same checks as `starter preflight`, before anything starts.
 				pf := o.pf
-				pf.template, pf.model, pf.templates, pf.quick = o.template, o.model, o.templates, o.quick
+				pf.template, pf.model, pf.templates, pf.quick, pf.templateBaseline = o.template, o.model, o.templates, o.quick, o.templateBaseline
 				if err := pf.run(cmd); err != nil {
 					return fmt.Errorf("%w (skip with --preflight=false when the worker runs elsewhere)", err)
 				}
@@ -60,7 +60,7 @@ func launchCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			in := workflows.CampaignInput{Template: o.template, Model: o.model, NumIdeas: o.numIdeas, Quick: o.quick,
+			in := workflows.CampaignInput{Template: o.template, Model: o.model, NumIdeas: o.numIdeas, Quick: o.quick, TemplateBaseline: o.templateBaseline,
 				SkipIdeaGeneration: o.skipIdeas, Parallel: o.parallel, ResultsDir: out, MaxRuns: o.maxRuns,
 				BudgetUSD: o.budgetUSD, PaperBudgetUSD: o.paperBudgetUSD,
 				Stamp: time.Now().UTC().Format("20060102_150405")}
@@ -87,6 +87,7 @@ func launchCmd(g *globals) *cobra.Command {
 	f.IntVar(&o.numIdeas, "num-ideas", 1, "number of ideas to generate")
 	f.StringVar(&o.out, "out", "results", "results folder; papers land in <out>/<template>/<timestamp>_<Name>/")
 	f.BoolVar(&o.quick, "quick", false, "run the template's quick configuration (AISCI_QUICK=1), for CPUs and demos")
+	f.BoolVar(&o.templateBaseline, "template-baseline", false, "full configuration: compare against the template's checked-in run_0 instead of a baseline run on the experiment host (cached per host)")
 	f.BoolVar(&o.wait, "wait", false, "follow progress until the campaign ends; exit non-zero if it or a paper failed")
 	f.BoolVar(&o.skipIdeas, "skip-idea-generation", false, "use the template's seed_ideas.json instead of asking the model")
 	f.IntVar(&o.parallel, "parallel", 1, "papers run at once")

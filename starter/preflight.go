@@ -13,7 +13,7 @@ import (
 
 type preflightOpts struct {
 	template, model, templates, python, modelsFile, llmBaseURL string
-	quick                                                      bool
+	quick, templateBaseline                                    bool
 }
 
 func (o *preflightOpts) flags(cmd *cobra.Command) {
@@ -35,7 +35,7 @@ func (o *preflightOpts) run(cmd *cobra.Command) error {
 		python = os.Getenv("AISCI_PYTHON")
 	}
 	r := preflight.Run(cmd.Context(), preflight.Options{Templates: o.templates, Template: o.template, Model: o.model,
-		Python: python, Registry: reg, NeedBaseline: !o.quick, Call: true})
+		Python: python, Registry: reg, NeedBaseline: !o.quick && o.templateBaseline, Call: true})
 	w := cmd.ErrOrStderr()
 	if len(r.Problems) > 0 {
 		for _, p := range r.Problems {
@@ -60,7 +60,8 @@ func preflightCmd() *cobra.Command {
 	cmd.Flags().StringVar(&o.template, "template", "grokking", "research template (a folder under --templates)")
 	cmd.Flags().StringVar(&o.model, "model", "scripted", "model name")
 	cmd.Flags().StringVar(&o.templates, "templates", "templates", "folder holding the research templates")
-	cmd.Flags().BoolVar(&o.quick, "quick", false, "papers will run the quick configuration (no checked-in baseline needed)")
+	cmd.Flags().BoolVar(&o.quick, "quick", false, "papers will run the quick configuration")
+	cmd.Flags().BoolVar(&o.templateBaseline, "template-baseline", false, "papers will use the template's checked-in run_0 (check that it is there)")
 	o.flags(cmd)
 	return cmd
 }

@@ -18,12 +18,14 @@ import (
 	"github.com/aiscientist/aiscientist/internal/app"
 	"github.com/aiscientist/aiscientist/internal/logging"
 	"github.com/aiscientist/aiscientist/internal/pyrun"
+	"github.com/aiscientist/aiscientist/internal/store/s3store"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
 func main() {
 	var cfg app.Config
 	var level string
+	s3cfg := s3store.ConfigFromEnv(os.Getenv)
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run the AI Scientist worker (add --dev for an embedded Temporal server and Web UI)",
@@ -46,6 +48,9 @@ Web UI, and the worker; finished papers stay visible across restarts.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if cfg.Remote, err = remoteStore(ctx, s3cfg); err != nil {
+				return err
+			}
 			a, err := app.Start(ctx, cfg)
 			if err != nil {
 				return err
@@ -75,6 +80,9 @@ Web UI, and the worker; finished papers stay visible across restarts.`,
 	f.BoolVar(&cfg.NoExperiments, "no-experiments", false, "orchestrate only: run no experiments on this machine")
 	f.IntVar(&cfg.CPUSlots, "cpu-slots", 0, "experiments at once on a host without GPUs (0: one per four cores)")
 	f.BoolVar(&cfg.NoSandbox, "no-sandbox", false, "run experiments without the bubblewrap sandbox, with the worker's privileges, network and environment (also AISCI_NO_SANDBOX=1); for hosts that cannot use it")
+	f.StringVar(&s3cfg.Bucket, "s3-bucket", s3cfg.Bucket, "keep workspaces in this S3 bucket (or MinIO) instead of only the artifact folder, so hosts need no shared file system (default $AISCI_S3_BUCKET)")
+	f.StringVar(&s3cfg.Prefix, "s3-prefix", s3cfg.Prefix, "object prefix for workspaces (default $AISCI_S3_PREFIX, else aiscientist)")
+	f.StringVar(&s3cfg.Endpoint, "s3-endpoint", s3cfg.Endpoint, "S3-compatible endpoint such as http://minio:9000 (default $AISCI_S3_ENDPOINT)")
 	exit := 0
 	cmd.AddCommand(sandboxRunCmd(&exit), gpusCmd())
 	if err := cmd.Execute(); err != nil {
@@ -153,4 +161,27 @@ when the timeout killed it.`,
 	f.StringVar(&dataDir, "data-dir", app.DefaultDataDir(), "the worker's data folder (hidden from the command)")
 	f.StringVar(&artifacts, "artifacts", "", "the artifact store (hidden from the command; default <data-dir>/artifacts)")
 	return c
+}
+
+// remoteStore opens and checks the workspace bucket when one is configured.
+func remoteStore(ctx context.Context, cfg s3store.Config) (*s3store.Store, error) {
+	if cfg.Bucket == "" {
+		return nil, nil
+	}
+	if cfg.Endpoint != "" {
+		cfg.PathStyle = true
+		if cfg.Region == "" {
+			cfg.Region = s3store.DefaultEndpointRegion
+		}
+	}
+	st, err := s3store.New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	check, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := st.Check(check); err != nil {
+		return nil, fmt.Errorf("workspace store: %w", err)
+	}
+	return st, nil
 }

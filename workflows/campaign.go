@@ -20,6 +20,7 @@ type CampaignInput struct {
 	Model              string
 	NumIdeas           int
 	Quick              bool
+	TemplateBaseline   bool // full papers use the template's run_0, not the host's
 	SkipIdeaGeneration bool // use the template's seed ideas
 	Reflections        int  // idea self-reflection rounds, default 3
 	Parallel           int  // papers at once, default 1
@@ -151,7 +152,7 @@ func (c *campaignRun) run(ctx workflow.Context) error {
 	var acts *activities.Activities
 
 	c.stage(ctx, "preflight")
-	if err := workflow.ExecuteActivity(fileOptions(ctx), acts.Preflight, activities.PreflightInput{Template: in.Template, Model: in.Model, NeedBaseline: !in.Quick}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(fileOptions(ctx), acts.Preflight, activities.PreflightInput{Template: in.Template, Model: in.Model, NeedBaseline: !in.Quick && in.TemplateBaseline}).Get(ctx, nil); err != nil {
 		return err
 	}
 
@@ -277,7 +278,7 @@ func (c *campaignRun) startPaper(ctx workflow.Context, idea paper.Idea, grant fl
 		Memo:                  map[string]any{"workspace_key": ref.Key, "campaign": c.id},
 	})
 	f := workflow.ExecuteChildWorkflow(cctx, PaperWorkflow, PaperInput{
-		Paper: ref, Idea: idea, Quick: in.Quick, MaxRuns: in.MaxRuns, RunTimeout: in.RunTimeout, HostTimeout: in.HostTimeout,
+		Paper: ref, Idea: idea, Quick: in.Quick, TemplateBaseline: in.TemplateBaseline, MaxRuns: in.MaxRuns, RunTimeout: in.RunTimeout, HostTimeout: in.HostTimeout,
 		ResultsDir: in.ResultsDir, Folder: folder, BudgetUSD: in.PaperBudgetUSD, GrantUSD: grant,
 	})
 	c.active = append(c.active, &activePaper{idea: idea, future: f, grant: grant, limit: in.PaperBudgetUSD})

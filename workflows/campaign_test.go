@@ -204,8 +204,8 @@ func TestCampaignWorkflow(t *testing.T) {
 			errTypes:  []string{"CampaignFailed", activities.ErrTypeBadInput},
 			progError: "preflight: pdflatex not found",
 			check: func(t *testing.T, o campaignOutcome) {
-				assert.Equal(t, []activities.PreflightInput{{Template: tmpl, Model: model, NeedBaseline: true}}, o.fake.preflights,
-					"one call, no retries; a full paper needs the template's run_0")
+				assert.Equal(t, []activities.PreflightInput{{Template: tmpl, Model: model}}, o.fake.preflights,
+					"one call, no retries; full papers run their host's baseline, so run_0 is not required")
 				assert.Empty(t, o.fake.ideaCalls)
 				assert.Equal(t, "preflight", o.prog.Stage)
 			},

@@ -33,17 +33,20 @@ const ProgressQuery = "progress"
 
 // PaperInput starts one paper.
 type PaperInput struct {
-	Paper          activities.PaperRef
-	Idea           paper.Idea
-	Quick          bool
-	RerunBaseline  bool          // run run_0 here instead of using the template's
-	MaxRuns        int           // default 5
-	MaxRunAttempts int           // attempts per run, default 4 (every run alike)
-	RunTimeout     time.Duration // default 2 h
-	PlotTimeout    time.Duration // default 10 min
-	LatexRounds    int           // check/compile rounds, default 5
-	ResultsDir     string        // export root; empty: no export
-	Folder         string        // <YYYYMMDD_HHMMSS>_<Name>
+	Paper         activities.PaperRef
+	Idea          paper.Idea
+	Quick         bool
+	RerunBaseline bool // run run_0 here instead of using the template's
+	// TemplateBaseline keeps the template's checked-in run_0 for a full
+	// paper instead of the experiment host's own (see run).
+	TemplateBaseline bool
+	MaxRuns          int           // default 5
+	MaxRunAttempts   int           // attempts per run, default 4 (every run alike)
+	RunTimeout       time.Duration // default 2 h
+	PlotTimeout      time.Duration // default 10 min
+	LatexRounds      int           // check/compile rounds, default 5
+	ResultsDir       string        // export root; empty: no export
+	Folder           string        // <YYYYMMDD_HHMMSS>_<Name>
 	// BudgetUSD limits this paper's model spending (0: no limit of its own).
 	BudgetUSD float64
 	// GrantUSD is the campaign's share for this paper (0: none); the
@@ -197,9 +200,14 @@ func (p *paperRun) run(ctx workflow.Context) error {
 	if err := workflow.ExecuteActivity(fileOptions(ctx), p.acts.PreparePaper, activities.PaperSetup{Paper: p.ref, Idea: p.in.Idea}).Get(ctx, &p.prog.Workspace); err != nil {
 		return err
 	}
-	if p.in.Quick || p.in.RerunBaseline {
-		// The template's run_0 was produced with the full configuration; a
-		// quick paper compares against a quick baseline run here.
+	// The template's run_0 was produced once, on some machine, with the full
+	// configuration. A quick paper needs a quick baseline; a full paper on
+	// an experiment host compares against that host's own run_0 (computed
+	// once per host, template and code version, then cached), so baseline
+	// and runs share hardware and software.
+	hostBaseline := p.routed && !p.in.TemplateBaseline &&
+		workflow.GetVersion(ctx, hostBaselineVersion, workflow.DefaultVersion, 1) >= 1
+	if p.in.Quick || p.in.RerunBaseline || hostBaseline {
 		p.setStage(ctx, StageBaseline)
 		if err := p.baseline(ctx); err != nil {
 			return err

@@ -54,12 +54,15 @@ var (
 
 var alphaRef = activities.PaperRef{Key: paperKey, Name: "alpha", Template: tmpl, Model: model}
 
+// paperInput is a full paper that keeps the template's run_0, so call
+// sequences start at run 1; the host baseline has its own cases.
 func paperInput() workflows.PaperInput {
 	return workflows.PaperInput{
-		Paper:      alphaRef,
-		Idea:       paper.Idea{Name: "alpha", Title: "Alpha Title", Experiment: "try alpha"},
-		ResultsDir: resultsTo,
-		Folder:     folder,
+		Paper:            alphaRef,
+		Idea:             paper.Idea{Name: "alpha", Title: "Alpha Title", Experiment: "try alpha"},
+		ResultsDir:       resultsTo,
+		Folder:           folder,
+		TemplateBaseline: true,
 	}
 }
 
@@ -484,6 +487,29 @@ func TestPaperWorkflow(t *testing.T) {
 				for _, r := range o.fake.runs {
 					assert.True(t, r.Quick)
 				}
+			},
+		},
+		{
+			name: "full paper runs its host's baseline first; the host had it cached",
+			in:   func(in *workflows.PaperInput) { in.TemplateBaseline = false },
+			fake: func(f *paperFake) {
+				next := f.run
+				f.run = func(in activities.RunInput) activities.RunResult {
+					if in.Run == 0 {
+						return activities.RunResult{OK: true, Cached: true}
+					}
+					return next(in)
+				}
+			},
+			calls:  seq(prepareCall(), runCall(0, 1, false), implementTurn(), runCall(1, 1, false), nextTurn(1), tailFull),
+			stages: []string{"setup", "baseline", "experiments", "plots", "notes", "writeup", "latex", "review", "export", "done"},
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Equal(t, []workflows.RunStatus{
+					{Run: 0, Attempts: 1, OK: true, Cached: true},
+					{Run: 1, Attempts: 1, OK: true, Seconds: 90},
+				}, o.prog.Runs)
+				// Baseline and runs share the reserved host's device.
+				assert.Equal(t, []string{"aiscientist-host-hostA-dev0", "aiscientist-host-hostA-dev0", "aiscientist-host-hostA-dev0"}, o.fake.queues)
 			},
 		},
 		{

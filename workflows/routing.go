@@ -16,6 +16,10 @@ import (
 // workflow task queue; later ones on experiment hosts.
 const routingVersion = "experiment-hosts"
 
+// hostBaselineVersion: full papers started before it used the template's
+// run_0; later ones run the baseline on their host (cached there).
+const hostBaselineVersion = "host-baseline"
+
 // maxHostMoves bounds how often one run moves to another host before the
 // paper gives up: more means the hosts themselves are failing.
 const maxHostMoves = 5

@@ -26,6 +26,7 @@ import (
 	"github.com/aiscientist/aiscientist/internal/sandbox"
 	"github.com/aiscientist/aiscientist/internal/scripted"
 	"github.com/aiscientist/aiscientist/internal/store"
+	"github.com/aiscientist/aiscientist/internal/store/s3store"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
@@ -59,7 +60,11 @@ type Config struct {
 	Host          string
 	NoExperiments bool
 	CPUSlots      int
-	Logger        *zap.Logger
+	// Remote holds the workspaces (S3, MinIO) so that workers and hosts
+	// need no shared file system; the artifact folder is then a cache. Nil:
+	// the artifact folder is the store (shared by every worker, if several).
+	Remote *s3store.Store
+	Logger *zap.Logger
 }
 
 // App is a running worker process.
@@ -72,7 +77,7 @@ type App struct {
 	serverLevel zap.AtomicLevel
 	// newActivities builds the activities' dependencies once more (for each
 	// device of an experiment host).
-	newActivities func() *activities.Activities
+	newActivities func(artifacts string) *activities.Activities
 	hosts         []*HostWorkers
 	logger        *zap.Logger
 }
@@ -142,24 +147,34 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.logger = cfg.Logger
-	a.newActivities = func() *activities.Activities {
-		return &activities.Activities{
+	a.newActivities = func(artifacts string) *activities.Activities {
+		acts := &activities.Activities{
 			Store:     store.Local{Root: cfg.Artifacts},
 			Templates: cfg.Templates,
 			LLM:       registry,
 			Python:    cfg.Python,
 			LaTeX:     latex.Compiler{},
 			Sandbox:   sb,
+			Remote:    cfg.Remote,
 		}
+		if artifacts != "" && artifacts != cfg.Artifacts {
+			acts.Store.Root = artifacts
+			acts.Sandbox = SandboxConfig(cfg.NoSandbox, cfg.DataDir, cfg.Artifacts, artifacts)
+		}
+		return acts
+	}
+	if cfg.Remote != nil {
+		cfg.Logger.Info("workspaces kept in object storage; the artifact folder is this worker's cache",
+			zap.String("bucket", cfg.Remote.Bucket()), zap.String("cache", cfg.Artifacts))
 	}
 	a.Worker = worker.New(a.Client, workflows.TaskQueue, worker.Options{})
-	workflows.Register(a.Worker, a.newActivities())
+	workflows.Register(a.Worker, a.newActivities(""))
 	if err := a.Worker.Start(); err != nil {
 		a.Stop()
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	if !cfg.NoExperiments {
-		if _, err := a.AddHost(cfg.Host, cfg.CPUSlots); err != nil {
+		if _, err := a.AddHost(HostConfig{Name: cfg.Host, CPUSlots: cfg.CPUSlots}); err != nil {
 			a.Stop()
 			return nil, err
 		}

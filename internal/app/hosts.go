@@ -45,13 +45,22 @@ func HostName(name string) string {
 	return name
 }
 
-// AddHost makes this process the experiment host name: it answers
+// HostConfig describes one experiment host of this process.
+type HostConfig struct {
+	Name     string // default: the machine's name
+	CPUSlots int    // experiments at once without GPUs (0: one per four cores)
+	// Artifacts is the host's own workspace folder (default: the worker's);
+	// with a remote store it is only a cache, so hosts share no files.
+	Artifacts string
+}
+
+// AddHost makes this process the experiment host hc.Name: it answers
 // reservations on the shared queue and device choices on its own queue,
 // and runs experiments on one queue per GPU (or CPU slot), one at a time.
-func (a *App) AddHost(name string, cpuSlots int) (*HostWorkers, error) {
-	name = HostName(name)
+func (a *App) AddHost(hc HostConfig) (*HostWorkers, error) {
+	name := HostName(hc.Name)
 	probe := gpu.NewProbe()
-	inv := gpu.Discover(probe, cpuSlots)
+	inv := gpu.Discover(probe, hc.CPUSlots)
 	h := &HostWorkers{Host: activities.NewHost(name, inv), probe: probe}
 	shared := worker.New(a.Client, activities.ExperimentsQueue, worker.Options{})
 	shared.RegisterActivity(h.Host.ReserveHost)
@@ -59,7 +68,7 @@ func (a *App) AddHost(name string, cpuSlots int) (*HostWorkers, error) {
 	own.RegisterActivity(h.Host.AcquireDevice)
 	h.workers = append(h.workers, shared, own)
 	for i, d := range inv.Devices {
-		acts := a.newActivities()
+		acts := a.newActivities(hc.Artifacts)
 		acts.Device = &activities.Device{Host: h.Host, Index: i, Slot: d, Probe: probe}
 		// One run at a time: the device is the run's alone.
 		w := worker.New(a.Client, activities.DeviceQueue(name, i), worker.Options{MaxConcurrentActivityExecutionSize: 1})

@@ -170,6 +170,8 @@ type Stats struct {
 	// same content, and SkippedBytes their total size.
 	Skipped      int
 	SkippedBytes int64
+	// Deleted counts what a mirror removed on the receiving side.
+	Deleted int
 	// Notes names entries that were deliberately not transferred, such as
 	// symbolic links and special files, with the reason; sorted.
 	Notes []string
@@ -233,4 +235,19 @@ func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
 		return false, fmt.Errorf("s3store: listing s3://%s/%s: %w", s.bucket, prefix, err)
 	}
 	return len(out.Contents) > 0, nil
+}
+
+// Check confirms that the bucket exists and the credentials may use it (one
+// HeadBucket), so a worker with a wrong bucket, region or key fails at
+// start-up rather than at its first paper.
+func (s *Store) Check(ctx context.Context) error {
+	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.bucket)})
+	if err == nil {
+		return nil
+	}
+	var he interface{ HTTPStatusCode() int }
+	if errors.As(err, &he) && he.HTTPStatusCode() == 404 {
+		return &PermanentError{Err: fmt.Errorf("s3store: bucket %s does not exist (create it, or fix AISCI_S3_BUCKET / AISCI_S3_ENDPOINT)", s.bucket)}
+	}
+	return fmt.Errorf("s3store: bucket %s: %w", s.bucket, err)
 }

@@ -768,3 +768,67 @@ func TestPullOverDirectoryFails(t *testing.T) {
 		t.Fatalf("Pull = %v, want an error", err)
 	}
 }
+
+// TestMirror: PushMirror removes objects with no local file and PullMirror
+// removes local files the store does not hold, so a failed run's partial
+// output deleted on one host does not come back from another.
+func TestMirror(t *testing.T) {
+	f := newFake(t)
+	ctx := context.Background()
+	a := workspace(t)
+	if _, err := f.store.Push(ctx, "k", a); err != nil {
+		t.Fatal(err)
+	}
+	b := t.TempDir()
+	if _, err := f.store.Pull(ctx, "k", b); err != nil {
+		t.Fatal(err)
+	}
+	// Host b drops run_1 and writes run_2; a plain Push would keep run_1.
+	if err := os.RemoveAll(filepath.Join(b, "run_1")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(b, "run_2/final_info.json"), []byte(`{"loss": 0.3}`), 0o644)
+	f.take()
+	st, err := f.store.PushMirror(ctx, "k", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Transferred != 1 || st.Deleted != 1 {
+		t.Fatalf("push mirror stats = %+v, want 1 sent and 1 deleted", st)
+	}
+	f.wantRequests(map[string]int{"LIST": 1, "PUT": 1, "POST": 1})
+
+	// Host a mirrors the store: run_1 goes, run_2 arrives, the symlinks it
+	// never pushed stay.
+	st, err = f.store.PullMirror(ctx, "k", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Transferred != 1 || st.Deleted != 1 {
+		t.Fatalf("pull mirror stats = %+v, want 1 fetched and 1 deleted", st)
+	}
+	sameTree(t, b, a)
+	if _, err := os.Lstat(filepath.Join(a, "link.md")); err != nil {
+		t.Errorf("pull mirror removed a symbolic link: %v", err)
+	}
+
+	// Mirroring an unchanged tree changes nothing.
+	f.take()
+	if st, err := f.store.PushMirror(ctx, "k", a); err != nil || st.Transferred != 0 || st.Deleted != 0 {
+		t.Fatalf("second push mirror = %+v, %v", st, err)
+	}
+	f.wantRequests(map[string]int{"LIST": 1})
+}
+
+func TestCheck(t *testing.T) {
+	f := newFake(t)
+	ctx := context.Background()
+	if err := f.store.Check(ctx); err != nil {
+		t.Fatalf("Check on an existing bucket: %v", err)
+	}
+	missing := NewWithClient(testClient(f.srv), Config{Bucket: "no-such-bucket"})
+	err := missing.Check(ctx)
+	if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("Check on a missing bucket = %v, want a permanent 'does not exist'", err)
+	}
+}

@@ -94,6 +94,18 @@ func (s *Store) list(ctx context.Context, prefix string, strict bool) ([]remoteO
 // whose ETag is not its plain MD5 (multipart or KMS-encrypted objects, or a
 // same-size change), to compare the SHA-256 kept in the metadata.
 func (s *Store) Push(ctx context.Context, key, localDir string) (Stats, error) {
+	return s.push(ctx, key, localDir, false)
+}
+
+// PushMirror is Push followed by deleting every object under the key that
+// has no local regular file (Stats.Deleted counts them), so the store then
+// holds exactly what localDir holds: a file that an activity removed, such
+// as a failed run's partial output, does not come back on the next pull.
+func (s *Store) PushMirror(ctx context.Context, key, localDir string) (Stats, error) {
+	return s.push(ctx, key, localDir, true)
+}
+
+func (s *Store) push(ctx context.Context, key, localDir string, mirror bool) (Stats, error) {
 	var st Stats
 	prefix, err := s.objectPrefix(key)
 	if err != nil {
@@ -132,7 +144,24 @@ func (s *Store) Push(ctx context.Context, key, localDir string) (Stats, error) {
 		}
 		return n, sent, nil
 	})
-	return st, err
+	if err != nil || !mirror {
+		return st, err
+	}
+	local := make(map[string]bool, len(files))
+	for _, f := range files {
+		local[f] = true
+	}
+	var stale []string
+	for _, o := range remote {
+		if !local[o.rel] {
+			stale = append(stale, o.key)
+		}
+	}
+	if err := s.deleteKeys(ctx, stale); err != nil {
+		return st, err
+	}
+	st.Deleted = len(stale)
+	return st, nil
 }
 
 // walk lists the regular files under root (slash-separated, sorted) and
@@ -287,6 +316,18 @@ func (s *Store) putMultipart(ctx context.Context, f *os.File, objKey string, siz
 // or changed file, and one HeadObject for a local file whose size matches
 // but whose content cannot be confirmed from the ETag (see Push).
 func (s *Store) Pull(ctx context.Context, key, localDir string) (Stats, error) {
+	return s.pull(ctx, key, localDir, false)
+}
+
+// PullMirror is Pull followed by removing every local regular file under
+// localDir that the store does not hold (Stats.Deleted counts them), so
+// localDir then holds exactly what was pushed last. Symbolic links and
+// special files are left alone; empty directories stay.
+func (s *Store) PullMirror(ctx context.Context, key, localDir string) (Stats, error) {
+	return s.pull(ctx, key, localDir, true)
+}
+
+func (s *Store) pull(ctx context.Context, key, localDir string, mirror bool) (Stats, error) {
 	var st Stats
 	prefix, err := s.objectPrefix(key)
 	if err != nil {
@@ -316,7 +357,27 @@ func (s *Store) Pull(ctx context.Context, key, localDir string) (Stats, error) {
 		}
 		return n, got, nil
 	})
-	return st, err
+	if err != nil || !mirror {
+		return st, err
+	}
+	stored := make(map[string]bool, len(objs))
+	for _, o := range objs {
+		stored[o.rel] = true
+	}
+	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() || stored[p] {
+			return err
+		}
+		if err := root.Remove(filepath.FromSlash(p)); err != nil {
+			return err
+		}
+		st.Deleted++
+		return nil
+	})
+	if err != nil {
+		return st, fmt.Errorf("s3store: pull %s: removing files the store does not hold: %w", key, err)
+	}
+	return st, nil
 }
 
 // pullFile downloads one object unless the local file already matches. It
@@ -439,6 +500,8 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
+	// Every key under the prefix goes, markers and unusable names too.
+	var keys []string
 	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
 		Bucket: aws.String(s.bucket),
 		Prefix: aws.String(prefix),
@@ -448,19 +511,28 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		if err != nil {
 			return fmt.Errorf("s3store: listing s3://%s/%s: %w", s.bucket, prefix, err)
 		}
-		if len(page.Contents) == 0 {
-			continue
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key))
 		}
-		ids := make([]types.ObjectIdentifier, len(page.Contents))
-		for i, o := range page.Contents {
-			ids[i] = types.ObjectIdentifier{Key: o.Key}
+	}
+	return s.deleteKeys(ctx, keys)
+}
+
+// deleteKeys removes the given objects, 1000 per DeleteObjects request.
+func (s *Store) deleteKeys(ctx context.Context, keys []string) error {
+	for len(keys) > 0 {
+		batch := keys[:min(len(keys), 1000)]
+		keys = keys[len(batch):]
+		ids := make([]types.ObjectIdentifier, len(batch))
+		for i, k := range batch {
+			ids[i] = types.ObjectIdentifier{Key: aws.String(k)}
 		}
 		out, err := s.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
 			Bucket: aws.String(s.bucket),
 			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
 		})
 		if err != nil {
-			return fmt.Errorf("s3store: deleting under s3://%s/%s: %w", s.bucket, prefix, err)
+			return fmt.Errorf("s3store: deleting %d objects from s3://%s: %w", len(batch), s.bucket, err)
 		}
 		if len(out.Errors) > 0 {
 			e := out.Errors[0]

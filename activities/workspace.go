@@ -1,0 +1,108 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/aiscientist/aiscientist/internal/store"
+	"github.com/aiscientist/aiscientist/internal/store/s3store"
+)
+
+// ErrTypeStorage marks a remote artifact store that refuses us for good
+// (no bucket, denied access): fix the configuration, then resume.
+const ErrTypeStorage = "Storage"
+
+// Workspaces with a remote store (Activities.Remote): the bucket holds the
+// truth and each worker's artifact folder is a cache. Every activity that
+// touches a paper mirrors the stored workspace into its folder first and
+// mirrors the folder back when it ends, failed or not (a failed run's logs
+// matter). A paper's activities run one after another, so each starts from
+// what the previous one left, on whichever worker or host it ran: an
+// experiment host needs no shared file system. Mirroring both ways also
+// carries deletions, so a failed attempt's partial run_i/ that a retry
+// removed does not come back from another worker's cache.
+
+// openPaper returns the paper's folder on this worker, brought up to date
+// from the remote store. isNew allows a workspace that is stored nowhere yet
+// (PreparePaper).
+func (a *Activities) openPaper(ctx context.Context, p PaperRef, isNew bool) (string, error) {
+	dir, err := a.paperDir(p)
+	if err != nil {
+		return "", err
+	}
+	return dir, a.pull(ctx, "papers/"+p.Key, dir, isNew)
+}
+
+// savePaper mirrors the paper's folder to the remote store. A failed push
+// fails an otherwise successful activity (retryable: the work is redone or
+// found done); after a failure it is only logged, the first error wins.
+func (a *Activities) savePaper(ctx context.Context, p PaperRef, dir string, err *error) {
+	a.push(ctx, "papers/"+p.Key, dir, err)
+}
+
+// openCampaign and saveCampaign do the same for a campaign's folder (its
+// ideas and their conversations); a new campaign has nothing stored yet.
+func (a *Activities) openCampaign(ctx context.Context, key string) (string, error) {
+	dir, err := a.Store.CampaignDir(key)
+	if err != nil {
+		return "", badInput("%v", err)
+	}
+	return dir, a.pull(ctx, "campaigns/"+key, dir, true)
+}
+
+func (a *Activities) saveCampaign(ctx context.Context, key, dir string, err *error) {
+	a.push(ctx, "campaigns/"+key, dir, err)
+}
+
+func (a *Activities) pull(ctx context.Context, key, dir string, mayBeMissing bool) error {
+	if a.Remote == nil {
+		return nil
+	}
+	st, err := a.Remote.PullMirror(ctx, key, dir)
+	switch {
+	case errors.Is(err, s3store.ErrNotFound):
+		if mayBeMissing {
+			return nil
+		}
+		if store.Exists(dir) {
+			// Made before this worker used the remote store: the local
+			// copy becomes the stored one at the end of this activity.
+			activity.GetLogger(ctx).Warn("workspace not in the remote store yet; using this worker's copy", "key", key)
+			return nil
+		}
+		return badInput("workspace %s is neither in s3://%s nor in this worker's artifact folder %s", key, path.Join(a.Remote.Bucket(), key), dir)
+	case err != nil:
+		return storageError(fmt.Errorf("fetch workspace %s: %w", key, err))
+	}
+	if st.Transferred > 0 || st.Deleted > 0 {
+		activity.GetLogger(ctx).Debug("workspace fetched", "key", key, "files", st.Transferred, "bytes", st.TransferredBytes, "removed", st.Deleted)
+	}
+	return nil
+}
+
+func (a *Activities) push(ctx context.Context, key, dir string, err *error) {
+	if a.Remote == nil || !store.Exists(dir) {
+		return
+	}
+	_, perr := a.Remote.PushMirror(ctx, key, dir)
+	if perr == nil {
+		return
+	}
+	perr = storageError(fmt.Errorf("store workspace %s: %w", key, perr))
+	if *err == nil {
+		*err = perr
+		return
+	}
+	activity.GetLogger(ctx).Warn("workspace not stored after a failed activity", "key", key, "error", perr)
+}
+
+func storageError(err error) error {
+	if s3store.IsPermanent(err) {
+		return nonRetryable(ErrTypeStorage, err.Error())
+	}
+	return err
+}
