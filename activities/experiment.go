@@ -52,7 +52,11 @@ func (a *Activities) RunExperiment(ctx context.Context, in RunInput) (_ RunResul
 		return RunResult{}, fmt.Errorf("clear %s: %w", out, err)
 	}
 	cache := a.baselineCache(in, dir)
-	if cache != "" && store.Exists(filepath.Join(cache, "final_info.json")) {
+	cached := cache != "" && store.Exists(filepath.Join(cache, "final_info.json"))
+	if cached {
+		a.logExecution(ctx, dir, execution{Event: "cached", Script: "experiment.py", Run: in.Run, Attempt: in.Attempt})
+	}
+	if cached {
 		if err := store.CopyDir(cache, filepath.Join(dir, out)); err != nil {
 			return RunResult{}, fmt.Errorf("copy the host's cached baseline: %w", err)
 		}
@@ -61,10 +65,12 @@ func (a *Activities) RunExperiment(ctx context.Context, in RunInput) (_ RunResul
 		}
 		return RunResult{OK: true, Cached: true}, nil
 	}
-	res, err := a.runScript(ctx, in.Paper, dir, fmt.Sprintf("run_%d_attempt_%d", in.Run, in.Attempt), in.Quick, in.Timeout, "experiment.py", "--out_dir="+out)
+	res, err := a.runScript(ctx, in.Paper, dir, fmt.Sprintf("run_%d_attempt_%d", in.Run, in.Attempt), in.Run, in.Attempt, in.Quick, in.Timeout, "experiment.py", "--out_dir="+out)
 	if err != nil || !res.OK {
+		a.logEnd(ctx, dir, in.Run, in.Attempt, res, err)
 		return res, err
 	}
+	defer func() { a.logEnd(ctx, dir, in.Run, in.Attempt, res, err) }()
 	b, err := os.ReadFile(filepath.Join(dir, out, "final_info.json"))
 	if err != nil {
 		res.OK, res.Error = false, fmt.Sprintf("experiment.py exited 0 but wrote no %s/final_info.json", out)
@@ -142,7 +148,8 @@ func (a *Activities) RunPlot(ctx context.Context, in PlotInput) (_ RunResult, er
 		return RunResult{}, err
 	}
 	defer a.savePaper(ctx, in.Paper, dir, &err)
-	res, err := a.runScript(ctx, in.Paper, dir, fmt.Sprintf("plot_attempt_%d", in.Attempt), in.Quick, in.Timeout, "plot.py")
+	res, err := a.runScript(ctx, in.Paper, dir, fmt.Sprintf("plot_attempt_%d", in.Attempt), -1, in.Attempt, in.Quick, in.Timeout, "plot.py")
+	defer func() { a.logEnd(ctx, dir, -1, in.Attempt, res, err) }()
 	if err != nil || !res.OK {
 		return res, err
 	}
@@ -153,7 +160,54 @@ func (a *Activities) RunPlot(ctx context.Context, in PlotInput) (_ RunResult, er
 	return res, nil
 }
 
-func (a *Activities) runScript(ctx context.Context, p PaperRef, dir, logName string, quick bool, timeout time.Duration, args ...string) (RunResult, error) {
+// ExecutionsFile lists every start and end of an experiment or plot
+// script in a paper, one JSON line each: the record that shows a finished
+// run was never executed again after a crash or a resume.
+const ExecutionsFile = "logs/executions.jsonl"
+
+// execution is one line of the executions ledger.
+type execution struct {
+	Event    string    `json:"event"` // start, end, cached
+	Script   string    `json:"script"`
+	Run      int       `json:"run"` // -1: plot.py
+	Attempt  int       `json:"attempt"`
+	Workflow string    `json:"workflow,omitempty"`
+	Activity int32     `json:"activity_attempt,omitempty"` // Temporal's retry count
+	Host     string    `json:"host,omitempty"`
+	Device   int       `json:"device"`
+	Time     time.Time `json:"time"`
+	OK       bool      `json:"ok,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Seconds  float64   `json:"seconds,omitempty"`
+}
+
+func (a *Activities) logExecution(ctx context.Context, dir string, e execution) {
+	if activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		e.Workflow, e.Activity = info.WorkflowExecution.ID, info.Attempt
+	}
+	hb := a.Device.heartbeat("", 0)
+	e.Host, e.Device, e.Time = hb.Host, hb.Device, time.Now().UTC()
+	if err := appendJSONLine(filepath.Join(dir, ExecutionsFile), e); err != nil && activity.IsActivity(ctx) {
+		activity.GetLogger(ctx).Warn("executions ledger not written", "error", err)
+	}
+}
+
+// logEnd records how a script's execution ended, as the workflow sees it
+// (a run that exited 0 without final_info.json is a failure here too).
+func (a *Activities) logEnd(ctx context.Context, dir string, run, attempt int, res RunResult, err error) {
+	script := "experiment.py"
+	if run < 0 {
+		script = "plot.py"
+	}
+	e := execution{Event: "end", Script: script, Run: run, Attempt: attempt, OK: res.OK, Error: res.Error, Seconds: res.Duration.Seconds()}
+	if err != nil {
+		e.Error = "activity failed: " + err.Error()
+	}
+	a.logExecution(ctx, dir, e)
+}
+
+func (a *Activities) runScript(ctx context.Context, p PaperRef, dir, logName string, run, attempt int, quick bool, timeout time.Duration, args ...string) (RunResult, error) {
 	t, err := a.template(p.Template)
 	if err != nil {
 		return RunResult{}, err
@@ -181,6 +235,7 @@ func (a *Activities) runScript(ctx context.Context, p PaperRef, dir, logName str
 		env = append(env, "AISCI_QUICK=1")
 	}
 	env = append(env, a.Device.env()...) // its own GPU only
+	a.logExecution(ctx, dir, execution{Event: "start", Script: args[0], Run: run, Attempt: attempt})
 	start := time.Now()
 	r, err := pyrun.Run(ctx, pyrun.Spec{
 		Python: py, Dir: dir, Args: args, Env: env, Timeout: timeout,

@@ -48,7 +48,7 @@ func startMeter(ctx context.Context, dir string, b llm.Budget) (context.Context,
 	m.Add(earlier)
 	m.Record = func(r llm.CallRecord) {
 		e := ledgerEntry{CallRecord: r, Workflow: info.WorkflowExecution.ID, Run: info.WorkflowExecution.RunID, Activity: info.ActivityID, Attempt: info.Attempt}
-		if err := appendLedger(path, e); err != nil {
+		if err := appendJSONLine(path, e); err != nil {
 			activity.GetLogger(ctx).Warn("call ledger not written", "path", path, "error", err)
 		}
 	}
@@ -81,8 +81,9 @@ func earlierAttempts(path string, info activity.Info) llm.Usage {
 	return u
 }
 
-func appendLedger(path string, e ledgerEntry) error {
-	b, err := json.Marshal(e)
+// appendJSONLine appends v as one JSON line (ledgers of calls and runs).
+func appendJSONLine(path string, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func TestEarlierAttempts(t *testing.T) {
 		{CallRecord: cost(1.6), Workflow: wf.ID, Run: wf.RunID, Activity: "8", Attempt: 1}, // another activity
 		{CallRecord: cost(3.2), Workflow: wf.ID, Run: "run-0", Activity: "7", Attempt: 1},  // another run
 	} {
-		if err := appendLedger(path, e); err != nil {
+		if err := appendJSONLine(path, e); err != nil {
 			t.Fatal(err)
 		}
 	}
