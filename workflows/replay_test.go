@@ -21,7 +21,9 @@ import (
 //   - paper_v2_budget, campaign_v3_budget: a paper stopped at its campaign's
 //     budget and resumed by an update, experiments on the workflow queue;
 //   - paper_v3_hosts, campaign_v4_hosts: the same on an experiment host
-//     (the experiment-hosts version).
+//     (the experiment-hosts version);
+//   - paper_v4_host_baseline, campaign_v5_host_baseline: full papers run
+//     their host's baseline (the host-baseline version; this one is quick).
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {
