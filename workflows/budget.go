@@ -155,6 +155,9 @@ func validLimit(limit, spent float64) error {
 // counted from results and from failed activities alike.
 func (p *paperRun) callModel(ctx workflow.Context, act any, in func(llm.Budget) any, out any, usage func() llm.Usage) error {
 	for {
+		if err := p.checkpoint(ctx); err != nil {
+			return err
+		}
 		if b := p.budget(); b.Limited() && b.Left() <= 0 {
 			if err := p.awaitBudget(ctx, fmt.Sprintf("budget exhausted: $%.4f spent of $%.4f", b.SpentUSD, b.LimitUSD)); err != nil {
 				return err

@@ -102,6 +102,8 @@ func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignProgress,
 	if err := c.setupBudget(ctx); err != nil {
 		return c.prog, err
 	}
+	listenPause(ctx, &c.paused, c.pauseChanged)
+	c.listenSkip(ctx)
 	if err := c.run(ctx); err != nil {
 		c.prog.State, c.prog.Error = "failed", fmt.Sprintf("%s: %s", c.prog.Stage, rootMessage(err))
 		c.prog.Budget = c.budgetStatus()
@@ -125,6 +127,7 @@ type campaignRun struct {
 	note            string // why the campaign waits for money
 	raised          workflow.Channel
 	active          []*activePaper
+	paused          bool
 }
 
 type activePaper struct {
@@ -133,6 +136,8 @@ type activePaper struct {
 	grant     float64
 	limit     float64 // the paper's own limit (0: none), as it last said
 	exhausted bool    // the paper said it stopped at its budget
+	cancel    workflow.CancelFunc
+	skipped   bool // cancelled by a skip signal
 }
 
 // stage publishes a stage with the campaign's known spending (ideas and
@@ -162,6 +167,9 @@ func (c *campaignRun) run(ctx workflow.Context) error {
 	var ideas []paper.Idea
 	lastErr := ""
 	for i := 0; i < in.NumIdeas; i++ {
+		if err := c.checkpoint(ctx); err != nil {
+			return err
+		}
 		r, err := c.generateIdea(ctx, activities.IdeaInput{
 			CampaignKey: campaignKey, Template: in.Template, Model: in.Model, Index: i,
 			Reflections: in.Reflections, FromSeeds: in.SkipIdeaGeneration,
@@ -198,6 +206,13 @@ func (c *campaignRun) run(ctx workflow.Context) error {
 	for next < len(ideas) || len(c.active) > 0 {
 		c.rebalance(ctx, len(ideas)-next)
 		for next < len(ideas) && len(c.active) < in.Parallel {
+			if c.skippedIdea(ideas[next].Name) {
+				next++
+				continue
+			}
+			if err := c.checkpoint(ctx); err != nil {
+				return err
+			}
 			grant, ok := c.share(min(in.Parallel-len(c.active), len(ideas)-next))
 			if !ok {
 				break // no money for another paper until one finishes or the budget is raised
@@ -271,7 +286,10 @@ func (c *campaignRun) startPaper(ctx workflow.Context, idea paper.Idea, grant fl
 	st.PaperID, st.State = PaperWorkflowID(in.Template, idea.Name), "running"
 	folder := in.Stamp + "_" + idea.Name
 	ref := activities.PaperRef{Key: in.Template + "/" + folder, Name: idea.Name, Template: in.Template, Model: in.Model}
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+	cctx, cancel := workflow.WithCancel(ctx)
+	cctx = workflow.WithChildOptions(cctx, workflow.ChildWorkflowOptions{
+		StaticSummary:         idea.Title,
+		StaticDetails:         fmt.Sprintf("Template: %s  \nIdea: %s  \nModel: %s  \nCampaign: %s", in.Template, idea.Name, in.Model, c.id),
 		WorkflowID:            st.PaperID,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(TemplateKey.ValueSet(in.Template), IdeaNameKey.ValueSet(idea.Name), StageKey.ValueSet(StageSetup)),
@@ -281,7 +299,7 @@ func (c *campaignRun) startPaper(ctx workflow.Context, idea paper.Idea, grant fl
 		Paper: ref, Idea: idea, Quick: in.Quick, TemplateBaseline: in.TemplateBaseline, MaxRuns: in.MaxRuns, RunTimeout: in.RunTimeout, HostTimeout: in.HostTimeout,
 		ResultsDir: in.ResultsDir, Folder: folder, BudgetUSD: in.PaperBudgetUSD, GrantUSD: grant,
 	})
-	c.active = append(c.active, &activePaper{idea: idea, future: f, grant: grant, limit: in.PaperBudgetUSD})
+	c.active = append(c.active, &activePaper{idea: idea, future: f, grant: grant, limit: in.PaperBudgetUSD, cancel: cancel})
 }
 
 // paperDone records a finished paper; true when it completed.
@@ -301,6 +319,10 @@ func (c *campaignRun) paperDone(ctx workflow.Context, r *activePaper) bool {
 	if workflow.GetVersion(ctx, costPerPaperVersion, workflow.DefaultVersion, 1) >= 1 {
 		_ = workflow.UpsertTypedSearchAttributes(ctx, CostUSD.ValueSet(c.spent()))
 	}
+	if r.skipped {
+		st.State, st.Error = "skipped", "skipped by request"
+		return false
+	}
 	if err != nil {
 		st.State, st.Error = "failed", rootMessage(err)
 		workflow.GetLogger(ctx).Warn("paper failed", "paper", st.PaperID, "error", st.Error)
@@ -308,6 +330,16 @@ func (c *campaignRun) paperDone(ctx workflow.Context, r *activePaper) bool {
 	}
 	st.State, st.Overall, st.Decision, st.Result = "completed", res.Progress.Overall, res.Progress.Decision, res.Progress.ResultDir
 	return true
+}
+
+// skippedIdea: a pending idea that a skip signal dropped.
+func (c *campaignRun) skippedIdea(name string) bool {
+	for _, st := range c.prog.Ideas {
+		if st.Name == name && st.State == "skipped" && st.Error == "skipped by request" {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *campaignRun) status(name string) *IdeaStatus {

@@ -152,8 +152,16 @@ func PaperWorkflow(ctx workflow.Context, in PaperInput) (PaperResult, error) {
 	if err := p.setupBudget(ctx); err != nil {
 		return PaperResult{}, err
 	}
+	listenPause(ctx, &p.paused, nil)
 	err := p.run(ctx)
 	p.prog.Budget = p.budgetStatus()
+	if temporal.IsCanceledError(err) {
+		// Cancelled or skipped by a person: the workspace stays as it is.
+		p.prog.State, p.prog.Error = StateCancelled, fmt.Sprintf("cancelled during %s", p.prog.Stage)
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		p.upsertStage(dctx, StateCancelled)
+		return PaperResult{Progress: p.prog}, err
+	}
 	if err != nil {
 		p.prog.State, p.prog.Error = "failed", fmt.Sprintf("%s: %s", p.prog.Stage, rootMessage(err))
 		workflow.GetLogger(ctx).Error("paper failed", "stage", p.prog.Stage, "error", p.prog.Error)
@@ -173,6 +181,7 @@ type paperRun struct {
 	bud    paperBudget
 	parent string                 // the campaign's workflow ID, if any
 	acts   *activities.Activities // nil: method values only name the activities
+	paused bool                   // pause/unpause signals; honoured between activities
 	// Experiment hosts (routingVersion and later): the reserved host.
 	routed   bool
 	host     activities.HostInfo
@@ -188,7 +197,11 @@ func (p *paperRun) setStage(ctx workflow.Context, stage string) {
 // upsertStage publishes a stage with the cost so far: cost rides along with
 // each stage change, adding no history events of its own.
 func (p *paperRun) upsertStage(ctx workflow.Context, stage string) {
-	_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(stage), CostUSD.ValueSet(p.prog.Tokens.CostUSD))
+	updates := []temporal.SearchAttributeUpdate{StageKey.ValueSet(stage), CostUSD.ValueSet(p.prog.Tokens.CostUSD)}
+	if p.prog.Overall > 0 {
+		updates = append(updates, ReviewOverall.ValueSet(int64(p.prog.Overall)))
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, updates...)
 }
 
 func (p *paperRun) run(ctx workflow.Context) error {

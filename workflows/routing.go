@@ -65,6 +65,9 @@ func isScheduleToStart(err error) bool {
 // never picked up) is dropped and the run moves to another; the run's own
 // retries cover a host that answers again.
 func (p *paperRun) onHost(ctx workflow.Context, what string, act any, in any, timeout time.Duration, out *activities.RunResult) error {
+	if err := p.checkpoint(ctx); err != nil {
+		return err
+	}
 	var avoid string
 	for moves := 0; moves <= maxHostMoves; moves++ {
 		if p.host.Host == "" {

@@ -32,10 +32,11 @@ import (
 
 // SearchAttributes are registered on the namespace at every embedded start.
 var SearchAttributes = map[string]enumspb.IndexedValueType{
-	workflows.TemplateKey.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	workflows.IdeaNameKey.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	workflows.StageKey.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	workflows.CostUSD.GetName():     enumspb.INDEXED_VALUE_TYPE_DOUBLE,
+	workflows.TemplateKey.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	workflows.IdeaNameKey.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	workflows.StageKey.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	workflows.CostUSD.GetName():       enumspb.INDEXED_VALUE_TYPE_DOUBLE,
+	workflows.ReviewOverall.GetName(): enumspb.INDEXED_VALUE_TYPE_INT,
 }
 
 // Config of a worker process.

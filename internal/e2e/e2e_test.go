@@ -206,7 +206,7 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	}
 
 	// Search attributes make papers filterable, in the server and the Web UI.
-	list, err := a.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("IdeaName = '%s' AND Template = 'grokking' AND Stage = 'done' AND CostUSD >= 0", idea.Name)})
+	list, err := a.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("IdeaName = '%s' AND Template = 'grokking' AND Stage = 'done' AND CostUSD >= 0 AND ReviewOverall >= 1", idea.Name)})
 	if err != nil || len(list.GetExecutions()) != 1 {
 		t.Errorf("visibility query by search attributes: %v, %d results", err, len(list.GetExecutions()))
 	}

@@ -1,0 +1,148 @@
+package workflows_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/aiscientist/aiscientist/activities"
+	"github.com/aiscientist/aiscientist/workflows"
+)
+
+// TestPaperPause: a pause during the implement turn (which takes a minute)
+// holds the paper before its next activity; unpause lets it go on from
+// there, and the Stage attribute shows "paused" meanwhile.
+func TestPaperPause(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.PaperWorkflowID(tmpl, "alpha")})
+	f := newPaperFake()
+	f.coderDelay = time.Minute
+	f.register(env)
+	var mu sync.Mutex
+	var stages []string
+	recordStages(env, &mu, &stages)
+
+	var paused, later workflows.PaperProgress
+	var callsWhilePaused int
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.PauseSignal, nil) }, 30*time.Second)
+	env.RegisterDelayedCallback(func() {
+		paused = queryPaper(t, env, "")
+		f.mu.Lock()
+		callsWhilePaused = len(f.calls)
+		f.mu.Unlock()
+	}, 5*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		later = queryPaper(t, env, "")
+		f.mu.Lock()
+		assert.Equal(t, callsWhilePaused, len(f.calls), "nothing ran while paused")
+		f.mu.Unlock()
+		env.SignalWorkflow(workflows.UnpauseSignal, nil)
+	}, 10*time.Hour)
+	env.ExecuteWorkflow(workflows.PaperWorkflow, paperInput())
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+
+	assert.Equal(t, workflows.StatePaused, paused.State)
+	assert.Equal(t, "experiments", paused.Stage, "the stage it paused in")
+	assert.Equal(t, workflows.StatePaused, later.State)
+	// The implement turn in flight finished; run 1 waited for the unpause.
+	assert.Equal(t, []string{prepareCall(), implementTurn()}, f.calls[:callsWhilePaused])
+	assert.Equal(t, seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), tailFull), f.calls)
+	assert.Equal(t, []string{"setup", "experiments", "paused", "experiments", "plots", "notes", "writeup", "latex", "review", "export", "done"}, stages)
+	assert.Equal(t, "completed", queryPaper(t, env, "").State)
+}
+
+// TestPaperCancel: a cancelled paper ends as cancelled, not failed.
+func TestPaperCancel(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.PaperWorkflowID(tmpl, "alpha")})
+	f := newPaperFake()
+	f.coderDelay = time.Minute
+	f.register(env)
+	var mu sync.Mutex
+	var stages []string
+	recordStages(env, &mu, &stages)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 90*time.Second)
+	env.ExecuteWorkflow(workflows.PaperWorkflow, paperInput())
+	require.True(t, env.IsWorkflowCompleted())
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	var canceled *temporal.CanceledError
+	assert.ErrorAs(t, err, &canceled)
+	p := queryPaper(t, env, "")
+	assert.Equal(t, workflows.StateCancelled, p.State)
+	assert.Equal(t, "cancelled during experiments", p.Error)
+	assert.Equal(t, workflows.StateCancelled, stages[len(stages)-1])
+}
+
+// TestCampaignSkipAndPause: skip drops a running paper (cancelled) and a
+// pending idea (never started) while the campaign goes on; a paused
+// campaign starts no paper until unpaused.
+func TestCampaignSkipAndPause(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(campaignStart)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: campaignID})
+	f := newCampaignFake()
+	f.ideas = ideasByIndex(activities.IdeaResult{Idea: idea("alpha")}, activities.IdeaResult{Idea: idea("beta")},
+		activities.IdeaResult{Idea: idea("gamma")}, activities.IdeaResult{Idea: idea("delta")})
+	f.register(env, false)
+	// Real paper workflows over fake activities; coder turns take 10 min,
+	// so a paper takes about 40 min of workflow time.
+	pf := newPaperFake()
+	pf.coderDelay = 10 * time.Minute
+	pf.register(env)
+	var mu sync.Mutex
+	var started []string
+	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
+		mu.Lock()
+		started = append(started, fmt.Sprintf("%s@%v", info.WorkflowExecution.ID, env.Now().Sub(campaignStart)))
+		mu.Unlock()
+	})
+	var paused workflows.CampaignProgress
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(workflows.SkipSignal, "alpha")               // running
+		env.SignalWorkflow(workflows.SkipSignal, "paper/nanoGPT/gamma") // pending
+		env.SignalWorkflow(workflows.SkipSignal, "nobody")              // ignored
+	}, 30*time.Minute)
+	// beta runs from 30m; the pause at 60m holds beta and then delta back
+	// until 5h.
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.PauseSignal, nil) }, time.Hour)
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(workflows.ProgressQuery)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&paused))
+		env.SignalWorkflow(workflows.UnpauseSignal, nil)
+	}, 5*time.Hour)
+	in := campaignInput()
+	in.NumIdeas = 4
+	env.ExecuteWorkflow(workflows.CampaignWorkflow, in)
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var prog workflows.CampaignProgress
+	require.NoError(t, env.GetWorkflowResult(&prog))
+
+	states := map[string]string{}
+	for _, st := range prog.Ideas {
+		states[st.Name] = st.State
+	}
+	assert.Equal(t, map[string]string{"alpha": "skipped", "beta": "completed", "gamma": "skipped", "delta": "completed"}, states)
+	assert.Equal(t, workflows.StatePaused, paused.State)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, started, 3, "gamma never started: %v", started)
+	assert.Equal(t, "paper/nanoGPT/alpha@0s", started[0])
+	assert.Equal(t, "paper/nanoGPT/beta@30m0s", started[1], "beta starts when alpha is skipped")
+	assert.Contains(t, started[2], "paper/nanoGPT/delta@5h", "delta waited for the unpause")
+}
