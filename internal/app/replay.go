@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -146,7 +147,9 @@ func ReplayHistory(h *historypb.History) (ReplayReport, error) {
 		if strings.Contains(msg, "[TMPRL1100]") || strings.Contains(msg, "nondeterministic") {
 			// The replayer wraps the task failure's proto text; keep its message.
 			if m := failureMessage.FindStringSubmatch(msg); m != nil {
-				msg = strings.ReplaceAll(m[1], `\"`, `"`)
+				if u, uerr := strconv.Unquote(`"` + m[1] + `"`); uerr == nil {
+					msg = u
+				}
 			}
 			return rep, fmt.Errorf("non-deterministic: %s", msg)
 		}

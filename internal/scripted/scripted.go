@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -16,6 +17,11 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 )
+
+// RefuseEnv makes the double answer 401 (a permanent error) to every prompt
+// starting with its value, e.g. "## Review": how tests make a paper fail in
+// one stage, and then resume it once the variable is unset.
+const RefuseEnv = "AISCI_SCRIPTED_REFUSE"
 
 // Disclaimer is added to every text the double writes into a paper.
 const Disclaimer = "[Written by the scripted test model, not a language model.]"
@@ -47,6 +53,10 @@ func Handler() http.Handler {
 		}
 		if len(msgs) == 0 {
 			writeError(w, http.StatusBadRequest, "no user message")
+			return
+		}
+		if refuse := os.Getenv(RefuseEnv); refuse != "" && strings.HasPrefix(strings.TrimSpace(msgs[len(msgs)-1]), refuse) {
+			writeError(w, http.StatusUnauthorized, "the scripted test model refuses prompts starting with "+strconv.Quote(refuse)+" ("+RefuseEnv+" is set)")
 			return
 		}
 		reply := replyTo(system.String(), msgs)

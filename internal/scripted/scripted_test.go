@@ -494,3 +494,28 @@ func TestInProcessThroughClient(t *testing.T) {
 		t.Errorf("Do(malformed) = %v, %v", res, err)
 	}
 }
+
+func TestRefuseEnv(t *testing.T) {
+	srv := httptest.NewServer(scripted.Handler())
+	defer srv.Close()
+	ask := func(prompt string) int {
+		body := `{"model":"scripted","messages":[{"role":"user","content":` + strconv.Quote(prompt) + `}]}`
+		resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	t.Setenv(scripted.RefuseEnv, "## Review")
+	if got := ask("## Review\nplease"); got != http.StatusUnauthorized {
+		t.Errorf("refused prompt: status %d, want 401", got)
+	}
+	if got := ask("## Plotting\nplease"); got != http.StatusOK {
+		t.Errorf("other prompt: status %d, want 200", got)
+	}
+	t.Setenv(scripted.RefuseEnv, "")
+	if got := ask("## Review\nplease"); got != http.StatusOK {
+		t.Errorf("after unsetting: status %d, want 200", got)
+	}
+}
