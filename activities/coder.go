@@ -64,7 +64,11 @@ type CoderTurnResult struct {
 	// BlocksApplied counts the edit blocks applied over the whole turn;
 	// BlocksFailed those of the last reply that did not apply.
 	BlocksApplied, BlocksFailed int
-	Usage                       llm.Usage
+	// Plan is the model's own one-line account of the turn (the first line
+	// of its reasoning), shown as the next run's summary and recorded with
+	// the run's outcome.
+	Plan  string `json:",omitempty"`
+	Usage llm.Usage
 }
 
 type conversation struct {
@@ -117,6 +121,7 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res Code
 			return CoderTurnResult{}, err
 		}
 		conv.Messages = append(conv.Messages, llm.Message{Role: "user", Content: stripFiles(msg)}, llm.Message{Role: "assistant", Content: resp.Content})
+		res.Plan = planOf(resp.Content)
 
 		blocks, perr := editblock.Parse(resp.Content)
 		done := hasLine(resp.Content, "ALL_COMPLETED") && in.Kind != KindLatexFix && in.Kind != KindPlot && in.Kind != KindPlotFix && in.Kind != KindNotes
@@ -343,4 +348,20 @@ func appendUnique(s []string, v ...string) []string {
 		}
 	}
 	return s
+}
+
+// planOf is the first line of prose in a reply (a leading "THOUGHT:" label
+// dropped), cut to 100 characters.
+func planOf(reply string) string {
+	for _, line := range strings.Split(reply, "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "THOUGHT:"))
+		if line == "" || strings.HasPrefix(line, "```") || strings.HasPrefix(line, "<<<<<<<") {
+			continue
+		}
+		if r := []rune(line); len(r) > 100 {
+			line = string(r[:99]) + "…"
+		}
+		return line
+	}
+	return ""
 }

@@ -23,6 +23,8 @@ type RunInput struct {
 	Attempt int
 	Quick   bool
 	Timeout time.Duration
+	// Plan is what the coder said this attempt changes (for the record).
+	Plan string `json:",omitempty"`
 }
 
 // RunResult is the outcome; a failed experiment is a result, not an error.
@@ -33,6 +35,10 @@ type RunResult struct {
 	Figures  int // plot runs: PNG files present afterwards
 	// Cached: the host had this baseline already and copied it.
 	Cached bool `json:",omitempty"`
+	// ExitCode is the script's exit status (-1: killed, timed out).
+	ExitCode int `json:",omitempty"`
+
+	stderrTail string // for the executions ledger, not the history
 }
 
 // RunExperiment runs the experiment script in the paper folder. Its logs go
@@ -65,7 +71,7 @@ func (a *Activities) RunExperiment(ctx context.Context, in RunInput) (_ RunResul
 		}
 		return RunResult{OK: true, Cached: true}, nil
 	}
-	res, err := a.runScript(ctx, in.Paper, dir, fmt.Sprintf("run_%d_attempt_%d", in.Run, in.Attempt), in.Run, in.Attempt, in.Quick, in.Timeout, "experiment.py", "--out_dir="+out)
+	res, err := a.runScript(ctx, in.Paper, dir, fmt.Sprintf("run_%d_attempt_%d", in.Run, in.Attempt), in.Run, in.Attempt, in.Plan, in.Quick, in.Timeout, "experiment.py", "--out_dir="+out)
 	if err != nil || !res.OK {
 		a.logEnd(ctx, dir, in.Run, in.Attempt, res, err)
 		return res, err
@@ -138,6 +144,7 @@ type PlotInput struct {
 	Attempt int
 	Quick   bool
 	Timeout time.Duration
+	Plan    string `json:",omitempty"`
 }
 
 // RunPlot runs plot.py; success needs at least one PNG in the paper folder.
@@ -148,7 +155,7 @@ func (a *Activities) RunPlot(ctx context.Context, in PlotInput) (_ RunResult, er
 		return RunResult{}, err
 	}
 	defer a.savePaper(ctx, in.Paper, dir, &err)
-	res, err := a.runScript(ctx, in.Paper, dir, fmt.Sprintf("plot_attempt_%d", in.Attempt), -1, in.Attempt, in.Quick, in.Timeout, "plot.py")
+	res, err := a.runScript(ctx, in.Paper, dir, fmt.Sprintf("plot_attempt_%d", in.Attempt), -1, in.Attempt, in.Plan, in.Quick, in.Timeout, "plot.py")
 	defer func() { a.logEnd(ctx, dir, -1, in.Attempt, res, err) }()
 	if err != nil || !res.OK {
 		return res, err
@@ -176,9 +183,14 @@ type execution struct {
 	Host     string    `json:"host,omitempty"`
 	Device   int       `json:"device"`
 	Time     time.Time `json:"time"`
+	Change   string    `json:"change,omitempty"` // the coder's plan for this attempt
 	OK       bool      `json:"ok,omitempty"`
+	ExitCode *int      `json:"exit_status,omitempty"`
 	Error    string    `json:"error,omitempty"`
+	Stderr   string    `json:"stderr_tail,omitempty"` // failed attempts: what the model was shown
 	Seconds  float64   `json:"seconds,omitempty"`
+	// Metrics are the means of final_info.json of a successful run.
+	Metrics map[string]map[string]float64 `json:"metrics,omitempty"`
 }
 
 func (a *Activities) logExecution(ctx context.Context, dir string, e execution) {
@@ -203,11 +215,26 @@ func (a *Activities) logEnd(ctx context.Context, dir string, run, attempt int, r
 	e := execution{Event: "end", Script: script, Run: run, Attempt: attempt, OK: res.OK, Error: res.Error, Seconds: res.Duration.Seconds()}
 	if err != nil {
 		e.Error = "activity failed: " + err.Error()
+	} else {
+		e.ExitCode = &res.ExitCode
+	}
+	if !res.OK {
+		e.Stderr = res.stderrTail
+	}
+	if res.OK && run >= 0 {
+		if b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("run_%d", run), "final_info.json")); err == nil {
+			if fi, err := paper.ParseFinalInfo(b); err == nil {
+				e.Metrics = map[string]map[string]float64{}
+				for ds, v := range fi {
+					e.Metrics[ds] = v.Means
+				}
+			}
+		}
 	}
 	a.logExecution(ctx, dir, e)
 }
 
-func (a *Activities) runScript(ctx context.Context, p PaperRef, dir, logName string, run, attempt int, quick bool, timeout time.Duration, args ...string) (RunResult, error) {
+func (a *Activities) runScript(ctx context.Context, p PaperRef, dir, logName string, run, attempt int, plan string, quick bool, timeout time.Duration, args ...string) (RunResult, error) {
 	t, err := a.template(p.Template)
 	if err != nil {
 		return RunResult{}, err
@@ -235,7 +262,7 @@ func (a *Activities) runScript(ctx context.Context, p PaperRef, dir, logName str
 		env = append(env, "AISCI_QUICK=1")
 	}
 	env = append(env, a.Device.env()...) // its own GPU only
-	a.logExecution(ctx, dir, execution{Event: "start", Script: args[0], Run: run, Attempt: attempt})
+	a.logExecution(ctx, dir, execution{Event: "start", Script: args[0], Run: run, Attempt: attempt, Change: plan})
 	start := time.Now()
 	r, err := pyrun.Run(ctx, pyrun.Spec{
 		Python: py, Dir: dir, Args: args, Env: env, Timeout: timeout,
@@ -248,7 +275,7 @@ func (a *Activities) runScript(ctx context.Context, p PaperRef, dir, logName str
 	if err != nil {
 		return RunResult{}, err
 	}
-	res := RunResult{OK: r.ExitCode == 0 && !r.TimedOut, Duration: r.Duration}
+	res := RunResult{OK: r.ExitCode == 0 && !r.TimedOut, Duration: r.Duration, ExitCode: r.ExitCode, stderrTail: r.StderrTail}
 	switch {
 	case r.TimedOut:
 		res.Error = fmt.Sprintf("%s timed out after %s", args[0], timeout)

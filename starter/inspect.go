@@ -175,6 +175,9 @@ func printProgress(w interface{ Write([]byte) (int, error) }, p any) error {
 				st += " (the host's cached baseline)"
 			}
 			fmt.Fprintf(w, "  run_%d  attempts %d  %ds  %s\n", r.Run, r.Attempts, r.Seconds, st)
+			if r.Change != "" {
+				fmt.Fprintf(w, "         change: %s\n", r.Change)
+			}
 		}
 		if v.PDF != "" {
 			fmt.Fprintf(w, "pdf: %s\n", v.PDF)

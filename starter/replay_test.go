@@ -99,7 +99,7 @@ func TestReplayTamperedHistory(t *testing.T) {
 		{"unknown workflow type", func(h *historypb.History) bool {
 			h.Events[0].GetWorkflowExecutionStartedEventAttributes().WorkflowType.Name = "OtherWorkflow"
 			return true
-		}, `unknown workflow type "OtherWorkflow"`},
+		}, "unknown workflow type: unable to find workflow type: OtherWorkflow."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -157,7 +157,7 @@ func (c *campaignRun) run(ctx workflow.Context) error {
 	var acts *activities.Activities
 
 	c.stage(ctx, "preflight")
-	if err := workflow.ExecuteActivity(fileOptions(ctx), acts.Preflight, activities.PreflightInput{Template: in.Template, Model: in.Model, NeedBaseline: !in.Quick && in.TemplateBaseline}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(fileOptions(summarize(ctx, "preflight: tools, Python, template, model")), acts.Preflight, activities.PreflightInput{Template: in.Template, Model: in.Model, NeedBaseline: !in.Quick && in.TemplateBaseline}).Get(ctx, nil); err != nil {
 		return err
 	}
 
@@ -265,7 +265,7 @@ func (c *campaignRun) generateIdea(ctx workflow.Context, in activities.IdeaInput
 		}
 		in.Budget = llm.Budget{LimitUSD: c.total, SpentUSD: c.spent()}
 		var r activities.IdeaResult
-		err := workflow.ExecuteActivity(llmOptions(ctx), acts.GenerateIdea, in).Get(ctx, &r)
+		err := workflow.ExecuteActivity(llmOptions(summarize(ctx, "idea %d of %d", in.Index+1, c.in.NumIdeas)), acts.GenerateIdea, in).Get(ctx, &r)
 		if err == nil {
 			c.prog.Tokens = c.prog.Tokens.Add(r.Usage)
 			return r, nil

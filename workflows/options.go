@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -32,6 +33,7 @@ var nonRetryable = []string{
 // (5xx, timeouts, 429) back off up to five minutes between tries.
 func llmOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:             summaryOf(ctx),
 		StartToCloseTimeout: 20 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        5 * time.Second,
@@ -46,6 +48,7 @@ func llmOptions(ctx workflow.Context) workflow.Context {
 // fileOptions: local file work and LaTeX builds are quick.
 func fileOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:             summaryOf(ctx),
 		StartToCloseTimeout: 10 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,
@@ -63,6 +66,7 @@ func fileOptions(ctx workflow.Context) workflow.Context {
 // infrastructure failures.
 func runOptions(ctx workflow.Context, timeout time.Duration) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:             summaryOf(ctx),
 		StartToCloseTimeout: timeout + 5*time.Minute,
 		HeartbeatTimeout:    time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -73,4 +77,18 @@ func runOptions(ctx workflow.Context, timeout time.Duration) workflow.Context {
 			NonRetryableErrorTypes: nonRetryable,
 		},
 	})
+}
+
+type summaryKey struct{}
+
+// summarize names the next activities for the Web UI ("write Method",
+// "run_2 attempt 1"); the options builders copy it into ActivityOptions.
+// Summaries are metadata only: replay ignores them.
+func summarize(ctx workflow.Context, format string, args ...any) workflow.Context {
+	return workflow.WithValue(ctx, summaryKey{}, fmt.Sprintf(format, args...))
+}
+
+func summaryOf(ctx workflow.Context) string {
+	s, _ := ctx.Value(summaryKey{}).(string)
+	return s
 }

@@ -91,6 +91,9 @@ type RunStatus struct {
 	Error    string `json:"error,omitempty"`
 	Seconds  int    `json:"seconds,omitempty"`
 	Cached   bool   `json:"cached,omitempty"` // a baseline the host had computed before
+	// Change is the coder's account of the last attempt's change; every
+	// attempt's full record is in the paper's logs/executions.jsonl.
+	Change string `json:"change,omitempty"`
 }
 
 // PaperProgress answers the progress query.
@@ -182,6 +185,7 @@ type paperRun struct {
 	parent string                 // the campaign's workflow ID, if any
 	acts   *activities.Activities // nil: method values only name the activities
 	paused bool                   // pause/unpause signals; honoured between activities
+	plan   string                 // the last coder turn's plan: the next run's summary
 	// Experiment hosts (routingVersion and later): the reserved host.
 	routed   bool
 	host     activities.HostInfo
@@ -210,7 +214,7 @@ func (p *paperRun) run(ctx workflow.Context) error {
 	p.routed = workflow.GetVersion(ctx, routingVersion, workflow.DefaultVersion, 1) >= 1
 
 	p.setStage(ctx, StageSetup)
-	if err := workflow.ExecuteActivity(fileOptions(ctx), p.acts.PreparePaper, activities.PaperSetup{Paper: p.ref, Idea: p.in.Idea}).Get(ctx, &p.prog.Workspace); err != nil {
+	if err := workflow.ExecuteActivity(fileOptions(summarize(ctx, "set up the workspace from template %s", p.ref.Template)), p.acts.PreparePaper, activities.PaperSetup{Paper: p.ref, Idea: p.in.Idea}).Get(ctx, &p.prog.Workspace); err != nil {
 		return err
 	}
 	// The template's run_0 was produced once, on some machine, with the full
@@ -246,7 +250,7 @@ func (p *paperRun) run(ctx workflow.Context) error {
 	for _, s := range activities.Sections {
 		var u llm.Usage
 		in := func(b llm.Budget) any { return activities.SectionInput{Paper: p.ref, Section: s.Name, Budget: b} }
-		if err := p.callModel(ctx, p.acts.WriteSection, in, &u, func() llm.Usage { return u }); err != nil {
+		if err := p.callModel(summarize(ctx, "write %s", s.Name), p.acts.WriteSection, in, &u, func() llm.Usage { return u }); err != nil {
 			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("write %s: %s", s.Name, rootMessage(err)), "WriteFailed", err)
 		}
 	}
@@ -257,13 +261,13 @@ func (p *paperRun) run(ctx workflow.Context) error {
 	p.setStage(ctx, StageReview)
 	var rev activities.ReviewResult
 	in := func(b llm.Budget) any { return activities.ReviewInput{Paper: p.ref, Budget: b} }
-	if err := p.callModel(ctx, p.acts.ReviewPaper, in, &rev, func() llm.Usage { return rev.Usage }); err != nil {
+	if err := p.callModel(summarize(ctx, "review"), p.acts.ReviewPaper, in, &rev, func() llm.Usage { return rev.Usage }); err != nil {
 		return err
 	}
 	p.prog.Overall, p.prog.Decision = rev.Overall, rev.Decision
 	if p.in.ResultsDir != "" {
 		p.setStage(ctx, StageExport)
-		if err := workflow.ExecuteActivity(fileOptions(ctx), p.acts.ExportPaper, activities.ExportInput{Paper: p.ref, OutDir: p.in.ResultsDir, Folder: p.in.Folder}).Get(ctx, &p.prog.ResultDir); err != nil {
+		if err := workflow.ExecuteActivity(fileOptions(summarize(ctx, "export to %s", p.in.ResultsDir)), p.acts.ExportPaper, activities.ExportInput{Paper: p.ref, OutDir: p.in.ResultsDir, Folder: p.in.Folder}).Get(ctx, &p.prog.ResultDir); err != nil {
 			return err
 		}
 	}
@@ -287,6 +291,9 @@ func (p *paperRun) turn(id, kind string, run, attempt, maxAttempts int, reason s
 // coderTurn runs one coder turn under the paper's budget.
 func (p *paperRun) coderTurn(ctx workflow.Context, in activities.CoderTurnInput) (activities.CoderTurnResult, error) {
 	var t activities.CoderTurnResult
+	if summaryOf(ctx) == "" {
+		ctx = summarize(ctx, "coder: %s", in.TurnID)
+	}
 	err := p.callModel(ctx, p.acts.CoderTurn, func(b llm.Budget) any { in.Budget = b; return in }, &t, func() llm.Usage { return t.Usage })
 	return t, err
 }
@@ -294,7 +301,12 @@ func (p *paperRun) coderTurn(ctx workflow.Context, in activities.CoderTurnInput)
 func (p *paperRun) runExperiment(ctx workflow.Context, run, attempt int) (activities.RunResult, error) {
 	p.prog.Run, p.prog.Attempt = run, attempt
 	var r activities.RunResult
-	in := activities.RunInput{Paper: p.ref, Run: run, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.RunTimeout}
+	plan := p.plan
+	if run == 0 {
+		plan = "baseline: the template's own code"
+	}
+	in := activities.RunInput{Paper: p.ref, Run: run, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.RunTimeout, Plan: plan}
+	ctx = summarize(ctx, "run_%d attempt %d: %s", run, attempt, plan)
 	if p.routed {
 		err := p.onHost(ctx, fmt.Sprintf("run %d attempt %d", run, attempt), p.acts.RunExperiment, in, p.in.RunTimeout, &r)
 		return r, err
@@ -304,13 +316,17 @@ func (p *paperRun) runExperiment(ctx workflow.Context, run, attempt int) (activi
 }
 
 func (p *paperRun) record(run, attempt int, ok bool, errMsg string, d time.Duration) {
+	st := RunStatus{Run: run, Attempts: attempt, OK: ok, Error: errMsg, Seconds: int(d.Seconds())}
+	if run > 0 {
+		st.Change = p.plan
+	}
 	for i := range p.prog.Runs {
 		if p.prog.Runs[i].Run == run {
-			p.prog.Runs[i] = RunStatus{Run: run, Attempts: attempt, OK: ok, Error: errMsg, Seconds: int(d.Seconds())}
+			p.prog.Runs[i] = st
 			return
 		}
 	}
-	p.prog.Runs = append(p.prog.Runs, RunStatus{Run: run, Attempts: attempt, OK: ok, Error: errMsg, Seconds: int(d.Seconds())})
+	p.prog.Runs = append(p.prog.Runs, st)
 }
 
 func (p *paperRun) baseline(ctx workflow.Context) error {
@@ -350,6 +366,7 @@ func (p *paperRun) experiments(ctx workflow.Context) error {
 		if err != nil {
 			return err
 		}
+		p.plan = t.Plan
 		if t.Done && succeeded > 0 {
 			if kind == activities.KindFix || kind == activities.KindEditFailed {
 				p.warn(ctx, fmt.Sprintf("the model ended the experiments while run %d was failing: %s", run, lastErr))
@@ -400,7 +417,7 @@ func (p *paperRun) plots(ctx workflow.Context) error {
 	kind, reason, lastRan := activities.KindPlot, "", 0
 	for attempt := 1; attempt <= tries; attempt++ {
 		// A fix turn shows the log of the last attempt that really ran.
-		t, err := p.coderTurn(ctx, p.turn(fmt.Sprintf("plot-attempt%d", attempt), kind, 0, lastRan, tries, reason, false))
+		t, err := p.coderTurn(summarize(ctx, "coder: plot.py attempt %d", attempt), p.turn(fmt.Sprintf("plot-attempt%d", attempt), kind, 0, lastRan, tries, reason, false))
 		if err != nil {
 			return err
 		}
@@ -410,7 +427,8 @@ func (p *paperRun) plots(ctx workflow.Context) error {
 		}
 		var r activities.RunResult
 		lastRan = attempt
-		pin := activities.PlotInput{Paper: p.ref, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.PlotTimeout}
+		pin := activities.PlotInput{Paper: p.ref, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.PlotTimeout, Plan: t.Plan}
+		ctx := summarize(ctx, "plot.py attempt %d", attempt)
 		if p.routed {
 			err = p.onHost(ctx, fmt.Sprintf("plot attempt %d", attempt), p.acts.RunPlot, pin, p.in.PlotTimeout, &r)
 		} else {
@@ -435,7 +453,7 @@ func (p *paperRun) plots(ctx workflow.Context) error {
 func (p *paperRun) latex(ctx workflow.Context) error {
 	var b activities.BuildResult
 	for round := 1; round <= p.in.LatexRounds; round++ {
-		if err := workflow.ExecuteActivity(fileOptions(ctx), p.acts.BuildPDF, activities.BuildInput{Paper: p.ref, Round: round}).Get(ctx, &b); err != nil {
+		if err := workflow.ExecuteActivity(fileOptions(summarize(ctx, "LaTeX check and build, round %d", round)), p.acts.BuildPDF, activities.BuildInput{Paper: p.ref, Round: round}).Get(ctx, &b); err != nil {
 			return err
 		}
 		if b.OK || round == p.in.LatexRounds {

@@ -28,6 +28,7 @@ const maxHostMoves = 5
 // (hosts come and go), for HostWait.
 func reserveOptions(ctx workflow.Context, wait time.Duration) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:                summaryOf(ctx),
 		TaskQueue:              activities.ExperimentsQueue,
 		ScheduleToStartTimeout: wait,
 		StartToCloseTimeout:    time.Minute,
@@ -39,6 +40,7 @@ func reserveOptions(ctx workflow.Context, wait time.Duration) workflow.Context {
 // taken for dead (a schedule-to-start timeout is final, not retried).
 func hostOptions(ctx workflow.Context, host string, timeout time.Duration) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:                summaryOf(ctx),
 		TaskQueue:              activities.HostQueue(host),
 		ScheduleToStartTimeout: timeout,
 		StartToCloseTimeout:    time.Minute,

@@ -130,13 +130,6 @@ func ReplayHistory(h *historypb.History) (ReplayReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	switch rep.WorkflowType {
-	case "CampaignWorkflow", "PaperWorkflow":
-	default:
-		// The replayer would fail too, but with a message that reads like a
-		// worker misconfiguration.
-		return rep, fmt.Errorf("unknown workflow type %q: this build replays CampaignWorkflow and PaperWorkflow", rep.WorkflowType)
-	}
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflow(workflows.CampaignWorkflow)
 	r.RegisterWorkflow(workflows.PaperWorkflow)
@@ -152,6 +145,10 @@ func ReplayHistory(h *historypb.History) (ReplayReport, error) {
 				}
 			}
 			return rep, fmt.Errorf("non-deterministic: %s", msg)
+		}
+		if strings.Contains(msg, "unable to find workflow type") {
+			// The SDK's message names the type and the registered ones.
+			return rep, fmt.Errorf("unknown workflow type: %w", err)
 		}
 		return rep, fmt.Errorf("replay %s: %w", rep.WorkflowType, err)
 	}
