@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -31,8 +32,10 @@ type IdeaInput struct {
 type IdeaResult struct {
 	Idea  paper.Idea
 	Usage llm.Usage
-	// Duplicate is set when the model repeated an earlier idea's name.
-	Duplicate bool
+	// Duplicate is set when the idea repeats a known one (the same Name or
+	// a near-identical title): DuplicateOf names it.
+	Duplicate   bool
+	DuplicateOf string `json:",omitempty"`
 	// Exhausted is set when FromSeeds asks past the last seed idea.
 	Exhausted bool
 }
@@ -40,21 +43,30 @@ type IdeaResult struct {
 const ideaTemperature = 0.75
 
 // GenerateIdea produces one idea with self-reflection and stores it as
-// ideas/<index>.json in the campaign folder. It is idempotent: a stored idea
-// is returned without asking the model again, and earlier ideas are never
-// overwritten (the reference system's idea store is rewritten wholesale).
+// ideas/<index>.json in the campaign folder and in the template's idea store
+// (<artifacts>/ideas/<template>/), which accumulates across campaigns. It is
+// idempotent: a stored idea is returned without asking the model again, and
+// no idea is ever overwritten (the reference system's idea store is
+// rewritten wholesale). With FromSeeds it takes the Index-th stored idea:
+// the template's seeds, then everything earlier campaigns generated.
 func (a *Activities) GenerateIdea(ctx context.Context, in IdeaInput) (_ IdeaResult, err error) {
 	dir, err := a.openCampaign(ctx, in.CampaignKey)
 	if err != nil {
 		return IdeaResult{}, err
 	}
 	defer a.saveCampaign(ctx, in.CampaignKey, dir, &err)
+	lib, err := a.openIdeaStore(ctx, in.Template)
+	if err != nil {
+		return IdeaResult{}, err
+	}
+	defer a.saveIdeaStore(ctx, in.Template, lib, &err)
 	ctx, m := startMeter(ctx, dir, in.Budget)
 	defer func() { err = withUsage(m, err) }()
 	path := filepath.Join(dir, "ideas", fmt.Sprintf("%03d.json", in.Index))
+	libPath := filepath.Join(lib, fmt.Sprintf("%s_%03d.json", filepath.Base(in.CampaignKey), in.Index))
 	var stored IdeaResult
 	if err := readJSON(path, &stored); err == nil {
-		return stored, nil
+		return stored, keepIdea(libPath, stored, in.FromSeeds)
 	}
 	t, err := a.template(in.Template)
 	if err != nil {
@@ -64,35 +76,46 @@ func (a *Activities) GenerateIdea(ctx context.Context, in IdeaInput) (_ IdeaResu
 	if err != nil {
 		return IdeaResult{}, err
 	}
+	seeds, err := t.SeedIdeas()
+	if err != nil {
+		return IdeaResult{}, badInput("%v", err)
+	}
+	library, err := loadLibrary(lib)
+	if err != nil {
+		return IdeaResult{}, err
+	}
+	// Every idea known for this template, seeds first, each once.
+	var known []paper.Idea
+	for _, i := range append(append(append([]paper.Idea(nil), seeds...), library...), previous...) {
+		if !slices.ContainsFunc(known, func(k paper.Idea) bool { return paper.SameIdea(k, i) }) {
+			known = append(known, i)
+		}
+	}
 	var res IdeaResult
 	if in.FromSeeds {
-		seeds, err := t.SeedIdeas()
-		if err != nil {
-			return IdeaResult{}, badInput("%v", err)
-		}
-		if in.Index >= len(seeds) {
+		stock := append(append([]paper.Idea(nil), seeds...), library...)
+		if in.Index >= len(stock) {
 			return IdeaResult{Exhausted: true}, nil
 		}
-		res.Idea = seeds[in.Index]
+		res.Idea = stock[in.Index]
 		res.Idea.Normalize()
 		if err := res.Idea.Validate(); err != nil {
-			return IdeaResult{}, badInput("template %s: seed idea %d: %v", t.Name, in.Index, err)
+			return IdeaResult{}, badInput("template %s: stored idea %d (%s): %v", t.Name, in.Index, res.Idea.Name, err)
 		}
+		// Running stored ideas repeats them on purpose; only a repeat
+		// within this campaign is a duplicate.
+		known = previous
 	} else {
-		if res, err = a.askIdea(ctx, in, t, previous, filepath.Join(dir, "ideas", fmt.Sprintf("%03d_chat.md", in.Index))); err != nil {
+		if res, err = a.askIdea(ctx, in, t, known, filepath.Join(dir, "ideas", fmt.Sprintf("%03d_chat.md", in.Index))); err != nil {
 			return IdeaResult{}, err
 		}
 		res.Usage = m.Usage()
 	}
-	known := previous
-	if !in.FromSeeds {
-		// The prompt lists the seeds as taken, so repeating one is a duplicate too.
-		seeds, _ := t.SeedIdeas()
-		known = append(known, seeds...)
-	}
-	for _, p := range known {
-		if p.Name == res.Idea.Name {
+	for _, k := range known {
+		if paper.SameIdea(k, res.Idea) {
 			res.Duplicate = true
+			res.DuplicateOf = k.Name
+			break
 		}
 	}
 	if err := writeJSON(path, res); err != nil {
@@ -105,21 +128,47 @@ func (a *Activities) GenerateIdea(ctx context.Context, in IdeaInput) (_ IdeaResu
 	if err := writeJSON(filepath.Join(dir, "ideas.json"), all); err != nil {
 		return IdeaResult{}, fmt.Errorf("store ideas.json: %w", err)
 	}
-	return res, nil
+	return res, keepIdea(libPath, res, in.FromSeeds)
+}
+
+// keepIdea adds a newly generated idea to the template's idea store once.
+func keepIdea(path string, r IdeaResult, fromStore bool) error {
+	if fromStore || r.Duplicate || r.Exhausted || store.Exists(path) {
+		return nil
+	}
+	if err := writeJSON(path, r.Idea); err != nil {
+		return fmt.Errorf("add the idea to the template's idea store: %w", err)
+	}
+	return nil
+}
+
+// loadLibrary reads a template's idea store, oldest campaign first.
+func loadLibrary(dir string) ([]paper.Idea, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(matches)
+	var out []paper.Idea
+	for _, m := range matches {
+		var i paper.Idea
+		if err := readJSON(m, &i); err != nil {
+			return nil, fmt.Errorf("idea store: read %s: %w", m, err)
+		}
+		out = append(out, i)
+	}
+	return out, nil
 }
 
 // askIdea runs the reflection rounds, each one ask. The idea is dropped only
 // when not even the first round gives a readable one; a later round that
 // never parses keeps the idea of the round before.
-// The whole conversation, failed tries included, is kept at chatPath.
+// The whole conversation, failed tries included, is kept at chatPath;
+// previous lists every idea already known for the template.
 func (a *Activities) askIdea(ctx context.Context, in IdeaInput, t template.Template, previous []paper.Idea, chatPath string) (IdeaResult, error) {
 	code := readText(t.Dir, "experiment.py")
-	seeds, err := t.SeedIdeas()
-	if err != nil {
-		return IdeaResult{}, badInput("%v", err)
-	}
 	var prev strings.Builder
-	for _, i := range append(seeds, previous...) {
+	for _, i := range previous {
 		fmt.Fprintf(&prev, "- %s: %s\n", i.Name, i.Title)
 	}
 	if prev.Len() == 0 {

@@ -34,14 +34,14 @@ func (a *Activities) openPaper(ctx context.Context, p PaperRef, isNew bool) (str
 	if err != nil {
 		return "", err
 	}
-	return dir, a.pull(ctx, "papers/"+p.Key, dir, isNew)
+	return dir, a.pull(ctx, "papers/"+p.Key, dir, isNew, true)
 }
 
 // savePaper mirrors the paper's folder to the remote store. A failed push
 // fails an otherwise successful activity (retryable: the work is redone or
 // found done); after a failure it is only logged, the first error wins.
 func (a *Activities) savePaper(ctx context.Context, p PaperRef, dir string, err *error) {
-	a.push(ctx, "papers/"+p.Key, dir, err)
+	a.push(ctx, "papers/"+p.Key, dir, true, err)
 }
 
 // openCampaign and saveCampaign do the same for a campaign's folder (its
@@ -51,18 +51,37 @@ func (a *Activities) openCampaign(ctx context.Context, key string) (string, erro
 	if err != nil {
 		return "", badInput("%v", err)
 	}
-	return dir, a.pull(ctx, "campaigns/"+key, dir, true)
+	return dir, a.pull(ctx, "campaigns/"+key, dir, true, true)
 }
 
 func (a *Activities) saveCampaign(ctx context.Context, key, dir string, err *error) {
-	a.push(ctx, "campaigns/"+key, dir, err)
+	a.push(ctx, "campaigns/"+key, dir, true, err)
 }
 
-func (a *Activities) pull(ctx context.Context, key, dir string, mayBeMissing bool) error {
+// openIdeaStore and saveIdeaStore sync a template's idea store. Campaigns
+// share it and only ever add to it, so nothing is mirrored: a push never
+// deletes an idea another campaign stored meanwhile.
+func (a *Activities) openIdeaStore(ctx context.Context, template string) (string, error) {
+	dir, err := a.Store.IdeaDir(template)
+	if err != nil {
+		return "", badInput("%v", err)
+	}
+	return dir, a.pull(ctx, "ideas/"+template, dir, true, false)
+}
+
+func (a *Activities) saveIdeaStore(ctx context.Context, template, dir string, err *error) {
+	a.push(ctx, "ideas/"+template, dir, false, err)
+}
+
+func (a *Activities) pull(ctx context.Context, key, dir string, mayBeMissing, mirror bool) error {
 	if a.Remote == nil {
 		return nil
 	}
-	st, err := a.Remote.PullMirror(ctx, key, dir)
+	pull := a.Remote.Pull
+	if mirror {
+		pull = a.Remote.PullMirror
+	}
+	st, err := pull(ctx, key, dir)
 	switch {
 	case errors.Is(err, s3store.ErrNotFound):
 		if mayBeMissing {
@@ -84,11 +103,15 @@ func (a *Activities) pull(ctx context.Context, key, dir string, mayBeMissing boo
 	return nil
 }
 
-func (a *Activities) push(ctx context.Context, key, dir string, err *error) {
+func (a *Activities) push(ctx context.Context, key, dir string, mirror bool, err *error) {
 	if a.Remote == nil || !store.Exists(dir) {
 		return
 	}
-	_, perr := a.Remote.PushMirror(ctx, key, dir)
+	push := a.Remote.Push
+	if mirror {
+		push = a.Remote.PushMirror
+	}
+	_, perr := push(ctx, key, dir)
 	if perr == nil {
 		return
 	}

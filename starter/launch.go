@@ -89,7 +89,7 @@ func launchCmd(g *globals) *cobra.Command {
 	f.BoolVar(&o.quick, "quick", false, "run the template's quick configuration (AISCI_QUICK=1), for CPUs and demos")
 	f.BoolVar(&o.templateBaseline, "template-baseline", false, "full configuration: compare against the template's checked-in run_0 instead of a baseline run on the experiment host (cached per host)")
 	f.BoolVar(&o.wait, "wait", false, "follow progress until the campaign ends; exit non-zero if it or a paper failed")
-	f.BoolVar(&o.skipIdeas, "skip-idea-generation", false, "use the template's seed_ideas.json instead of asking the model")
+	f.BoolVar(&o.skipIdeas, "skip-idea-generation", false, "run stored ideas instead of asking the model: the template's seed_ideas.json, then every idea earlier campaigns generated for it (--num-ideas of them)")
 	f.IntVar(&o.parallel, "parallel", 1, "papers run at once")
 	f.IntVar(&o.maxRuns, "max-runs", 5, "experiment runs per paper")
 	f.Float64Var(&o.budgetUSD, "budget-usd", 0, "model spending limit for the whole campaign in US dollars (0: none); at the limit papers stop cleanly until 'starter budget' raises it")

@@ -188,7 +188,11 @@ func (c *campaignRun) run(ctx workflow.Context) error {
 			break
 		}
 		if r.Duplicate {
-			c.prog.Ideas = append(c.prog.Ideas, IdeaStatus{Name: r.Idea.Name, Title: r.Idea.Title, State: "skipped", Error: "duplicate of an earlier idea"})
+			why := "duplicate of an earlier idea"
+			if r.DuplicateOf != "" {
+				why = "repeats the known idea " + r.DuplicateOf
+			}
+			c.prog.Ideas = append(c.prog.Ideas, IdeaStatus{Name: r.Idea.Name, Title: r.Idea.Title, State: "skipped", Error: why})
 			continue
 		}
 		ideas = append(ideas, r.Idea)

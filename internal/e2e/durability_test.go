@@ -35,7 +35,7 @@ func TestWorkerKilledMidExperiment(t *testing.T) {
 		t.Skip("worker kill test skipped in -short mode")
 	}
 	requireTools(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 18*time.Minute)
 	defer cancel()
 
 	tmp := t.TempDir()
@@ -67,7 +67,7 @@ func TestWorkerKilledMidExperiment(t *testing.T) {
 	// start and no end yet. The progress query alone says which run is
 	// next, not whether its process is up.
 	var workspace string
-	deadline := time.Now().Add(6 * time.Minute)
+	deadline := time.Now().Add(7 * time.Minute)
 	for workspace == "" {
 		if time.Now().After(deadline) {
 			t.Fatal("run 1 never started")

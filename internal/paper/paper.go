@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // Idea is one research idea in the reference system's JSON shape.
@@ -197,4 +198,37 @@ func (r Review) Validate() error {
 		return fmt.Errorf("review JSON: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// SameIdea reports whether b repeats a: the same Name, or a near-identical
+// title (the same words once case, punctuation and order are ignored, or
+// word sets that overlap by at least 80%), which is how a model restates an
+// idea it has already proposed.
+func SameIdea(a, b Idea) bool {
+	if a.Name != "" && a.Name == b.Name {
+		return true
+	}
+	wa, wb := titleWords(a.Title), titleWords(b.Title)
+	if len(wa) == 0 || len(wb) == 0 {
+		return false
+	}
+	common := 0
+	for w := range wa {
+		if wb[w] {
+			common++
+		}
+	}
+	union := len(wa) + len(wb) - common
+	return float64(common)/float64(union) >= 0.8
+}
+
+// titleWords is the set of a title's lower-case words, letters and digits only.
+func titleWords(title string) map[string]bool {
+	words := map[string]bool{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(title), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}) {
+		words[w] = true
+	}
+	return words
 }

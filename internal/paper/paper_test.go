@@ -63,3 +63,27 @@ func TestParseReview(t *testing.T) {
 		t.Fatalf("want Overall and Decision errors, got %v", err)
 	}
 }
+
+func TestSameIdea(t *testing.T) {
+	base := Idea{Name: "weight_decay_grokking", Title: "How Weight Decay Strength Shifts the Onset of Grokking"}
+	tests := []struct {
+		name string
+		b    Idea
+		want bool
+	}{
+		{"same name", Idea{Name: "weight_decay_grokking", Title: "Something else entirely"}, true},
+		{"same title, other case and punctuation", Idea{Name: "wd2", Title: "how weight-decay strength shifts the onset of grokking!"}, true},
+		{"one word changed", Idea{Name: "wd3", Title: "How Weight Decay Strength Delays the Onset of Grokking"}, true},
+		{"reordered words", Idea{Name: "wd4", Title: "The Onset of Grokking: How Weight Decay Strength Shifts"}, true},
+		{"related but different", Idea{Name: "lr", Title: "How Learning Rate Warmup Shifts the Onset of Grokking"}, false},
+		{"different", Idea{Name: "data", Title: "Less Data, Later Insight: Training Fraction and Grokking"}, false},
+		{"empty title", Idea{Name: "x"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := SameIdea(base, tt.b); got != tt.want {
+				t.Errorf("SameIdea = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -19,6 +19,10 @@ type Local struct{ Root string }
 // name such as "grokking/20261125_181500_weight_decay".
 func (l Local) PaperDir(key string) (string, error) { return l.sub("papers", key) }
 
+// IdeaDir is a template's idea store: every idea any campaign generated for
+// it, accumulated and never overwritten.
+func (l Local) IdeaDir(template string) (string, error) { return l.sub("ideas", template) }
+
 // CampaignDir holds a campaign's idea store and logs.
 func (l Local) CampaignDir(key string) (string, error) { return l.sub("campaigns", key) }
 
