@@ -141,3 +141,79 @@ run remains visible in the Web UI.`,
 		},
 	}
 }
+
+func approveCmd(g *globals) *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "approve <campaign-id> [idea-name...]",
+		Short: "Approve held ideas of a campaign launched with --hold-ideas; their papers start",
+		Example: `  starter approve campaign/grokking/20261125_120000 weight_decay_grokking
+  starter approve campaign/grokking/20261125_120000 --all`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if all == (len(args) > 1) {
+				return fmt.Errorf("name the ideas to approve, or pass --all")
+			}
+			decisions := []workflows.IdeaDecision{{All: true}}
+			if !all {
+				decisions = nil
+				for _, name := range args[1:] {
+					decisions = append(decisions, workflows.IdeaDecision{Idea: name})
+				}
+			}
+			return decideIdeas(cmd, g, args[0], workflows.ApproveUpdate, "approved", decisions)
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "approve every idea that waits")
+	return cmd
+}
+
+func rejectCmd(g *globals) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:     "reject <campaign-id> <idea-name>",
+		Short:   "Reject a held idea: its paper never starts",
+		Example: `  starter reject campaign/grokking/20261125_120000 learning_rate_grokking --reason "tried before"`,
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return decideIdeas(cmd, g, args[0], workflows.RejectUpdate, "rejected", []workflows.IdeaDecision{{Idea: args[1], Reason: reason}})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why, shown in the campaign's status")
+	return cmd
+}
+
+// decideIdeas sends one approve or reject update per decision; the
+// workflow refuses unknown or already decided ideas with the reason.
+func decideIdeas(cmd *cobra.Command, g *globals, campaign, update, verb string, ds []workflows.IdeaDecision) error {
+	return withClient(cmd, g, func(ctx context.Context, c client.Client) error {
+		for _, d := range ds {
+			h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+				WorkflowID: campaign, UpdateName: update, Args: []any{d}, WaitForStage: client.WorkflowUpdateStageCompleted,
+			})
+			var names []string
+			if err == nil {
+				err = h.Get(ctx, &names)
+			}
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", update, firstNonEmpty(d.Idea, "all"), err)
+			}
+			if len(names) == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: no idea was waiting\n", campaign)
+			}
+			for _, n := range names {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s %s\n", campaign, verb, n)
+			}
+		}
+		return nil
+	})
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

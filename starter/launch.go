@@ -26,6 +26,7 @@ type launchOpts struct {
 	numIdeas, parallel, maxRuns                         int
 	budgetUSD, paperBudgetUSD                           float64
 	quick, wait, skipIdeas, preflight, templateBaseline bool
+	holdIdeas, autoApprove                              bool
 	pf                                                  preflightOpts
 }
 
@@ -40,6 +41,12 @@ func launchCmd(g *globals) *cobra.Command {
 			ctx := cmd.Context()
 			if o.budgetUSD < 0 || o.paperBudgetUSD < 0 {
 				return errors.New("--budget-usd and --paper-budget-usd must not be negative")
+			}
+			if o.holdIdeas && cmd.Flags().Changed("auto-approve") && o.autoApprove {
+				return errors.New("--hold-ideas and --auto-approve contradict each other: pick one")
+			}
+			if cmd.Flags().Changed("auto-approve") && !o.autoApprove {
+				o.holdIdeas = true
 			}
 			if o.preflight {
 				// The same checks as `starter preflight`, before anything starts.
@@ -61,7 +68,7 @@ func launchCmd(g *globals) *cobra.Command {
 			}
 			defer c.Close()
 			in := workflows.CampaignInput{Template: o.template, Model: o.model, NumIdeas: o.numIdeas, Quick: o.quick, TemplateBaseline: o.templateBaseline,
-				SkipIdeaGeneration: o.skipIdeas, Parallel: o.parallel, ResultsDir: out, MaxRuns: o.maxRuns,
+				SkipIdeaGeneration: o.skipIdeas, HoldIdeas: o.holdIdeas, Parallel: o.parallel, ResultsDir: out, MaxRuns: o.maxRuns,
 				BudgetUSD: o.budgetUSD, PaperBudgetUSD: o.paperBudgetUSD,
 				Stamp: time.Now().UTC().Format("20060102_150405")}
 			if o.quick {
@@ -88,6 +95,8 @@ func launchCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.out, "out", "results", "results folder; papers land in <out>/<template>/<timestamp>_<Name>/")
 	f.BoolVar(&o.quick, "quick", false, "run the template's quick configuration (AISCI_QUICK=1), for CPUs and demos")
 	f.BoolVar(&o.templateBaseline, "template-baseline", false, "full configuration: compare against the template's checked-in run_0 instead of a baseline run on the experiment host (cached per host)")
+	f.BoolVar(&o.holdIdeas, "hold-ideas", false, "hold each new idea until 'starter approve' (or 'starter reject'); papers start only for approved ideas")
+	f.BoolVar(&o.autoApprove, "auto-approve", true, "start papers for new ideas without asking (the default; --hold-ideas turns it off)")
 	f.BoolVar(&o.wait, "wait", false, "follow progress until the campaign ends; exit non-zero if it or a paper failed")
 	f.BoolVar(&o.skipIdeas, "skip-idea-generation", false, "run stored ideas instead of asking the model: the template's seed_ideas.json, then every idea earlier campaigns generated for it (--num-ideas of them)")
 	f.IntVar(&o.parallel, "parallel", 1, "papers run at once")

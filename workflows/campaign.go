@@ -21,7 +21,9 @@ type CampaignInput struct {
 	NumIdeas           int
 	Quick              bool
 	TemplateBaseline   bool // full papers use the template's run_0, not the host's
-	SkipIdeaGeneration bool // use the template's seed ideas
+	SkipIdeaGeneration bool // run stored ideas: the template's seeds, then its idea store
+	// HoldIdeas holds each new idea until an approve (or reject) update.
+	HoldIdeas bool
 	Reflections        int  // idea self-reflection rounds, default 3
 	Parallel           int  // papers at once, default 1
 	ResultsDir         string
@@ -100,6 +102,9 @@ func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignProgress,
 		return c.prog, err
 	}
 	if err := c.setupBudget(ctx); err != nil {
+		return c.prog, err
+	}
+	if err := c.setupApproval(ctx); err != nil {
 		return c.prog, err
 	}
 	listenPause(ctx, &c.paused, c.pauseChanged)
@@ -196,7 +201,11 @@ func (c *campaignRun) run(ctx workflow.Context) error {
 			continue
 		}
 		ideas = append(ideas, r.Idea)
-		c.prog.Ideas = append(c.prog.Ideas, IdeaStatus{Name: r.Idea.Name, Title: r.Idea.Title, State: "pending"})
+		state := "pending"
+		if in.HoldIdeas {
+			state = StateAwaitingApproval
+		}
+		c.prog.Ideas = append(c.prog.Ideas, IdeaStatus{Name: r.Idea.Name, Title: r.Idea.Title, State: state})
 	}
 	if len(ideas) == 0 {
 		if lastErr == "" {
@@ -210,9 +219,12 @@ func (c *campaignRun) run(ctx workflow.Context) error {
 	for next < len(ideas) || len(c.active) > 0 {
 		c.rebalance(ctx, len(ideas)-next)
 		for next < len(ideas) && len(c.active) < in.Parallel {
-			if c.skippedIdea(ideas[next].Name) {
+			if c.skippedIdea(ideas[next].Name) || c.ideaState(ideas[next].Name) == "rejected" {
 				next++
 				continue
+			}
+			if c.ideaState(ideas[next].Name) == StateAwaitingApproval {
+				break // papers start in order, each once approved
 			}
 			if err := c.checkpoint(ctx); err != nil {
 				return err
@@ -223,6 +235,15 @@ func (c *campaignRun) run(ctx workflow.Context) error {
 			}
 			c.startPaper(ctx, ideas[next], grant)
 			next++
+		}
+		if len(c.active) == 0 && next < len(ideas) && c.ideaState(ideas[next].Name) == StateAwaitingApproval {
+			if err := c.awaitApproval(ctx, ideas[next].Name); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(c.active) == 0 && next >= len(ideas) {
+			break // the last ideas were skipped or rejected
 		}
 		if len(c.active) == 0 {
 			// Papers remain but the budget cannot start one.
@@ -237,7 +258,7 @@ func (c *campaignRun) run(ctx workflow.Context) error {
 		for i, r := range c.active {
 			sel.AddFuture(r.future, func(workflow.Future) { doneIdx = i })
 		}
-		if c.total > 0 {
+		if c.total > 0 || in.HoldIdeas {
 			sel.AddReceive(c.raised, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
 		}
 		sel.Select(ctx)

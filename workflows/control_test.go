@@ -146,3 +146,73 @@ func TestCampaignSkipAndPause(t *testing.T) {
 	assert.Equal(t, "paper/nanoGPT/beta@30m0s", started[1], "beta starts when alpha is skipped")
 	assert.Contains(t, started[2], "paper/nanoGPT/delta@5h", "delta waited for the unpause")
 }
+
+// TestCampaignHoldsIdeas: with HoldIdeas nothing starts until an approve
+// update; a rejected idea never starts; the updates refuse unknown or
+// already decided ideas.
+func TestCampaignHoldsIdeas(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(campaignStart)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: campaignID})
+	f := newCampaignFake()
+	f.ideas = ideasByIndex(activities.IdeaResult{Idea: idea("alpha")}, activities.IdeaResult{Idea: idea("beta")}, activities.IdeaResult{Idea: idea("gamma")})
+	f.register(env, true)
+	var mu sync.Mutex
+	var stages []string
+	recordStages(env, &mu, &stages)
+
+	type outcome struct {
+		names []string
+		err   error
+	}
+	var got []outcome
+	decide := func(update string, d workflows.IdeaDecision) {
+		i := len(got)
+		got = append(got, outcome{})
+		env.UpdateWorkflow(update, fmt.Sprintf("u%d", i), &testsuite.TestUpdateCallback{
+			OnReject:   func(err error) { got[i].err = err },
+			OnAccept:   func() {},
+			OnComplete: func(v any, err error) { got[i].err = err; got[i].names, _ = v.([]string) },
+		}, d)
+	}
+	var waiting workflows.CampaignProgress
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(workflows.ProgressQuery)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&waiting))
+		decide(workflows.ApproveUpdate, workflows.IdeaDecision{Idea: "alpha"})
+		decide(workflows.ApproveUpdate, workflows.IdeaDecision{Idea: "alpha"}) // decided already
+		decide(workflows.ApproveUpdate, workflows.IdeaDecision{Idea: "omega"}) // no such idea
+	}, time.Hour)
+	env.RegisterDelayedCallback(func() {
+		decide(workflows.RejectUpdate, workflows.IdeaDecision{Idea: "beta", Reason: "(too close to alpha)"})
+		decide(workflows.ApproveUpdate, workflows.IdeaDecision{All: true})
+	}, 2*time.Hour)
+	in := campaignInput()
+	in.NumIdeas, in.HoldIdeas = 3, true
+	env.ExecuteWorkflow(workflows.CampaignWorkflow, in)
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var prog workflows.CampaignProgress
+	require.NoError(t, env.GetWorkflowResult(&prog))
+
+	for _, st := range waiting.Ideas {
+		assert.Equal(t, workflows.StateAwaitingApproval, st.State, st.Name)
+	}
+	require.Len(t, got, 5)
+	assert.Equal(t, outcome{names: []string{"alpha"}}, got[0])
+	assert.ErrorContains(t, got[1].err, "idea alpha is running, not awaiting approval")
+	assert.ErrorContains(t, got[2].err, `no idea named "omega"`)
+	assert.Equal(t, outcome{names: []string{"beta"}}, got[3])
+	assert.Equal(t, outcome{names: []string{"gamma"}}, got[4])
+
+	assert.Equal(t, []string{"paper/nanoGPT/alpha", "paper/nanoGPT/gamma"}, f.childIDs())
+	assert.Equal(t, time.Hour, f.children[0].Start, "alpha waited for its approval")
+	states := map[string]string{}
+	for _, st := range prog.Ideas {
+		states[st.Name] = st.State + " " + st.Error
+	}
+	assert.Equal(t, map[string]string{"alpha": "completed ", "beta": "rejected rejected by request (too close to alpha)", "gamma": "completed "}, states)
+	assert.Contains(t, stages, workflows.StateAwaitingApproval)
+}

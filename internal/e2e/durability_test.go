@@ -223,15 +223,12 @@ func checkExecutions(t *testing.T, ledger []execLine) {
 
 // execLine is one line of the executions ledger.
 type execLine struct {
-	Event           string    `json:"event"`
-	Script          string    `json:"script"`
-	Run             int       `json:"run"`
-	Attempt         int       `json:"attempt"`
-	ActivityAttempt int       `json:"activity_attempt"`
-	Time            time.Time `json:"time"`
-	OK              bool      `json:"ok"`
-	Error           string    `json:"error,omitempty"`
-	Seconds         float64   `json:"seconds,omitempty"`
+	Event           string `json:"event"`
+	Script          string `json:"script"`
+	Run             int    `json:"run"`
+	Attempt         int    `json:"attempt"`
+	ActivityAttempt int    `json:"activity_attempt"` // Temporal's retry count
+	OK              bool   `json:"ok"`
 }
 
 func readExecutions(t *testing.T, workspace string) []execLine {
