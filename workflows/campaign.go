@@ -23,10 +23,10 @@ type CampaignInput struct {
 	TemplateBaseline   bool // full papers use the template's run_0, not the host's
 	SkipIdeaGeneration bool // run stored ideas: the template's seeds, then its idea store
 	// HoldIdeas holds each new idea until an approve (or reject) update.
-	HoldIdeas bool
-	Reflections        int  // idea self-reflection rounds, default 3
-	Parallel           int  // papers at once, default 1
-	ResultsDir         string
+	HoldIdeas   bool
+	Reflections int // idea self-reflection rounds, default 3
+	Parallel    int // papers at once, default 1
+	ResultsDir  string
 	// Stamp (YYYYMMDD_HHMMSS) names result folders; default: workflow start time.
 	Stamp string
 	// Paper settings passed on to every paper (zero: paper defaults).
