@@ -115,5 +115,32 @@ func (a *Activities) ExportPaper(ctx context.Context, in ExportInput) (string, e
 	if err := store.CopyDir(dir, dst); err != nil {
 		return "", fmt.Errorf("export to %s: %w", dst, err)
 	}
+	if err := exportExtras(dst); err != nil {
+		return "", fmt.Errorf("export to %s: %w", dst, err)
+	}
 	return dst, nil
+}
+
+// exportExtras adds what the reference layout has besides the workspace:
+// ideas.json (the paper's idea, as a one-element list) and the coder's and
+// writer's conversations as one readable transcript.
+func exportExtras(dst string) error {
+	var idea paper.Idea
+	if err := readJSON(filepath.Join(dst, "idea.json"), &idea); err == nil {
+		if err := writeJSON(filepath.Join(dst, "ideas.json"), []paper.Idea{idea}); err != nil {
+			return err
+		}
+	}
+	var b strings.Builder
+	for _, name := range []string{ConvCoder, ConvWriter} {
+		var conv conversation
+		if err := readJSON(filepath.Join(dst, "chats", name+".json"), &conv); err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "# %s conversation\n\n%s", name, transcript(conv.Messages))
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return store.WriteFile(filepath.Join(dst, "chat_transcript.md"), []byte(b.String()))
 }

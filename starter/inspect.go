@@ -157,7 +157,14 @@ func printProgress(w interface{ Write([]byte) (int, error) }, p any) error {
 			if i.CostUSD > 0 {
 				cost = fmt.Sprintf("  $%.4f", i.CostUSD)
 			}
-			fmt.Fprintf(w, "  %-32s %-16s %s%s%s\n", i.Name, i.State, i.PaperID, cost, errSuffix(i.Error))
+			score := ""
+			if i.Overall > 0 {
+				score = fmt.Sprintf("  %s %d/10", i.Decision, i.Overall)
+			}
+			fmt.Fprintf(w, "  %-32s %-17s %s%s%s%s\n", i.Name, i.State, i.PaperID, score, cost, errSuffix(i.Error))
+			if i.PDF != "" {
+				fmt.Fprintf(w, "  %-32s pdf: %s\n", "", i.PDF)
+			}
 		}
 	case *workflows.PaperProgress:
 		fmt.Fprintf(w, "paper %s  (%s)\ntemplate %s  model %s\nstage %s  state %s  run %d attempt %d\ntokens: prompt %d (cached %d), completion %d, calls %d, cost $%.4f\n",

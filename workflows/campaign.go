@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"path"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -51,6 +52,7 @@ type IdeaStatus struct {
 	Overall  int    `json:"overall,omitempty"`
 	Decision string `json:"decision,omitempty"`
 	Result   string `json:"result_dir,omitempty"`
+	PDF      string `json:"pdf,omitempty"` // in the result folder when exported
 	// CostUSD is a finished paper's model spending.
 	CostUSD float64 `json:"cost_usd,omitempty"`
 }
@@ -354,6 +356,10 @@ func (c *campaignRun) paperDone(ctx workflow.Context, r *activePaper) bool {
 		return false
 	}
 	st.State, st.Overall, st.Decision, st.Result = "completed", res.Progress.Overall, res.Progress.Decision, res.Progress.ResultDir
+	st.PDF = res.Progress.PDF
+	if st.PDF != "" && st.Result != "" {
+		st.PDF = path.Join(st.Result, path.Base(st.PDF))
+	}
 	return true
 }
 

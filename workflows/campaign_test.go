@@ -441,7 +441,9 @@ func TestCampaignWithRealPaper(t *testing.T) {
 		pf := newPaperFake()
 		o := runCampaign(t, campaignInput(), false, nil, pf)
 		require.NoError(t, o.err)
-		assert.Equal(t, []workflows.IdeaStatus{completedStatus("alpha")}, o.prog.Ideas)
+		want := completedStatus("alpha")
+		want.PDF = want.Result + "/alpha.pdf" // the workspace's PDF, as exported
+		assert.Equal(t, []workflows.IdeaStatus{want}, o.prog.Ideas)
 		assert.Equal(t, "done", o.prog.Stage)
 		require.NotEmpty(t, pf.calls)
 		assert.Equal(t, prepareCall(), pf.calls[0])

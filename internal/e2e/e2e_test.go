@@ -141,7 +141,7 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	if rev.Overall != idea.Overall || rev.Decision != idea.Decision {
 		t.Errorf("review %d/%s, progress says %d/%s", rev.Overall, rev.Decision, idea.Overall, idea.Decision)
 	}
-	for _, f := range []string{"run_0/final_info.json", "run_1/final_info.json", "run_1.py", "notes.txt", "latex/template.tex", "review.txt"} {
+	for _, f := range []string{"run_0/final_info.json", "run_1/final_info.json", "run_1.py", "notes.txt", "latex/template.tex", "review.txt", "ideas.json", "chat_transcript.md", "logs/executions.jsonl"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
 		}
