@@ -268,6 +268,7 @@ func StartCampaign(ctx context.Context, c client.Client, in workflows.CampaignIn
 	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    id,
 		TaskQueue:             workflows.TaskQueue,
+		StaticSummary:         fmt.Sprintf("%s: %d ideas with %s", in.Template, max(in.NumIdeas, 1), in.Model),
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.TemplateKey.ValueSet(in.Template), workflows.StageKey.ValueSet("preflight")),
 	}, workflows.CampaignWorkflow, in)
 	if err != nil {
