@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"time"
 
 	"github.com/aiscientist/aiscientist/internal/preflight"
 	"github.com/aiscientist/aiscientist/internal/pyrun"
@@ -18,6 +19,8 @@ type PreflightInput struct {
 // PreflightResult reports the interpreter chosen for the template.
 type PreflightResult struct {
 	Python string
+	// RunTimeout is the template's own limit for one run (0: none given).
+	RunTimeout time.Duration `json:",omitempty"`
 }
 
 // Preflight checks everything a paper needs before any money is spent on
@@ -35,7 +38,11 @@ func (a *Activities) Preflight(ctx context.Context, in PreflightInput) (Prefligh
 		return PreflightResult{}, nonRetryable(typ, r.Summary())
 	}
 	a.pythons.Store(in.Template, r.Python)
-	return PreflightResult{Python: r.Python}, nil
+	res := PreflightResult{Python: r.Python}
+	if t, err := a.template(in.Template); err == nil {
+		res.RunTimeout = time.Duration(t.Prompt.RunTimeoutSeconds) * time.Second
+	}
+	return res, nil
 }
 
 // python finds (once per template) an interpreter that imports what the

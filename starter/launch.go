@@ -27,6 +27,7 @@ type launchOpts struct {
 	budgetUSD, paperBudgetUSD                           float64
 	quick, wait, skipIdeas, preflight, templateBaseline bool
 	holdIdeas, autoApprove                              bool
+	runTimeout                                          time.Duration
 	pf                                                  preflightOpts
 }
 
@@ -71,7 +72,10 @@ func launchCmd(g *globals) *cobra.Command {
 				SkipIdeaGeneration: o.skipIdeas, HoldIdeas: o.holdIdeas, Parallel: o.parallel, ResultsDir: out, MaxRuns: o.maxRuns,
 				BudgetUSD: o.budgetUSD, PaperBudgetUSD: o.paperBudgetUSD,
 				Stamp: time.Now().UTC().Format("20060102_150405")}
-			if o.quick {
+			switch {
+			case o.runTimeout > 0:
+				in.RunTimeout = o.runTimeout
+			case o.quick:
 				in.RunTimeout = 20 * time.Minute
 			}
 			id, err := app.StartCampaign(ctx, c, in)
@@ -97,6 +101,7 @@ func launchCmd(g *globals) *cobra.Command {
 	f.BoolVar(&o.templateBaseline, "template-baseline", false, "full configuration: compare against the template's checked-in run_0 instead of a baseline run on the experiment host (cached per host)")
 	f.BoolVar(&o.holdIdeas, "hold-ideas", false, "hold each new idea until 'starter approve' (or 'starter reject'); papers start only for approved ideas")
 	f.BoolVar(&o.autoApprove, "auto-approve", true, "start papers for new ideas without asking (the default; --hold-ideas turns it off)")
+	f.DurationVar(&o.runTimeout, "run-timeout", 0, "wall-clock limit of one experiment run (default: the template's run_timeout_seconds, else 2h; 20m with --quick)")
 	f.BoolVar(&o.wait, "wait", false, "follow progress until the campaign ends; exit non-zero if it or a paper failed")
 	f.BoolVar(&o.skipIdeas, "skip-idea-generation", false, "run stored ideas instead of asking the model: the template's seed_ideas.json, then every idea earlier campaigns generated for it (--num-ideas of them)")
 	f.IntVar(&o.parallel, "parallel", 1, "papers run at once")

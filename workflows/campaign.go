@@ -164,8 +164,12 @@ func (c *campaignRun) run(ctx workflow.Context) error {
 	var acts *activities.Activities
 
 	c.stage(ctx, "preflight")
-	if err := workflow.ExecuteActivity(fileOptions(summarize(ctx, "preflight: tools, Python, template, model")), acts.Preflight, activities.PreflightInput{Template: in.Template, Model: in.Model, NeedBaseline: !in.Quick && in.TemplateBaseline}).Get(ctx, nil); err != nil {
+	var pre activities.PreflightResult
+	if err := workflow.ExecuteActivity(fileOptions(summarize(ctx, "preflight: tools, Python, template, model")), acts.Preflight, activities.PreflightInput{Template: in.Template, Model: in.Model, NeedBaseline: !in.Quick && in.TemplateBaseline}).Get(ctx, &pre); err != nil {
 		return err
+	}
+	if c.in.RunTimeout <= 0 && pre.RunTimeout > 0 {
+		c.in.RunTimeout = pre.RunTimeout // the template's own limit
 	}
 
 	c.stage(ctx, "ideas")

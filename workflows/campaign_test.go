@@ -39,10 +39,11 @@ type childCall struct {
 }
 
 type campaignFake struct {
-	mu         sync.Mutex
-	preflights []activities.PreflightInput
-	ideaCalls  []activities.IdeaInput
-	children   []childCall
+	templateTimeout time.Duration // the template's run_timeout_seconds
+	mu              sync.Mutex
+	preflights      []activities.PreflightInput
+	ideaCalls       []activities.IdeaInput
+	children        []childCall
 
 	preflight func(activities.PreflightInput) error
 	ideas     func(activities.IdeaInput) (activities.IdeaResult, error)
@@ -89,7 +90,7 @@ func (f *campaignFake) register(env *testsuite.TestWorkflowEnvironment, mockChil
 			f.mu.Lock()
 			f.preflights = append(f.preflights, in)
 			f.mu.Unlock()
-			return activities.PreflightResult{Python: "/usr/bin/python3"}, f.preflight(in)
+			return activities.PreflightResult{Python: "/usr/bin/python3", RunTimeout: f.templateTimeout}, f.preflight(in)
 		})
 	env.OnActivity(acts.GenerateIdea, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.IdeaInput) (activities.IdeaResult, error) {
@@ -464,4 +465,22 @@ func TestCampaignWithRealPaper(t *testing.T) {
 		assert.Equal(t, "setup: unknown template", s.Error)
 		assert.Equal(t, []string{prepareCall()}, pf.calls)
 	})
+}
+
+// TestCampaignTemplateRunTimeout: the template's run_timeout_seconds
+// reaches every paper unless the campaign sets its own.
+func TestCampaignTemplateRunTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		set, want time.Duration
+	}{{"template's", 0, 3 * time.Hour}, {"campaign's wins", 20 * time.Minute, 20 * time.Minute}} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := campaignInput()
+			in.RunTimeout = tc.set
+			o := runCampaign(t, in, true, func(f *campaignFake) { f.templateTimeout = 3 * time.Hour })
+			require.NoError(t, o.err)
+			require.Len(t, o.fake.children, 1)
+			assert.Equal(t, tc.want, o.fake.children[0].In.RunTimeout)
+		})
+	}
 }

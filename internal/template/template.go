@@ -22,6 +22,9 @@ var Required = []string{"experiment.py", "plot.py", "prompt.json", "latex/templa
 type Prompt struct {
 	System          string `json:"system"`
 	TaskDescription string `json:"task_description"`
+	// RunTimeoutSeconds is how long one experiment run may take on this
+	// template (optional; the default is 7,200 s); --run-timeout overrides.
+	RunTimeoutSeconds int `json:"run_timeout_seconds,omitempty"`
 }
 
 // Template is a loaded template folder.
@@ -61,6 +64,9 @@ func Load(root, name string) (Template, error) {
 	var p Prompt
 	if err := json.Unmarshal(b, &p); err != nil {
 		return Template{}, fmt.Errorf("template %q: prompt.json: %w", name, err)
+	}
+	if p.RunTimeoutSeconds < 0 {
+		return Template{}, fmt.Errorf("template %q: prompt.json: run_timeout_seconds must be positive", name)
 	}
 	if p.TaskDescription == "" {
 		return Template{}, fmt.Errorf("template %q: prompt.json has no task_description", name)
