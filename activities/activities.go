@@ -38,6 +38,10 @@ type Activities struct {
 	// Remote, when set, holds every workspace (S3 or MinIO); Store is then
 	// this worker's cache of it. See workspace.go.
 	Remote *s3store.Store
+	// ModelSlots, when set, bounds the model calls this worker makes at
+	// once (worker --llm-concurrency): a buffered channel used as a
+	// semaphore, shared by every Activities of the process.
+	ModelSlots chan struct{}
 
 	pythons sync.Map // template name → interpreter that imports its packages
 }
@@ -80,6 +84,14 @@ func (a *Activities) chat(ctx context.Context, req llm.Request) (llm.Response, e
 	c, err := a.LLM.Client(req.Model)
 	if err != nil {
 		return llm.Response{}, temporalError(err)
+	}
+	if a.ModelSlots != nil {
+		select {
+		case a.ModelSlots <- struct{}{}:
+			defer func() { <-a.ModelSlots }()
+		case <-ctx.Done():
+			return llm.Response{}, ctx.Err()
+		}
 	}
 	resp, err := c.Chat(ctx, req)
 	if err != nil {

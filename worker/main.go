@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -80,6 +81,7 @@ Web UI, and the worker; finished papers stay visible across restarts.`,
 	f.BoolVar(&cfg.NoExperiments, "no-experiments", false, "orchestrate only: run no experiments on this machine")
 	f.IntVar(&cfg.CPUSlots, "cpu-slots", 0, "experiments at once on a host without GPUs (0: one per four cores)")
 	f.BoolVar(&cfg.NoSandbox, "no-sandbox", false, "run experiments without the bubblewrap sandbox, with the worker's privileges, network and environment (also AISCI_NO_SANDBOX=1); for hosts that cannot use it")
+	f.IntVar(&cfg.LLMConcurrency, "llm-concurrency", envInt("AISCI_LLM_CONCURRENCY"), "model calls this worker makes at once, across all papers (0: no limit; default $AISCI_LLM_CONCURRENCY); others wait their turn")
 	f.StringVar(&s3cfg.Bucket, "s3-bucket", s3cfg.Bucket, "keep workspaces in this S3 bucket (or MinIO) instead of only the artifact folder, so hosts need no shared file system (default $AISCI_S3_BUCKET)")
 	f.StringVar(&s3cfg.Prefix, "s3-prefix", s3cfg.Prefix, "object prefix for workspaces (default $AISCI_S3_PREFIX, else aiscientist)")
 	f.StringVar(&s3cfg.Endpoint, "s3-endpoint", s3cfg.Endpoint, "S3-compatible endpoint such as http://minio:9000 (default $AISCI_S3_ENDPOINT)")
@@ -184,4 +186,14 @@ func remoteStore(ctx context.Context, cfg s3store.Config) (*s3store.Store, error
 		return nil, fmt.Errorf("workspace store: %w", err)
 	}
 	return st, nil
+}
+
+// envInt reads a non-negative integer from the environment (0 when unset or
+// invalid).
+func envInt(key string) int {
+	n, err := strconv.Atoi(os.Getenv(key))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }

@@ -65,7 +65,9 @@ type Config struct {
 	// need no shared file system; the artifact folder is then a cache. Nil:
 	// the artifact folder is the store (shared by every worker, if several).
 	Remote *s3store.Store
-	Logger *zap.Logger
+	// LLMConcurrency bounds this process's model calls at once (0: none).
+	LLMConcurrency int
+	Logger         *zap.Logger
 }
 
 // App is a running worker process.
@@ -148,6 +150,10 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.logger = cfg.Logger
+	var modelSlots chan struct{}
+	if cfg.LLMConcurrency > 0 {
+		modelSlots = make(chan struct{}, cfg.LLMConcurrency)
+	}
 	a.newActivities = func(artifacts string) *activities.Activities {
 		acts := &activities.Activities{
 			Store:     store.Local{Root: cfg.Artifacts},
@@ -157,6 +163,8 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 			LaTeX:     latex.Compiler{},
 			Sandbox:   sb,
 			Remote:    cfg.Remote,
+
+			ModelSlots: modelSlots,
 		}
 		if artifacts != "" && artifacts != cfg.Artifacts {
 			acts.Store.Root = artifacts
