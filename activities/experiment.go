@@ -1,9 +1,11 @@
 package activities
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -196,12 +198,52 @@ type execution struct {
 func (a *Activities) logExecution(ctx context.Context, dir string, e execution) {
 	if activity.IsActivity(ctx) {
 		info := activity.GetInfo(ctx)
-		e.Workflow, e.Activity = info.WorkflowExecution.ID, info.Attempt
+		e.Workflow = info.WorkflowExecution.ID
+		if e.Activity == 0 {
+			e.Activity = info.Attempt
+		}
 	}
 	hb := a.Device.heartbeat("", 0)
 	e.Host, e.Device, e.Time = hb.Host, hb.Device, time.Now().UTC()
 	if err := appendJSONLine(filepath.Join(dir, ExecutionsFile), e); err != nil && activity.IsActivity(ctx) {
 		activity.GetLogger(ctx).Warn("executions ledger not written", "error", err)
+	}
+}
+
+// retried handles a run that Temporal retries after the previous try was
+// lost (a killed worker, a missed heartbeat): that try's logs are kept
+// under <log>.activity<N>.{stdout,stderr}, since the canonical names are
+// what the coder reads, and a start without an end in the ledger is closed
+// with an "abandoned" event.
+func (a *Activities) retried(ctx context.Context, dir, logs, logName, script string, run, attempt int) {
+	if !activity.IsActivity(ctx) || activity.GetInfo(ctx).Attempt <= 1 {
+		return
+	}
+	prev := activity.GetInfo(ctx).Attempt - 1
+	for _, ext := range []string{".stdout", ".stderr"} {
+		if old := filepath.Join(logs, logName+ext); store.Exists(old) {
+			_ = os.Rename(old, filepath.Join(logs, fmt.Sprintf("%s.activity%d%s", logName, prev, ext)))
+		}
+	}
+	started, ended := false, false
+	f, err := os.Open(filepath.Join(dir, ExecutionsFile))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		var e execution
+		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Script != script || e.Run != run || e.Attempt != attempt || e.Activity != prev {
+			continue
+		}
+		started = started || e.Event == "start"
+		ended = ended || e.Event == "end"
+	}
+	if started && !ended {
+		a.logExecution(ctx, dir, execution{Event: "abandoned", Script: script, Run: run, Attempt: attempt, Activity: prev,
+			Error: "this try never reported back (worker killed or heartbeat lost); Temporal retried it"})
 	}
 }
 
@@ -247,6 +289,7 @@ func (a *Activities) runScript(ctx context.Context, p PaperRef, dir, logName str
 	if err := os.MkdirAll(logs, 0o755); err != nil {
 		return RunResult{}, err
 	}
+	a.retried(ctx, dir, logs, logName, args[0], run, attempt)
 	stdout, err := os.Create(filepath.Join(logs, logName+".stdout"))
 	if err != nil {
 		return RunResult{}, err

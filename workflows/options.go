@@ -73,7 +73,7 @@ func runOptions(ctx workflow.Context, timeout time.Duration) workflow.Context {
 			InitialInterval:        5 * time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        time.Minute,
-			MaximumAttempts:        3,
+			MaximumAttempts:        10, // a killed worker costs one attempt
 			NonRetryableErrorTypes: nonRetryable,
 		},
 	})

@@ -46,7 +46,7 @@ func TestCampaignHistorySize(t *testing.T) {
 		p := workflows.PaperProgress{Paper: workflow.GetInfo(ctx).WorkflowExecution.ID, Idea: in.Idea.Name, Title: in.Idea.Title,
 			Template: in.Paper.Template, Stage: workflows.StageDone, State: "completed", Overall: 5, Decision: "Reject",
 			Workspace: "/data/artifacts/papers/" + in.Paper.Key, ResultDir: in.ResultsDir + "/" + in.Folder, PDF: "/data/x.pdf",
-			Tokens: llm.Usage{PromptTokens: 900000, CompletionTokens: 80000, Calls: 60, CostUSD: 4.2},
+			Tokens:   llm.Usage{PromptTokens: 900000, CompletionTokens: 80000, Calls: 60, CostUSD: 4.2},
 			Warnings: []string{"run 4 failed 4 times; continuing with the 3 successful runs"}}
 		for r := 0; r <= 5; r++ {
 			p.Runs = append(p.Runs, workflows.RunStatus{Run: r, Attempts: 2, OK: r != 4, Seconds: 3600,
