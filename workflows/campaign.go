@@ -339,10 +339,15 @@ func (c *campaignRun) paperDone(ctx workflow.Context, r *activePaper) bool {
 	var res PaperResult
 	err := r.future.Get(ctx, &res)
 	if err != nil {
-		// A failed paper reports its progress (and so its cost) in the details.
+		// A failed or cancelled paper reports its progress (and so its
+		// cost) in the details.
 		var app *temporal.ApplicationError
-		if errors.As(err, &app) && app.HasDetails() {
+		var cancelled *temporal.CanceledError
+		switch {
+		case errors.As(err, &app) && app.HasDetails():
 			_ = app.Details(&res.Progress)
+		case errors.As(err, &cancelled) && cancelled.HasDetails():
+			_ = cancelled.Details(&res.Progress)
 		}
 	}
 	st.CostUSD = res.Progress.Tokens.CostUSD

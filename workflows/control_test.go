@@ -80,7 +80,11 @@ func TestPaperCancel(t *testing.T) {
 	require.Error(t, err)
 	var canceled *temporal.CanceledError
 	assert.ErrorAs(t, err, &canceled)
+	var fromErr workflows.PaperProgress
+	require.True(t, canceled.HasDetails())
+	require.NoError(t, canceled.Details(&fromErr))
 	p := queryPaper(t, env, "")
+	assert.Equal(t, p, fromErr, "the progress rides in the cancellation")
 	assert.Equal(t, workflows.StateCancelled, p.State)
 	assert.Equal(t, "cancelled during experiments", p.Error)
 	assert.Equal(t, workflows.StateCancelled, stages[len(stages)-1])

@@ -163,7 +163,8 @@ func PaperWorkflow(ctx workflow.Context, in PaperInput) (PaperResult, error) {
 		p.prog.State, p.prog.Error = StateCancelled, fmt.Sprintf("cancelled during %s", p.prog.Stage)
 		dctx, _ := workflow.NewDisconnectedContext(ctx)
 		p.upsertStage(dctx, StateCancelled)
-		return PaperResult{Progress: p.prog}, err
+		// The progress rides along so a campaign still learns the cost.
+		return PaperResult{Progress: p.prog}, temporal.NewCanceledError(p.prog)
 	}
 	if err != nil {
 		p.prog.State, p.prog.Error = "failed", fmt.Sprintf("%s: %s", p.prog.Stage, rootMessage(err))
