@@ -225,11 +225,12 @@ func (c *campaignRun) run(ctx workflow.Context) error {
 	for next < len(ideas) || len(c.active) > 0 {
 		c.rebalance(ctx, len(ideas)-next)
 		for next < len(ideas) && len(c.active) < in.Parallel {
-			if c.skippedIdea(ideas[next].Name) || c.ideaState(ideas[next].Name) == "rejected" {
-				next++
+			state := c.ideaState(ideas[next].Name)
+			if state == "skipped" || state == "rejected" {
+				next++ // by a skip signal or a reject update
 				continue
 			}
-			if c.ideaState(ideas[next].Name) == StateAwaitingApproval {
+			if state == StateAwaitingApproval {
 				break // papers start in order, each once approved
 			}
 			if err := c.checkpoint(ctx); err != nil {
@@ -370,16 +371,6 @@ func (c *campaignRun) paperDone(ctx workflow.Context, r *activePaper) bool {
 		st.PDF = path.Join(st.Result, path.Base(st.PDF))
 	}
 	return true
-}
-
-// skippedIdea: a pending idea that a skip signal dropped.
-func (c *campaignRun) skippedIdea(name string) bool {
-	for _, st := range c.prog.Ideas {
-		if st.Name == name && st.State == "skipped" && st.Error == "skipped by request" {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *campaignRun) status(name string) *IdeaStatus {
