@@ -23,7 +23,11 @@ import (
 //   - paper_v3_hosts, campaign_v4_hosts: the same on an experiment host
 //     (the experiment-hosts version);
 //   - paper_v4_host_baseline, campaign_v5_host_baseline: full papers run
-//     their host's baseline (the host-baseline version; this one is quick).
+//     their host's baseline (the host-baseline version; this one is quick);
+//   - paper_v5_control, campaign_v6_control: with pause/skip/approval
+//     listeners, activity summaries, ReviewOverall and the template's run
+//     timeout read from preflight (no new version markers: none of these
+//     changes the commands of a run that uses none of them).
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {
