@@ -98,6 +98,13 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res Code
 	if conv.Turns == nil {
 		conv.Turns = map[string]CoderTurnResult{}
 	}
+	// A turn is done once per workflow run: a retried activity finds its
+	// result, but after starter resume (a reset: a new run) the stage's
+	// turns are asked for afresh. Keys without a run are from older builds.
+	key := in.TurnID + "@" + activity.GetInfo(ctx).WorkflowExecution.RunID
+	if done, ok := conv.Turns[key]; ok {
+		return done, nil
+	}
 	if done, ok := conv.Turns[in.TurnID]; ok {
 		return done, nil
 	}
@@ -173,7 +180,7 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res Code
 		msg = applied.Feedback()
 	}
 	res.Usage = m.Usage()
-	conv.Turns[in.TurnID] = res
+	conv.Turns[key] = res
 	if err := writeJSON(convPath, conv); err != nil {
 		return CoderTurnResult{}, fmt.Errorf("save conversation: %w", err)
 	}

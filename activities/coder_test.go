@@ -73,9 +73,32 @@ func TestCoderTurnScriptedSweep(t *testing.T) {
 	if strings.Contains(conv.Messages[0].Content, "Current files:") || strings.Contains(conv.Messages[0].Content, "import torch") {
 		t.Error("the stored prompt still carries the file dump")
 	}
-	if _, ok := conv.Turns["implement-1"]; !ok {
-		t.Error("turn implement-1 not recorded")
+	var key string
+	for k := range conv.Turns {
+		if strings.HasPrefix(k, "implement-1@") {
+			key = k
+		}
 	}
+	if key == "" {
+		t.Fatalf("turn implement-1 not recorded under its workflow run: %v", conv.Turns)
+	}
+
+	// The same turn in another run of the workflow (after starter resume)
+	// is asked afresh; in the same run it is found.
+	calls := e.scripted.calls.Load()
+	mustExecute[activities.CoderTurnResult](t, e, e.acts.CoderTurn, activities.CoderTurnInput{Paper: ref, Conversation: activities.ConvCoder, TurnID: "implement-1", Kind: activities.KindImplement, Run: 1, MaxRuns: 5})
+	if e.scripted.calls.Load() != calls {
+		t.Error("a repeated turn in the same run called the model again")
+	}
+	raw := readFile(t, filepath.Join(dir, "chats", "coder.json"))
+	writeFile(t, filepath.Join(dir, "chats", "coder.json"), strings.ReplaceAll(raw, key, "implement-1@an-earlier-run"))
+	writeFile(t, expPath, original)
+	mustExecute[activities.CoderTurnResult](t, e, e.acts.CoderTurn, activities.CoderTurnInput{Paper: ref, Conversation: activities.ConvCoder, TurnID: "implement-1", Kind: activities.KindImplement, Run: 1, MaxRuns: 5})
+	if e.scripted.calls.Load() == calls {
+		t.Error("the turn of an earlier run was reused after a resume")
+	}
+	writeFile(t, filepath.Join(dir, "chats", "coder.json"), raw)
+	writeFile(t, expPath, strings.Replace(original, "WEIGHT_DECAY = 0.5", "WEIGHT_DECAY = 0.1", 1))
 
 	// Run 1 succeeded: notes for run 1, then run 2's value.
 	writeRun(t, dir, 1, 0.95)
