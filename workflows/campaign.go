@@ -40,6 +40,24 @@ type CampaignInput struct {
 	// papers together; PaperBudgetUSD limits each paper. Zero: no limit.
 	BudgetUSD      float64
 	PaperBudgetUSD float64
+	// HistoryLimit: past this many history events the campaign finishes
+	// its running papers, starts no new one, and continues as new (0: when
+	// the server suggests it, at about 4,000 events or 4 MB).
+	HistoryLimit int
+	// Carry is what a campaign that continued as new carries over.
+	Carry *CampaignCarry `json:",omitempty"`
+}
+
+// CampaignCarry is a campaign's state across continue-as-new: its progress,
+// the ideas it keeps and how far it got; no paper is running at that point.
+type CampaignCarry struct {
+	Prog      CampaignProgress
+	Ideas     []paper.Idea
+	Next      int // ideas[Next:] have not started
+	Completed int
+	Finished  float64 // what finished papers spent
+	Total     float64 // the budget, raises included
+	Paused    bool
 }
 
 // IdeaStatus is one idea and its paper as the campaign sees it.
@@ -92,10 +110,19 @@ func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignProgress,
 		in.Stamp = workflow.Now(ctx).UTC().Format("20060102_150405")
 	}
 	info := workflow.GetInfo(ctx)
+	carry := in.Carry
 	c := &campaignRun{in: in, id: info.WorkflowExecution.ID, total: in.BudgetUSD, prog: CampaignProgress{
 		Campaign: info.WorkflowExecution.ID, Template: in.Template, Model: in.Model, State: "running",
 		NoveltyCheck: "off (not implemented yet)"}}
 	c.raised = workflow.NewBufferedChannel(ctx, 1)
+	if k := in.Carry; k != nil {
+		c.prog, c.finished, c.total, c.paused = k.Prog, k.Finished, k.Total, k.Paused
+		c.prog.State = "running"
+		if c.paused {
+			c.prog.State = StatePaused
+		}
+		c.in.Carry, in.Carry = nil, nil // the next continue-as-new builds its own
+	}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (CampaignProgress, error) {
 		out := c.prog
 		out.Budget = c.budgetStatus()
@@ -111,7 +138,10 @@ func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignProgress,
 	}
 	listenPause(ctx, &c.paused, c.pauseChanged)
 	c.listenSkip(ctx)
-	if err := c.run(ctx); err != nil {
+	if err := c.run(ctx, carry); err != nil {
+		if workflow.IsContinueAsNewError(err) {
+			return c.prog, err
+		}
 		c.prog.State, c.prog.Error = "failed", fmt.Sprintf("%s: %s", c.prog.Stage, rootMessage(err))
 		c.prog.Budget = c.budgetStatus()
 		_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(StageFailed))
@@ -158,7 +188,10 @@ func (c *campaignRun) stage(ctx workflow.Context, s string) {
 // stage changes; later ones also when each paper finishes.
 const costPerPaperVersion = "campaign-cost-per-paper"
 
-func (c *campaignRun) run(ctx workflow.Context) error {
+func (c *campaignRun) run(ctx workflow.Context, carry *CampaignCarry) error {
+	if carry != nil {
+		return c.papers(ctx, carry.Ideas, carry.Next, carry.Completed)
+	}
 	in := c.in
 	log := workflow.GetLogger(ctx)
 	var acts *activities.Activities
@@ -221,10 +254,25 @@ func (c *campaignRun) run(ctx workflow.Context) error {
 	}
 
 	c.stage(ctx, "papers")
-	next, completed := 0, 0
+	return c.papers(ctx, ideas, 0, 0)
+}
+
+// continueAsNewVersion: campaigns started before it never continue as new.
+const continueAsNewVersion = "campaign-continue-as-new"
+
+// papers runs one child PaperWorkflow per idea from ideas[next:], in order,
+// Parallel at once. When the history grows long it drains (lets the running
+// papers finish, starts none) and continues as new with what it has.
+func (c *campaignRun) papers(ctx workflow.Context, ideas []paper.Idea, next, completed int) error {
+	in := c.in
+	canContinue := workflow.GetVersion(ctx, continueAsNewVersion, workflow.DefaultVersion, 1) >= 1
+	draining := false
 	for next < len(ideas) || len(c.active) > 0 {
+		if draining && len(c.active) == 0 {
+			return c.continueAsNew(ctx, ideas, next, completed)
+		}
 		c.rebalance(ctx, len(ideas)-next)
-		for next < len(ideas) && len(c.active) < in.Parallel {
+		for !draining && next < len(ideas) && len(c.active) < in.Parallel {
 			state := c.ideaState(ideas[next].Name)
 			if state == "skipped" || state == "rejected" {
 				next++ // by a skip signal or a reject update
@@ -276,6 +324,11 @@ func (c *campaignRun) run(ctx workflow.Context) error {
 		c.active = append(c.active[:doneIdx], c.active[doneIdx+1:]...)
 		if c.paperDone(ctx, r) {
 			completed++
+		}
+		if canContinue && !draining && next < len(ideas) && c.historyFull(ctx) {
+			workflow.GetLogger(ctx).Info("history is long: finishing the running papers, then continuing as new",
+				"events", workflow.GetInfo(ctx).GetCurrentHistoryLength(), "running", len(c.active))
+			draining = true
 		}
 	}
 	if completed == 0 {
@@ -380,4 +433,23 @@ func (c *campaignRun) status(name string) *IdeaStatus {
 		}
 	}
 	return &IdeaStatus{} // not reached: every started idea has a status
+}
+
+// historyFull: the server suggests continuing as new, or HistoryLimit is
+// passed.
+func (c *campaignRun) historyFull(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || (c.in.HistoryLimit > 0 && info.GetCurrentHistoryLength() > c.in.HistoryLimit)
+}
+
+// continueAsNew starts the campaign's next run with its state; no paper is
+// running, so nothing is left behind. Update handlers finish first.
+func (c *campaignRun) continueAsNew(ctx workflow.Context, ideas []paper.Idea, next, completed int) error {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	in := c.in
+	in.Carry = &CampaignCarry{Prog: c.prog, Ideas: ideas, Next: next, Completed: completed, Finished: c.finished, Total: c.total, Paused: c.paused}
+	workflow.GetLogger(ctx).Info("campaign continues as new", "next", next, "of", len(ideas))
+	return workflow.NewContinueAsNewError(ctx, CampaignWorkflow, in)
 }

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -219,4 +220,53 @@ func TestCampaignHoldsIdeas(t *testing.T) {
 	}
 	assert.Equal(t, map[string]string{"alpha": "completed ", "beta": "rejected rejected by request (too close to alpha)", "gamma": "completed "}, states)
 	assert.Contains(t, stages, workflows.StateAwaitingApproval)
+}
+
+// TestCampaignContinuesAsNew: past HistoryLimit the campaign lets its
+// running paper finish, starts no other, and continues as new carrying its
+// progress; every idea's paper starts exactly once over the runs.
+func TestCampaignContinuesAsNew(t *testing.T) {
+	in := campaignInput()
+	in.NumIdeas, in.Parallel, in.HistoryLimit = 5, 2, 40
+	var started []string
+	var prog workflows.CampaignProgress
+	runs := 0
+	for ; runs < 10; runs++ {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestWorkflowEnvironment()
+		env.SetStartTime(campaignStart)
+		env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: campaignID})
+		f := newCampaignFake()
+		f.ideas = ideasByIndex(activities.IdeaResult{Idea: idea("alpha")}, activities.IdeaResult{Idea: idea("beta")},
+			activities.IdeaResult{Idea: idea("gamma")}, activities.IdeaResult{Idea: idea("delta")}, activities.IdeaResult{Idea: idea("eps")})
+		f.register(env, true)
+		env.SetCurrentHistoryLength(100) // past the limit from the start
+		env.ExecuteWorkflow(workflows.CampaignWorkflow, in)
+		require.True(t, env.IsWorkflowCompleted())
+		started = append(started, f.childIDs()...)
+		// Each run finishes the two papers it had started, no more.
+		assert.LessOrEqual(t, len(f.childIDs()), 2, "run %d", runs)
+		if runs > 0 {
+			assert.Empty(t, f.ideaCalls, "a continued campaign generates no ideas")
+			assert.Empty(t, f.preflights, "a continued campaign runs no preflight")
+		}
+		err := env.GetWorkflowError()
+		var can *workflow.ContinueAsNewError
+		if !errors.As(err, &can) {
+			require.NoError(t, err)
+			require.NoError(t, env.GetWorkflowResult(&prog))
+			break
+		}
+		in = workflows.CampaignInput{}
+		require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &in))
+		require.NotNil(t, in.Carry)
+		assert.Less(t, in.Carry.Next, 5)
+	}
+	assert.Equal(t, 2, runs, "continued as new after the 2nd and the 4th paper")
+	assert.Equal(t, []string{"paper/nanoGPT/alpha", "paper/nanoGPT/beta", "paper/nanoGPT/gamma", "paper/nanoGPT/delta", "paper/nanoGPT/eps"}, started)
+	require.Len(t, prog.Ideas, 5)
+	for _, st := range prog.Ideas {
+		assert.Equal(t, "completed", st.State, st.Name)
+	}
+	assert.Equal(t, "completed", prog.State)
 }

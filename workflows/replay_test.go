@@ -27,7 +27,11 @@ import (
 //   - paper_v5_control, campaign_v6_control: with pause/skip/approval
 //     listeners, activity summaries, ReviewOverall and the template's run
 //     timeout read from preflight (no new version markers: none of these
-//     changes the commands of a run that uses none of them).
+//     changes the commands of a run that uses none of them);
+//   - campaign_v7_continue_as_new: the first run of a 50-idea campaign
+//     that continued as new (campaign-continue-as-new version; recorded by
+//     internal/e2e TestCampaignHistorySize, its activities and papers are
+//     stand-ins, which replay does not need).
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {

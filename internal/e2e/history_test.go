@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -67,18 +68,66 @@ func TestCampaignHistorySize(t *testing.T) {
 	}
 	defer w.Stop()
 
-	start := time.Now()
-	run, err := a.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "campaign/history/size", TaskQueue: queue},
-		workflows.CampaignWorkflow, workflows.CampaignInput{Template: "grokking", Model: "scripted", NumIdeas: ideas, Parallel: 8, ResultsDir: "/results"})
-	if err != nil {
-		t.Fatal(err)
+	for _, limit := range []int{0, 250} {
+		start := time.Now()
+		id := fmt.Sprintf("campaign/history/limit-%d", limit)
+		run, err := a.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflows.CampaignWorkflow,
+			workflows.CampaignInput{Template: "grokking", Model: "scripted", NumIdeas: ideas, Parallel: 8, ResultsDir: "/results", HistoryLimit: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prog workflows.CampaignProgress
+		if err := a.Client.GetWorkflow(ctx, id, "").Get(ctx, &prog); err != nil { // follows continue-as-new
+			t.Fatalf("campaign: %v", err)
+		}
+		runs, events, bytes, largest := 0, 0, 0, 0
+		for runID := run.GetRunID(); runID != ""; runs++ {
+			e, b, l, next := measure(ctx, t, a, id, runID)
+			events, bytes, largest, runID = max(events, e), max(bytes, b), max(largest, l), next
+		}
+		t.Logf("%d-idea campaign, history limit %d: %d run(s), largest history %d events, %d bytes (largest event %d bytes), %s",
+			ideas, limit, runs, events, bytes, largest, time.Since(start).Round(time.Millisecond))
+		completed := 0
+		for _, st := range prog.Ideas {
+			if st.State == "completed" {
+				completed++
+			}
+		}
+		if len(prog.Ideas) != ideas || completed != ideas {
+			t.Fatalf("campaign ran %d ideas, %d completed; want %d", len(prog.Ideas), completed, ideas)
+		}
+		if limit > 0 && runs < 2 {
+			t.Errorf("with a limit of %d events the campaign never continued as new", limit)
+		}
+		// Every run replays against this build, the first (which ends in
+		// continue-as-new) through the operators' replay path.
+		if rep, err := app.ReplayWorkflow(ctx, a.Client, id, run.GetRunID()); err != nil {
+			t.Errorf("replay of %s: %v", id, err)
+		} else if limit > 0 {
+			if out := os.Getenv("AISCI_RECORD_HISTORY"); out != "" {
+				h, err := app.FetchHistory(ctx, a.Client, id, run.GetRunID())
+				if err == nil {
+					err = app.SaveHistoryFile(filepath.Join(out, "campaign_continued.json"), h)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Logf("replayed: %+v", rep)
+		}
+		// A tenth of the warning limits: room for retries, budget signals and
+		// pauses on top.
+		if events > 1024 || bytes > 1<<20 {
+			t.Errorf("campaign history of %d events, %d bytes: too close to Temporal's limits", events, bytes)
+		}
 	}
-	var prog workflows.CampaignProgress
-	if err := run.Get(ctx, &prog); err != nil {
-		t.Fatalf("campaign: %v", err)
-	}
-	events, bytes, largest := 0, 0, 0
-	it := a.Client.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+}
+
+// measure reads one run's history: its events, bytes, largest event, and
+// the run it continued as (empty: none).
+func measure(ctx context.Context, t *testing.T, a *app.App, id, runID string) (events, bytes, largest int, next string) {
+	t.Helper()
+	it := a.Client.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
@@ -86,14 +135,9 @@ func TestCampaignHistorySize(t *testing.T) {
 		}
 		n := proto.Size(ev)
 		events, bytes, largest = events+1, bytes+n, max(largest, n)
+		if can := ev.GetWorkflowExecutionContinuedAsNewEventAttributes(); can != nil {
+			next = can.GetNewExecutionRunId()
+		}
 	}
-	t.Logf("%d-idea campaign: %d history events, %d bytes (largest event %d bytes), %s", ideas, events, bytes, largest, time.Since(start).Round(time.Millisecond))
-	if len(prog.Ideas) != ideas {
-		t.Fatalf("campaign ran %d ideas, want %d", len(prog.Ideas), ideas)
-	}
-	// A tenth of the warning limits: room for retries, budget signals and
-	// pauses on top.
-	if events > 1024 || bytes > 1<<20 {
-		t.Errorf("campaign history of %d events, %d bytes: too close to Temporal's limits", events, bytes)
-	}
+	return events, bytes, largest, next
 }
