@@ -171,16 +171,27 @@ func ideaReply(prompt string, done bool) string {
 	return thought + "\n\nNEW IDEA JSON:\n```json\n" + string(js) + "\n```\n"
 }
 
-var sweepRe = regexp.MustCompile(`Sweep the constant (\w+) in experiment\.py over the values ([^(]+?) \(`)
+// The sweeps the double can carry out: its own ideas' wording, and a
+// stored idea's "Vary CONSTANT over 64, 128 and 256" (e.g. the grokking
+// template's seed idea on the batch size).
+var (
+	sweepRe = regexp.MustCompile(`Sweep the constant (\w+) in experiment\.py over the values ([^(]+?) \(`)
+	varyRe  = regexp.MustCompile(`Vary ([A-Z][A-Z0-9_]*) over ([-+0-9.eE]+(?:(?:, | and |, and )[-+0-9.eE]+)*)`)
+)
 
 func sweep(all string) (string, []string) {
 	m := sweepRe.FindStringSubmatch(all)
 	if m == nil {
+		m = varyRe.FindStringSubmatch(all)
+	}
+	if m == nil {
 		return "", nil
 	}
 	var vals []string
-	for _, v := range strings.Split(m[2], ",") {
-		vals = append(vals, strings.TrimSpace(v))
+	for _, v := range strings.Split(strings.ReplaceAll(m[2], " and ", ","), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			vals = append(vals, v)
+		}
 	}
 	return m[1], vals
 }
@@ -198,7 +209,7 @@ func fileIn(msg, name string) string {
 func implement(all, last string, run int, notes string) string {
 	constant, vals := sweep(all)
 	if constant == "" {
-		return "THOUGHT: The scripted test model only runs the sweeps it proposed itself; this idea is not one of them."
+		return "THOUGHT: The scripted test model only runs one-constant sweeps (its own ideas, or an idea worded 'Vary CONSTANT over a, b and c'); this idea is neither."
 	}
 	if run > len(vals) {
 		return "THOUGHT: All planned runs are done.\n\n" + notes + "ALL_COMPLETED\n"

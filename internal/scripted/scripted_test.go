@@ -186,7 +186,7 @@ func TestReplyCoderSteps(t *testing.T) {
 		{
 			name:         "idea is not a scripted sweep",
 			msgs:         []string{"## Implement run 1\nThe proposed experiment is as follows: do something clever." + files},
-			wantContains: []string{"only runs the sweeps it proposed"},
+			wantContains: []string{"only runs one-constant sweeps"},
 		},
 		{
 			name:       "plotting labels every completed run",
@@ -517,5 +517,24 @@ func TestRefuseEnv(t *testing.T) {
 	t.Setenv(scripted.RefuseEnv, "")
 	if got := ask("## Review\nplease"); got != http.StatusOK {
 		t.Errorf("after unsetting: status %d, want 200", got)
+	}
+}
+
+// TestReplyStoredVaryIdea: a stored idea worded "Vary CONSTANT over a, b
+// and c" (the grokking seed on the batch size) is carried out too.
+func TestReplyStoredVaryIdea(t *testing.T) {
+	files := filesDump("experiment.py", experimentPy, "plot.py", plotPy)
+	prompt := "## Implement run 1\nThe proposed experiment is as follows: Vary BETA1 over 0.8, 0.95 and 0.99 (baseline 0.9) with all other settings fixed.\n" + files
+	reply := scripted.Reply([]string{prompt})
+	if !strings.Contains(reply, "<<<<<<< SEARCH\nBETA1 = 0.9\n=======\nBETA1 = 0.8\n>>>>>>> REPLACE") {
+		t.Fatalf("run 1 reply does not set BETA1 = 0.8:\n%s", reply)
+	}
+	third := scripted.Reply([]string{prompt, runCompletedPrompt(2, filesDump("experiment.py", strings.Replace(experimentPy, "BETA1 = 0.9", "BETA1 = 0.95", 1)))})
+	if !strings.Contains(third, "BETA1 = 0.99") {
+		t.Errorf("run 3 reply does not set BETA1 = 0.99:\n%s", third)
+	}
+	unknown := scripted.Reply([]string{"## Implement run 1\nThe proposed experiment is as follows: multiply every weight by alpha.\n" + files})
+	if !strings.Contains(unknown, "only runs one-constant sweeps") {
+		t.Errorf("an idea it cannot carry out: %s", unknown)
 	}
 }
