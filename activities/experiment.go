@@ -40,7 +40,8 @@ type RunResult struct {
 	// ExitCode is the script's exit status (-1: killed, timed out).
 	ExitCode int `json:",omitempty"`
 
-	stderrTail string // for the executions ledger, not the history
+	stderrTail string          // for the executions ledger, not the history
+	metrics    paper.FinalInfo // likewise: the parsed final_info.json
 }
 
 // RunExperiment runs the experiment script in the paper folder. Its logs go
@@ -84,7 +85,7 @@ func (a *Activities) RunExperiment(ctx context.Context, in RunInput) (_ RunResul
 		res.OK, res.Error = false, fmt.Sprintf("experiment.py exited 0 but wrote no %s/final_info.json", out)
 		return res, nil
 	}
-	if _, err := paper.ParseFinalInfo(b); err != nil {
+	if res.metrics, err = paper.ParseFinalInfo(b); err != nil {
 		res.OK, res.Error = false, fmt.Sprintf("%s/final_info.json: %v", out, err)
 		return res, nil
 	}
@@ -263,14 +264,10 @@ func (a *Activities) logEnd(ctx context.Context, dir string, run, attempt int, r
 	if !res.OK {
 		e.Stderr = res.stderrTail
 	}
-	if res.OK && run >= 0 {
-		if b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("run_%d", run), "final_info.json")); err == nil {
-			if fi, err := paper.ParseFinalInfo(b); err == nil {
-				e.Metrics = map[string]map[string]float64{}
-				for ds, v := range fi {
-					e.Metrics[ds] = v.Means
-				}
-			}
+	if res.OK && len(res.metrics) > 0 {
+		e.Metrics = map[string]map[string]float64{}
+		for ds, v := range res.metrics {
+			e.Metrics[ds] = v.Means
 		}
 	}
 	a.logExecution(ctx, dir, e)

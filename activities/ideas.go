@@ -144,20 +144,11 @@ func keepIdea(path string, r IdeaResult, fromStore bool) error {
 
 // loadLibrary reads a template's idea store, oldest campaign first.
 func loadLibrary(dir string) ([]paper.Idea, error) {
-	matches, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	ideas, err := readAllJSON[paper.Idea](dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("idea store: %w", err)
 	}
-	sort.Strings(matches)
-	var out []paper.Idea
-	for _, m := range matches {
-		var i paper.Idea
-		if err := readJSON(m, &i); err != nil {
-			return nil, fmt.Errorf("idea store: read %s: %w", m, err)
-		}
-		out = append(out, i)
-	}
-	return out, nil
+	return ideas, nil
 }
 
 // askIdea runs the reflection rounds, each one ask. The idea is dropped only
@@ -222,20 +213,30 @@ func parseIdeaReply(reply string) (paper.Idea, error) {
 
 // loadIdeas reads the stored ideas in index order.
 func loadIdeas(dir string) ([]paper.Idea, error) {
-	matches, err := filepath.Glob(filepath.Join(dir, "ideas", "*.json"))
+	results, err := readAllJSON[IdeaResult](filepath.Join(dir, "ideas"))
+	var out []paper.Idea
+	for _, r := range results {
+		if !r.Exhausted {
+			out = append(out, r.Idea)
+		}
+	}
+	return out, err
+}
+
+// readAllJSON decodes every *.json file in dir, in name order.
+func readAllJSON[T any](dir string) ([]T, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		return nil, err
 	}
 	sort.Strings(matches)
-	var out []paper.Idea
+	out := make([]T, 0, len(matches))
 	for _, m := range matches {
-		var r IdeaResult
-		if err := readJSON(m, &r); err != nil {
+		var v T
+		if err := readJSON(m, &v); err != nil {
 			return nil, fmt.Errorf("read %s: %w", m, err)
 		}
-		if !r.Exhausted {
-			out = append(out, r.Idea)
-		}
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -110,6 +110,12 @@ func TestWorkspacesAcrossHosts(t *testing.T) {
 			t.Errorf("exported paper lacks logs/%s", log)
 		}
 	}
+	ledger := readFile(t, filepath.Join(out, "logs", "executions.jsonl"))
+	for _, want := range []string{`"event":"end","script":"experiment.py","run":1,"attempt":2`, `"metrics":{"x_plus_y":{"final_val_acc":0.99}}`, `"stderr_tail":"diverged`} {
+		if !strings.Contains(ledger, want) {
+			t.Errorf("executions ledger lacks %s:\n%s", want, ledger)
+		}
+	}
 	if strings.Contains(h1, orch.root) || strings.Contains(dir, host1.root) {
 		t.Fatal("the envs share a folder; the test proves nothing")
 	}
