@@ -1,6 +1,8 @@
 // Package activities holds every side effect of a paper: LLM calls, file
 // edits, experiment runs, LaTeX builds and reviews. Activities are methods on
-// Activities so the worker injects their dependencies once.
+// dependency structs so the worker injects them once: Activities for the
+// orchestration queue, Host for an experiment host's own queues, Runner for
+// one device's queue.
 package activities
 
 import (
@@ -32,9 +34,6 @@ type Activities struct {
 	// Sandbox runs every experiment and plot script (bubblewrap; the zero
 	// value is an enabled sandbox without limits, Disabled runs directly).
 	Sandbox sandbox.Config
-	// Device is the slot a device-queue worker runs experiments on (nil:
-	// the workflow queue's worker, for papers from before experiment hosts).
-	Device *Device
 	// Remote, when set, holds every workspace (S3 or MinIO); Store is then
 	// this worker's cache of it. See workspace.go.
 	Remote *s3store.Store
@@ -67,15 +66,6 @@ const (
 
 func badInput(format string, args ...any) error {
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrTypeBadInput, nil)
-}
-
-// paperDir resolves and checks a workspace.
-func (a *Activities) paperDir(p PaperRef) (string, error) {
-	dir, err := a.Store.PaperDir(p.Key)
-	if err != nil {
-		return "", temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadInput, err)
-	}
-	return dir, nil
 }
 
 // chat calls the model and maps failures onto Temporal's retry rules:

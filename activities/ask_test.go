@@ -84,14 +84,14 @@ func TestAskReasks(t *testing.T) {
 			run: func(t *testing.T, f *fakeModel) (llm.Usage, error) {
 				e := newEnv(t, withFake(f))
 				ref, dir := resultsPaper(t, e, "ask", fakeModelName)
-				u, err := execute[llm.Usage](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: "Method"})
+				u, err := execute[activities.SectionResult](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: "Method"})
 				if err == nil && !strings.Contains(readFile(t, filepath.Join(dir, "latex", "template.tex")), "Method text.") {
 					t.Error("template.tex lacks the section")
 				}
 				if err != nil && exists(filepath.Join(dir, "writeup", "state.json")) {
 					t.Error("a failed section was recorded")
 				}
-				return u, err
+				return u.Usage, err
 			},
 		},
 	}
@@ -185,9 +185,9 @@ func TestAskSectionKeepsDraft(t *testing.T) {
 			f := badFirst(t, 1, tt.draft, "THOUGHT: It is perfect; nothing to change.")
 			e := newEnv(t, withFake(f))
 			ref, dir := resultsPaper(t, e, "draft", fakeModelName)
-			u := mustExecute[llm.Usage](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: tt.section})
-			if want := 2 + activities.MaxReasks; f.calls() != want || u.Calls != want {
-				t.Errorf("calls = %d (usage %d), want draft + %d refinement replies = %d", f.calls(), u.Calls, 1+activities.MaxReasks, want)
+			u := mustExecute[activities.SectionResult](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: tt.section})
+			if want := 2 + activities.MaxReasks; f.calls() != want || u.Usage.Calls != want {
+				t.Errorf("calls = %d (usage %d), want draft + %d refinement replies = %d", f.calls(), u.Usage.Calls, 1+activities.MaxReasks, want)
 			}
 			var st struct {
 				Title    string            `json:"title"`

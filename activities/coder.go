@@ -51,7 +51,7 @@ type CoderTurnInput struct {
 	MaxRuns      int
 	Reason       string // short failure reason from the workflow
 	AllowDone    bool   // ALL_COMPLETED is acceptable (a run has succeeded)
-	Budget       llm.Budget
+	Budgeted
 }
 
 // CoderTurnResult says what happened to the files.
@@ -67,8 +67,8 @@ type CoderTurnResult struct {
 	// Plan is the model's own one-line account of the turn (the first line
 	// of its reasoning), shown as the next run's summary and recorded with
 	// the run's outcome.
-	Plan  string `json:",omitempty"`
-	Usage llm.Usage
+	Plan string `json:",omitempty"`
+	Metered
 }
 
 type conversation struct {
@@ -83,13 +83,12 @@ const fileMarker = "\n\nCurrent file:\n"
 // sending failed blocks back up to MaxEditReflections times. A failed edit is
 // reported (Applied=false), never hidden: the workflow counts the attempt.
 func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res CoderTurnResult, err error) {
-	dir, err := a.openPaper(ctx, in.Paper, false)
+	s, err := a.paperScope(ctx, in.Paper, false)
 	if err != nil {
 		return CoderTurnResult{}, err
 	}
-	defer a.savePaper(ctx, in.Paper, dir, &err)
-	ctx, m := startMeter(ctx, dir, in.Budget)
-	defer func() { err = withUsage(m, err) }()
+	defer s.close(ctx, &err)
+	ctx, dir := s.meter(ctx, in.Budget), s.dir
 	convPath := filepath.Join(dir, "chats", in.Conversation+".json")
 	conv := conversation{Turns: map[string]CoderTurnResult{}}
 	if err := readJSON(convPath, &conv); err != nil && !isNotExist(err) {
@@ -179,7 +178,7 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res Code
 		res.Feedback = fmt.Sprintf("%d of %d edit blocks failed to apply", len(applied.Failed), len(blocks))
 		msg = applied.Feedback()
 	}
-	res.Usage = m.Usage()
+	res.Usage = s.usage()
 	conv.Turns[key] = res
 	if err := writeJSON(convPath, conv); err != nil {
 		return CoderTurnResult{}, fmt.Errorf("save conversation: %w", err)

@@ -1,11 +1,9 @@
 package activities
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -44,28 +42,42 @@ type RunResult struct {
 	metrics    paper.FinalInfo // likewise: the parsed final_info.json
 }
 
+// Runner runs experiment and plot scripts on one device of an experiment
+// host: its activities are registered on that device's queue alone, one at
+// a time, so a run never shares its GPU (or CPU slot).
+type Runner struct {
+	acts *Activities
+	dev  *Device
+}
+
+// NewRunner serves device dev with the dependencies of acts.
+func NewRunner(acts *Activities, dev *Device) *Runner {
+	if dev == nil {
+		panic("activities.NewRunner: a runner needs a device") // a wiring mistake, caught at start-up
+	}
+	return &Runner{acts: acts, dev: dev}
+}
+
 // RunExperiment runs the experiment script in the paper folder. Its logs go
 // to logs/run_<i>_attempt_<k>.{stdout,stderr}; on success experiment.py is
 // snapshotted as run_<i>.py. Exit 0 without a valid final_info.json is a
 // failed run with a clear reason, not a crash.
-func (a *Activities) RunExperiment(ctx context.Context, in RunInput) (_ RunResult, err error) {
-	defer a.Device.done()
-	dir, err := a.openPaper(ctx, in.Paper, false)
+func (r *Runner) RunExperiment(ctx context.Context, in RunInput) (_ RunResult, err error) {
+	defer r.dev.done()
+	s, err := r.acts.paperScope(ctx, in.Paper, false)
 	if err != nil {
 		return RunResult{}, err
 	}
-	defer a.savePaper(ctx, in.Paper, dir, &err)
+	defer s.close(ctx, &err)
+	dir := s.dir
 	out := fmt.Sprintf("run_%d", in.Run)
 	// A previous attempt may have left partial output behind.
 	if err := os.RemoveAll(filepath.Join(dir, out)); err != nil {
 		return RunResult{}, fmt.Errorf("clear %s: %w", out, err)
 	}
-	cache := a.baselineCache(in, dir)
-	cached := cache != "" && store.Exists(filepath.Join(cache, "final_info.json"))
-	if cached {
-		a.logExecution(ctx, dir, execution{Event: "cached", Script: "experiment.py", Run: in.Run, Attempt: in.Attempt})
-	}
-	if cached {
+	cache := r.baselineCache(in, dir)
+	if cache != "" && store.Exists(filepath.Join(cache, "final_info.json")) {
+		r.logExecution(ctx, dir, execution{Event: "cached", Script: "experiment.py", Run: in.Run, Attempt: in.Attempt})
 		if err := store.CopyDir(cache, filepath.Join(dir, out)); err != nil {
 			return RunResult{}, fmt.Errorf("copy the host's cached baseline: %w", err)
 		}
@@ -74,12 +86,15 @@ func (a *Activities) RunExperiment(ctx context.Context, in RunInput) (_ RunResul
 		}
 		return RunResult{OK: true, Cached: true}, nil
 	}
-	res, err := a.runScript(ctx, in.Paper, dir, fmt.Sprintf("run_%d_attempt_%d", in.Run, in.Attempt), in.Run, in.Attempt, in.Plan, in.Quick, in.Timeout, "experiment.py", "--out_dir="+out)
+	res, err := r.runScript(ctx, in.Paper, dir, script{
+		log: fmt.Sprintf("run_%d_attempt_%d", in.Run, in.Attempt), run: in.Run, attempt: in.Attempt,
+		plan: in.Plan, quick: in.Quick, timeout: in.Timeout, args: []string{"experiment.py", "--out_dir=" + out},
+	})
 	if err != nil || !res.OK {
-		a.logEnd(ctx, dir, in.Run, in.Attempt, res, err)
+		r.logEnd(ctx, dir, in.Run, in.Attempt, res, err)
 		return res, err
 	}
-	defer func() { a.logEnd(ctx, dir, in.Run, in.Attempt, res, err) }()
+	defer func() { r.logEnd(ctx, dir, in.Run, in.Attempt, res, err) }()
 	b, err := os.ReadFile(filepath.Join(dir, out, "final_info.json"))
 	if err != nil {
 		res.OK, res.Error = false, fmt.Sprintf("experiment.py exited 0 but wrote no %s/final_info.json", out)
@@ -105,8 +120,8 @@ func (a *Activities) RunExperiment(ctx context.Context, in RunInput) (_ RunResul
 // is the template's own code, so a host computes it once per template,
 // configuration and version of experiment.py, on its own hardware, and
 // later papers copy it. Empty: not a baseline on an experiment host.
-func (a *Activities) baselineCache(in RunInput, dir string) string {
-	if in.Run != 0 || a.Device == nil || a.Device.Host == nil {
+func (r *Runner) baselineCache(in RunInput, dir string) string {
+	if in.Run != 0 || r.dev.Host == nil {
 		return ""
 	}
 	code, err := os.ReadFile(filepath.Join(dir, "experiment.py"))
@@ -118,7 +133,7 @@ func (a *Activities) baselineCache(in RunInput, dir string) string {
 	if in.Quick {
 		mode = "quick"
 	}
-	return filepath.Join(a.Store.Root, "baselines", a.Device.Host.Name, in.Paper.Template, mode, hex.EncodeToString(sum[:8]), "run_0")
+	return filepath.Join(r.acts.Store.Root, "baselines", r.dev.Host.Name, in.Paper.Template, mode, hex.EncodeToString(sum[:8]), "run_0")
 }
 
 // saveBaseline copies a finished run_0 into the cache, whole or not at all.
@@ -151,15 +166,19 @@ type PlotInput struct {
 }
 
 // RunPlot runs plot.py; success needs at least one PNG in the paper folder.
-func (a *Activities) RunPlot(ctx context.Context, in PlotInput) (_ RunResult, err error) {
-	defer a.Device.done()
-	dir, err := a.openPaper(ctx, in.Paper, false)
+func (r *Runner) RunPlot(ctx context.Context, in PlotInput) (_ RunResult, err error) {
+	defer r.dev.done()
+	s, err := r.acts.paperScope(ctx, in.Paper, false)
 	if err != nil {
 		return RunResult{}, err
 	}
-	defer a.savePaper(ctx, in.Paper, dir, &err)
-	res, err := a.runScript(ctx, in.Paper, dir, fmt.Sprintf("plot_attempt_%d", in.Attempt), -1, in.Attempt, in.Plan, in.Quick, in.Timeout, "plot.py")
-	defer func() { a.logEnd(ctx, dir, -1, in.Attempt, res, err) }()
+	defer s.close(ctx, &err)
+	dir := s.dir
+	res, err := r.runScript(ctx, in.Paper, dir, script{
+		log: fmt.Sprintf("plot_attempt_%d", in.Attempt), run: -1, attempt: in.Attempt,
+		plan: in.Plan, quick: in.Quick, timeout: in.Timeout, args: []string{"plot.py"},
+	})
+	defer func() { r.logEnd(ctx, dir, -1, in.Attempt, res, err) }()
 	if err != nil || !res.OK {
 		return res, err
 	}
@@ -170,115 +189,22 @@ func (a *Activities) RunPlot(ctx context.Context, in PlotInput) (_ RunResult, er
 	return res, nil
 }
 
-// ExecutionsFile lists every start and end of an experiment or plot
-// script in a paper, one JSON line each: the record that shows a finished
-// run was never executed again after a crash or a resume.
-const ExecutionsFile = "logs/executions.jsonl"
-
-// execution is one line of the executions ledger.
-type execution struct {
-	Event    string    `json:"event"` // start, end, cached
-	Script   string    `json:"script"`
-	Run      int       `json:"run"` // -1: plot.py
-	Attempt  int       `json:"attempt"`
-	Workflow string    `json:"workflow,omitempty"`
-	Activity int32     `json:"activity_attempt,omitempty"` // Temporal's retry count
-	Host     string    `json:"host,omitempty"`
-	Device   int       `json:"device"`
-	Time     time.Time `json:"time"`
-	Change   string    `json:"change,omitempty"` // the coder's plan for this attempt
-	OK       bool      `json:"ok,omitempty"`
-	ExitCode *int      `json:"exit_status,omitempty"`
-	Error    string    `json:"error,omitempty"`
-	Stderr   string    `json:"stderr_tail,omitempty"` // failed attempts: what the model was shown
-	Seconds  float64   `json:"seconds,omitempty"`
-	// Metrics are the means of final_info.json of a successful run.
-	Metrics map[string]map[string]float64 `json:"metrics,omitempty"`
+// script is one execution of a template script.
+type script struct {
+	log          string // logs/<log>.{stdout,stderr}
+	run, attempt int    // run -1: plot.py
+	plan         string // the coder's account of the change, for the ledger
+	quick        bool
+	timeout      time.Duration
+	args         []string // the script, then its arguments
 }
 
-func (a *Activities) logExecution(ctx context.Context, dir string, e execution) {
-	if activity.IsActivity(ctx) {
-		info := activity.GetInfo(ctx)
-		e.Workflow = info.WorkflowExecution.ID
-		if e.Activity == 0 {
-			e.Activity = info.Attempt
-		}
-	}
-	hb := a.Device.heartbeat("", 0)
-	e.Host, e.Device, e.Time = hb.Host, hb.Device, time.Now().UTC()
-	if err := appendJSONLine(filepath.Join(dir, ExecutionsFile), e); err != nil && activity.IsActivity(ctx) {
-		activity.GetLogger(ctx).Warn("executions ledger not written", "error", err)
-	}
-}
-
-// retried handles a run that Temporal retries after the previous try was
-// lost (a killed worker, a missed heartbeat): that try's logs are kept
-// under <log>.activity<N>.{stdout,stderr}, since the canonical names are
-// what the coder reads, and a start without an end in the ledger is closed
-// with an "abandoned" event.
-func (a *Activities) retried(ctx context.Context, dir, logs, logName, script string, run, attempt int) {
-	if !activity.IsActivity(ctx) || activity.GetInfo(ctx).Attempt <= 1 {
-		return
-	}
-	prev := activity.GetInfo(ctx).Attempt - 1
-	for _, ext := range []string{".stdout", ".stderr"} {
-		if old := filepath.Join(logs, logName+ext); store.Exists(old) {
-			_ = os.Rename(old, filepath.Join(logs, fmt.Sprintf("%s.activity%d%s", logName, prev, ext)))
-		}
-	}
-	started, ended := false, false
-	f, err := os.Open(filepath.Join(dir, ExecutionsFile))
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		var e execution
-		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Script != script || e.Run != run || e.Attempt != attempt || e.Activity != prev {
-			continue
-		}
-		started = started || e.Event == "start"
-		ended = ended || e.Event == "end"
-	}
-	if started && !ended {
-		a.logExecution(ctx, dir, execution{Event: "abandoned", Script: script, Run: run, Attempt: attempt, Activity: prev,
-			Error: "this try never reported back (worker killed or heartbeat lost); Temporal retried it"})
-	}
-}
-
-// logEnd records how a script's execution ended, as the workflow sees it
-// (a run that exited 0 without final_info.json is a failure here too).
-func (a *Activities) logEnd(ctx context.Context, dir string, run, attempt int, res RunResult, err error) {
-	script := "experiment.py"
-	if run < 0 {
-		script = "plot.py"
-	}
-	e := execution{Event: "end", Script: script, Run: run, Attempt: attempt, OK: res.OK, Error: res.Error, Seconds: res.Duration.Seconds()}
-	if err != nil {
-		e.Error = "activity failed: " + err.Error()
-	} else {
-		e.ExitCode = &res.ExitCode
-	}
-	if !res.OK {
-		e.Stderr = res.stderrTail
-	}
-	if res.OK && len(res.metrics) > 0 {
-		e.Metrics = map[string]map[string]float64{}
-		for ds, v := range res.metrics {
-			e.Metrics[ds] = v.Means
-		}
-	}
-	a.logExecution(ctx, dir, e)
-}
-
-func (a *Activities) runScript(ctx context.Context, p PaperRef, dir, logName string, run, attempt int, plan string, quick bool, timeout time.Duration, args ...string) (RunResult, error) {
-	t, err := a.template(p.Template)
+func (r *Runner) runScript(ctx context.Context, p PaperRef, dir string, sc script) (RunResult, error) {
+	t, err := r.acts.template(p.Template)
 	if err != nil {
 		return RunResult{}, err
 	}
-	py, err := a.python(ctx, t.Name, t.Dir)
+	py, err := r.acts.python(ctx, t.Name, t.Dir)
 	if err != nil {
 		return RunResult{}, err
 	}
@@ -286,41 +212,41 @@ func (a *Activities) runScript(ctx context.Context, p PaperRef, dir, logName str
 	if err := os.MkdirAll(logs, 0o755); err != nil {
 		return RunResult{}, err
 	}
-	a.retried(ctx, dir, logs, logName, args[0], run, attempt)
-	stdout, err := os.Create(filepath.Join(logs, logName+".stdout"))
+	r.retried(ctx, dir, logs, sc.log, sc.args[0], sc.run, sc.attempt)
+	stdout, err := os.Create(filepath.Join(logs, sc.log+".stdout"))
 	if err != nil {
 		return RunResult{}, err
 	}
 	defer stdout.Close()
-	stderr, err := os.Create(filepath.Join(logs, logName+".stderr"))
+	stderr, err := os.Create(filepath.Join(logs, sc.log+".stderr"))
 	if err != nil {
 		return RunResult{}, err
 	}
 	defer stderr.Close()
 	env := []string{"PYTHONUNBUFFERED=1", "MPLBACKEND=Agg"}
-	if quick {
+	if sc.quick {
 		env = append(env, "AISCI_QUICK=1")
 	}
-	env = append(env, a.Device.env()...) // its own GPU only
-	a.logExecution(ctx, dir, execution{Event: "start", Script: args[0], Run: run, Attempt: attempt, Change: plan})
+	env = append(env, r.dev.env()...) // its own GPU only
+	r.logExecution(ctx, dir, execution{Event: "start", Script: sc.args[0], Run: sc.run, Attempt: sc.attempt, Change: sc.plan})
 	start := time.Now()
-	r, err := pyrun.Run(ctx, pyrun.Spec{
-		Python: py, Dir: dir, Args: args, Env: env, Timeout: timeout,
-		Stdout: stdout, Stderr: stderr, Sandbox: &a.Sandbox,
+	res, err := pyrun.Run(ctx, pyrun.Spec{
+		Python: py, Dir: dir, Args: sc.args, Env: env, Timeout: sc.timeout,
+		Stdout: stdout, Stderr: stderr, Sandbox: &r.acts.Sandbox,
 		Tick: func() {
-			activity.RecordHeartbeat(ctx, a.Device.heartbeat(logName, int(time.Since(start).Seconds())))
+			activity.RecordHeartbeat(ctx, r.dev.heartbeat(sc.log, int(time.Since(start).Seconds())))
 		},
 		TickEvery: 5 * time.Second,
 	})
 	if err != nil {
 		return RunResult{}, err
 	}
-	res := RunResult{OK: r.ExitCode == 0 && !r.TimedOut, Duration: r.Duration, ExitCode: r.ExitCode, stderrTail: r.StderrTail}
+	out := RunResult{OK: res.ExitCode == 0 && !res.TimedOut, Duration: res.Duration, ExitCode: res.ExitCode, stderrTail: res.StderrTail}
 	switch {
-	case r.TimedOut:
-		res.Error = fmt.Sprintf("%s timed out after %s", args[0], timeout)
-	case r.ExitCode != 0:
-		res.Error = fmt.Sprintf("%s exited with status %d: %s", args[0], r.ExitCode, pyrun.LastLine(r.StderrTail))
+	case res.TimedOut:
+		out.Error = fmt.Sprintf("%s timed out after %s", sc.args[0], sc.timeout)
+	case res.ExitCode != 0:
+		out.Error = fmt.Sprintf("%s exited with status %d: %s", sc.args[0], res.ExitCode, pyrun.LastLine(res.StderrTail))
 	}
-	return res, nil
+	return out, nil
 }

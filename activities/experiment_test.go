@@ -96,7 +96,7 @@ func TestRunExperiment(t *testing.T) {
 				writeFile(t, filepath.Join(dir, "run_1", "final_info.json"), `{"x": {"means": {"a": 1}}}`)
 			}
 			start := time.Now()
-			res := mustExecute[activities.RunResult](t, e, e.acts.RunExperiment, activities.RunInput{Paper: ref, Run: 1, Attempt: 1, Quick: tt.quick, Timeout: tt.timeout})
+			res := mustExecute[activities.RunResult](t, e, e.run.RunExperiment, activities.RunInput{Paper: ref, Run: 1, Attempt: 1, Quick: tt.quick, Timeout: tt.timeout})
 			if tt.maxTime > 0 && time.Since(start) > tt.maxTime {
 				t.Errorf("took %v, want under %v", time.Since(start), tt.maxTime)
 			}
@@ -145,7 +145,7 @@ func TestRunExperimentBadTemplate(t *testing.T) {
 	e := newEnv(t, withTemplates(miniTemplate(t, "")))
 	ref, _ := miniPaper(t, e, "bad")
 	ref.Template = "gone"
-	_, err := execute[activities.RunResult](t, e, e.acts.RunExperiment, activities.RunInput{Paper: ref, Run: 1, Attempt: 1})
+	_, err := execute[activities.RunResult](t, e, e.run.RunExperiment, activities.RunInput{Paper: ref, Run: 1, Attempt: 1})
 	wantFinal(t, err, activities.ErrTypeBadInput)
 }
 
@@ -155,7 +155,7 @@ func TestRunExperimentMissingModule(t *testing.T) {
 	writeFile(t, filepath.Join(root, "mini", "experiment.py"), "import surely_not_an_installed_module_xyz\n")
 	e := newEnv(t, withTemplates(root))
 	ref, _ := miniPaper(t, e, "nomod")
-	_, err := execute[activities.RunResult](t, e, e.acts.RunExperiment, activities.RunInput{Paper: ref, Run: 1, Attempt: 1})
+	_, err := execute[activities.RunResult](t, e, e.run.RunExperiment, activities.RunInput{Paper: ref, Run: 1, Attempt: 1})
 	ae := wantFinal(t, err, activities.ErrTypeBadInput)
 	if !strings.Contains(ae.Error(), "surely_not_an_installed_module_xyz") {
 		t.Errorf("error %q does not name the missing module", ae.Error())
@@ -182,7 +182,7 @@ func TestRunPlot(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ref, dir := miniPaper(t, e, fmt.Sprintf("plot%d", i))
 			writeFile(t, filepath.Join(dir, "plot.py"), tt.script)
-			res := mustExecute[activities.RunResult](t, e, e.acts.RunPlot, activities.PlotInput{Paper: ref, Attempt: 2})
+			res := mustExecute[activities.RunResult](t, e, e.run.RunPlot, activities.PlotInput{Paper: ref, Attempt: 2})
 			if res.OK != tt.wantOK || res.Figures != tt.wantFigures {
 				t.Errorf("result = %+v, want OK=%v Figures=%d", res, tt.wantOK, tt.wantFigures)
 			}
@@ -215,12 +215,12 @@ open(os.path.join(out, "ran.txt"), "w").write(str(os.getpid()))
 	writeFile(t, filepath.Join(dir, "latex", "template.tex"), cleanTex)
 	e := newEnv(t, withTemplates(root))
 	e.acts.Sandbox.Disabled = true // the cache is the subject here, not the sandbox
-	e.acts.Device = &activities.Device{Host: activities.NewHost("host-a", gpu.Inventory{Devices: gpu.CPUSlots(1)}), Slot: gpu.CPUSlots(1)[0]}
+	e.run = activities.NewRunner(e.acts, &activities.Device{Host: activities.NewHost("host-a", gpu.Inventory{Devices: gpu.CPUSlots(1)}), Slot: gpu.CPUSlots(1)[0]})
 
 	run0 := func(key string) (activities.RunResult, string) {
 		ref := activities.PaperRef{Key: "tiny/" + key, Name: key, Template: "tiny", Model: llm.ScriptedModel}
 		pdir := mustExecute[string](t, e, e.acts.PreparePaper, activities.PaperSetup{Paper: ref, Idea: testIdea})
-		r := mustExecute[activities.RunResult](t, e, e.acts.RunExperiment, activities.RunInput{Paper: ref, Run: 0, Attempt: 1, Quick: true, Timeout: time.Minute})
+		r := mustExecute[activities.RunResult](t, e, e.run.RunExperiment, activities.RunInput{Paper: ref, Run: 0, Attempt: 1, Quick: true, Timeout: time.Minute})
 		if !r.OK {
 			t.Fatalf("%s: run_0 failed: %s", key, r.Error)
 		}

@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/aiscientist/aiscientist/activities"
+	"github.com/aiscientist/aiscientist/internal/gpu"
 	"github.com/aiscientist/aiscientist/internal/latex"
 	"github.com/aiscientist/aiscientist/internal/llm"
 	"github.com/aiscientist/aiscientist/internal/paper"
@@ -122,6 +123,7 @@ func (f *fakeModel) request(i int) openai.ChatCompletionRequest {
 type env struct {
 	t        *testing.T
 	acts     *activities.Activities
+	run      *activities.Runner // scripts run on one CPU slot of no host
 	root     string
 	scripted *countingDoer
 	fake     *fakeModel
@@ -171,6 +173,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		Python:    py,
 		LaTeX:     latex.Compiler{},
 	}
+	e.run = activities.NewRunner(e.acts, &activities.Device{Slot: gpu.CPUSlots(1)[0]})
 	for _, o := range opts {
 		o(e)
 	}
@@ -187,6 +190,7 @@ func execute[T any](t *testing.T, e *env, fn any, in any) (T, error) {
 	s.SetLogger(quietLogger)
 	te := s.NewTestActivityEnvironment()
 	te.RegisterActivity(e.acts)
+	te.RegisterActivity(e.run)
 	var out T
 	val, err := te.ExecuteActivity(fn, in)
 	if err != nil {

@@ -44,7 +44,7 @@ type DeviceInput struct {
 
 // Host is an experiment host: its name, its devices and the runs each
 // device has been promised. Its activities are the host's own (reserve,
-// pick a device); the runs themselves are Activities registered on the
+// pick a device); the runs themselves are a Runner's, registered on the
 // device queues.
 type Host struct {
 	Name      string
@@ -102,7 +102,7 @@ func (h *Host) release(device int) {
 	}
 }
 
-// Device is the slot a device-queue worker's activities run on.
+// Device is the slot a Runner's scripts run on.
 type Device struct {
 	Host  *Host
 	Index int
@@ -113,9 +113,6 @@ type Device struct {
 
 // env is what a run on this device sees: its GPU only, or none at all.
 func (d *Device) env() []string {
-	if d == nil {
-		return nil
-	}
 	if d.Slot.CPU {
 		return []string{"CUDA_VISIBLE_DEVICES="}
 	}
@@ -138,11 +135,7 @@ type RunHeartbeat struct {
 }
 
 func (d *Device) heartbeat(log string, elapsedSec int) RunHeartbeat {
-	hb := RunHeartbeat{Log: log, ElapsedSec: elapsedSec, Device: -1}
-	if d == nil {
-		return hb
-	}
-	hb.Device = d.Index
+	hb := RunHeartbeat{Log: log, ElapsedSec: elapsedSec, Device: d.Index}
 	if d.Host != nil {
 		hb.Host = d.Host.Name
 	}
@@ -156,7 +149,7 @@ func (d *Device) heartbeat(log string, elapsedSec int) RunHeartbeat {
 
 // done ends the run's promise on this device.
 func (d *Device) done() {
-	if d != nil && d.Host != nil {
+	if d.Host != nil {
 		d.Host.release(d.Index)
 	}
 }

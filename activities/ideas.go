@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -25,13 +24,13 @@ type IdeaInput struct {
 	Reflections int
 	// FromSeeds takes the template's seed idea Index instead of asking the model.
 	FromSeeds bool
-	Budget    llm.Budget
+	Budgeted
 }
 
 // IdeaResult is the idea (small: it travels in history) and its cost.
 type IdeaResult struct {
-	Idea  paper.Idea
-	Usage llm.Usage
+	Idea paper.Idea
+	Metered
 	// Duplicate is set when the idea repeats a known one (the same Name or
 	// a near-identical title): DuplicateOf names it.
 	Duplicate   bool
@@ -50,18 +49,17 @@ const ideaTemperature = 0.75
 // rewritten wholesale). With FromSeeds it takes the Index-th stored idea:
 // the template's seeds, then everything earlier campaigns generated.
 func (a *Activities) GenerateIdea(ctx context.Context, in IdeaInput) (_ IdeaResult, err error) {
-	dir, err := a.openCampaign(ctx, in.CampaignKey)
+	s, err := a.campaignScope(ctx, in.CampaignKey)
 	if err != nil {
 		return IdeaResult{}, err
 	}
-	defer a.saveCampaign(ctx, in.CampaignKey, dir, &err)
-	lib, err := a.openIdeaStore(ctx, in.Template)
+	defer s.close(ctx, &err)
+	ls, err := a.ideaStoreScope(ctx, in.Template)
 	if err != nil {
 		return IdeaResult{}, err
 	}
-	defer a.saveIdeaStore(ctx, in.Template, lib, &err)
-	ctx, m := startMeter(ctx, dir, in.Budget)
-	defer func() { err = withUsage(m, err) }()
+	defer ls.close(ctx, &err)
+	ctx, dir, lib := s.meter(ctx, in.Budget), s.dir, ls.dir
 	path := filepath.Join(dir, "ideas", fmt.Sprintf("%03d.json", in.Index))
 	libPath := filepath.Join(lib, fmt.Sprintf("%s_%03d.json", filepath.Base(in.CampaignKey), in.Index))
 	var stored IdeaResult
@@ -109,7 +107,7 @@ func (a *Activities) GenerateIdea(ctx context.Context, in IdeaInput) (_ IdeaResu
 		if res, err = a.askIdea(ctx, in, t, known, filepath.Join(dir, "ideas", fmt.Sprintf("%03d_chat.md", in.Index))); err != nil {
 			return IdeaResult{}, err
 		}
-		res.Usage = m.Usage()
+		res.Usage = s.usage()
 	}
 	for _, k := range known {
 		if paper.SameIdea(k, res.Idea) {
@@ -239,47 +237,4 @@ func readAllJSON[T any](dir string) ([]T, error) {
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// PaperSetup creates a paper's workspace.
-type PaperSetup struct {
-	Paper PaperRef
-	Idea  paper.Idea
-}
-
-// PreparePaper copies the template into the paper's workspace once. A
-// workspace that exists is left alone, so a retry or resume never clobbers
-// work already done.
-func (a *Activities) PreparePaper(ctx context.Context, in PaperSetup) (_ string, err error) {
-	dir, err := a.openPaper(ctx, in.Paper, true)
-	if err != nil {
-		return "", err
-	}
-	defer a.savePaper(ctx, in.Paper, dir, &err)
-	marker := filepath.Join(dir, ".prepared")
-	if store.Exists(marker) {
-		return dir, nil
-	}
-	t, err := a.template(in.Paper.Template)
-	if err != nil {
-		return "", err
-	}
-	if err := store.CopyDir(t.Dir, dir); err != nil {
-		return "", fmt.Errorf("copy template %s: %w", t.Name, err)
-	}
-	// The pristine skeleton is what the write-up renders sections into.
-	if err := store.CopyFile(filepath.Join(t.Dir, "latex", "template.tex"), filepath.Join(dir, "latex", "skeleton.tex")); err != nil {
-		return "", fmt.Errorf("keep latex skeleton: %w", err)
-	}
-	if err := writeJSON(filepath.Join(dir, "idea.json"), in.Idea); err != nil {
-		return "", err
-	}
-	notes := fmt.Sprintf("# Title: %s\n# Experiment description: %s\n", in.Idea.Title, in.Idea.Experiment)
-	if err := store.WriteFile(filepath.Join(dir, "notes.txt"), []byte(notes)); err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
-		return "", err
-	}
-	return dir, store.WriteFile(marker, []byte(in.Paper.Key+"\n"))
 }

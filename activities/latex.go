@@ -33,11 +33,12 @@ type BuildResult struct {
 // the next fix round: unlike the reference system, compile errors go back
 // to the model.
 func (a *Activities) BuildPDF(ctx context.Context, in BuildInput) (_ BuildResult, err error) {
-	dir, err := a.openPaper(ctx, in.Paper, false)
+	s, err := a.paperScope(ctx, in.Paper, false)
 	if err != nil {
 		return BuildResult{}, err
 	}
-	defer a.savePaper(ctx, in.Paper, dir, &err)
+	defer s.close(ctx, &err)
+	dir := s.dir
 	latexDir := filepath.Join(dir, "latex")
 	texPath := filepath.Join(latexDir, "template.tex")
 	texBytes, err := os.ReadFile(texPath)

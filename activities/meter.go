@@ -1,16 +1,10 @@
 package activities
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aiscientist/aiscientist/internal/llm"
@@ -20,88 +14,24 @@ import (
 // stops at this clean point and waits for the budget to be raised.
 const ErrTypeBudget = "BudgetExhausted"
 
-// LedgerFile lists every model call of a paper (or a campaign's ideation),
-// one JSON line each: the record behind every cost figure shown.
-const LedgerFile = "logs/calls.jsonl"
-
-// ledgerEntry is one line of the ledger.
-type ledgerEntry struct {
-	llm.CallRecord
-	Workflow string `json:"workflow"`
-	Run      string `json:"run"`
-	Activity string `json:"activity"`
-	Attempt  int32  `json:"attempt"`
+// Budgeted is embedded in the input of every model-calling activity: what
+// the call may spend, set by the workflow just before it schedules the
+// call. (Embedded, its field keeps the name "Budget" in payloads.)
+type Budgeted struct {
+	Budget llm.Budget
 }
 
-var ledgerMu sync.Mutex // one worker process appends one line at a time
+// SetBudget is how the workflow's typed model-call helper sets it.
+func (b *Budgeted) SetBudget(x llm.Budget) { b.Budget = x }
 
-// startMeter counts (and limits) the activity's model calls, writing each to
-// the ledger under dir. Calls made by earlier attempts of the same activity
-// are read back from the ledger, so a retried activity reports everything
-// it cost and its budget check includes money already spent.
-func startMeter(ctx context.Context, dir string, b llm.Budget) (context.Context, *llm.Meter) {
-	info := activity.GetInfo(ctx)
-	path := filepath.Join(dir, LedgerFile)
-	earlier := earlierAttempts(path, info)
-	b.SpentUSD += earlier.CostUSD
-	ctx, m := llm.WithMeter(ctx, b)
-	m.Add(earlier)
-	m.Record = func(r llm.CallRecord) {
-		e := ledgerEntry{CallRecord: r, Workflow: info.WorkflowExecution.ID, Run: info.WorkflowExecution.RunID, Activity: info.ActivityID, Attempt: info.Attempt}
-		if err := appendJSONLine(path, e); err != nil {
-			activity.GetLogger(ctx).Warn("call ledger not written", "path", path, "error", err)
-		}
-	}
-	return ctx, m
+// Metered is embedded in the result of every model-calling activity: what
+// its calls cost.
+type Metered struct {
+	Usage llm.Usage
 }
 
-// earlierAttempts sums the ledger's calls of this activity's earlier attempts.
-func earlierAttempts(path string, info activity.Info) llm.Usage {
-	var u llm.Usage
-	if info.Attempt <= 1 {
-		return u
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return u
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		var e ledgerEntry
-		if json.Unmarshal(sc.Bytes(), &e) != nil {
-			continue // a torn last line after a crash
-		}
-		if e.Workflow == info.WorkflowExecution.ID && e.Run == info.WorkflowExecution.RunID &&
-			e.Activity == info.ActivityID && e.Attempt < info.Attempt {
-			u = u.Add(e.Usage)
-		}
-	}
-	return u
-}
-
-// appendJSONLine appends v as one JSON line (ledgers of calls and runs).
-func appendJSONLine(path string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	ledgerMu.Lock()
-	defer ledgerMu.Unlock()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
+// Used is how the workflow's typed model-call helper reads it.
+func (m Metered) Used() llm.Usage { return m.Usage }
 
 // withUsage makes a failing activity still report what it spent: the usage
 // rides in the error's details, keeping its type, retryability and delay.

@@ -67,7 +67,7 @@ func TestCoderTurnBudget(t *testing.T) {
 			before := readFile(t, filepath.Join(dir, "experiment.py"))
 			res, err := execute[activities.CoderTurnResult](t, e, e.acts.CoderTurn, activities.CoderTurnInput{
 				Paper: ref, Conversation: activities.ConvCoder, TurnID: "t1", Kind: activities.KindImplement, Run: 1, Attempt: 1,
-				MaxAttempts: 4, MaxRuns: 5, Budget: llm.Budget{LimitUSD: tt.limit, SpentUSD: tt.spent},
+				MaxAttempts: 4, MaxRuns: 5, Budgeted: activities.Budgeted{Budget: llm.Budget{LimitUSD: tt.limit, SpentUSD: tt.spent}},
 			})
 			if f.calls() != tt.wantCalls {
 				t.Errorf("model calls = %d, want %d", f.calls(), tt.wantCalls)

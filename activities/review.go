@@ -15,16 +15,16 @@ import (
 
 // ReviewInput names the paper to review.
 type ReviewInput struct {
-	Paper  PaperRef
-	Model  string // reviewer model; empty: the paper's model
-	Budget llm.Budget
+	Paper PaperRef
+	Model string // reviewer model; empty: the paper's model
+	Budgeted
 }
 
 // ReviewResult is the headline of review.json.
 type ReviewResult struct {
 	Overall  int
 	Decision string
-	Usage    llm.Usage
+	Metered
 }
 
 const reviewTemperature = 0.1
@@ -36,13 +36,12 @@ const maxPaperChars = 120_000
 // writes review.json and review.txt. A reply without a valid form is re-asked
 // (see MaxReasks) before the stage fails.
 func (a *Activities) ReviewPaper(ctx context.Context, in ReviewInput) (_ ReviewResult, err error) {
-	dir, err := a.openPaper(ctx, in.Paper, false)
+	s, err := a.paperScope(ctx, in.Paper, false)
 	if err != nil {
 		return ReviewResult{}, err
 	}
-	defer a.savePaper(ctx, in.Paper, dir, &err)
-	ctx, m := startMeter(ctx, dir, in.Budget)
-	defer func() { err = withUsage(m, err) }()
+	defer s.close(ctx, &err)
+	ctx, dir := s.meter(ctx, in.Budget), s.dir
 	var done paper.Review
 	if err := readJSON(filepath.Join(dir, "review.json"), &done); err == nil && done.Validate() == nil {
 		return ReviewResult{Overall: done.Overall, Decision: done.Decision}, nil
@@ -83,7 +82,7 @@ func (a *Activities) ReviewPaper(ctx context.Context, in ReviewInput) (_ ReviewR
 	if err := store.WriteFile(filepath.Join(dir, "review.txt"), []byte(reviewText(r))); err != nil {
 		return ReviewResult{}, err
 	}
-	return ReviewResult{Overall: r.Overall, Decision: r.Decision, Usage: m.Usage()}, nil
+	return ReviewResult{Overall: r.Overall, Decision: r.Decision, Metered: s.metered()}, nil
 }
 
 func reviewText(r paper.Review) string {
@@ -93,54 +92,4 @@ func reviewText(r paper.Review) string {
 	s.Write(b)
 	s.WriteString("\n")
 	return s.String()
-}
-
-// ExportInput copies a finished paper to the results folder.
-type ExportInput struct {
-	Paper  PaperRef
-	OutDir string // results root; the paper lands in <OutDir>/<template>/<Folder>
-	Folder string // <YYYYMMDD_HHMMSS>_<Name>
-}
-
-// ExportPaper copies the workspace to the results folder and returns it.
-func (a *Activities) ExportPaper(ctx context.Context, in ExportInput) (string, error) {
-	dir, err := a.openPaper(ctx, in.Paper, false)
-	if err != nil {
-		return "", err
-	}
-	if in.OutDir == "" || strings.Contains(in.Folder, "..") || strings.ContainsRune(in.Folder, filepath.Separator) {
-		return "", badInput("export: bad results location %q / %q", in.OutDir, in.Folder)
-	}
-	dst := filepath.Join(in.OutDir, in.Paper.Template, in.Folder)
-	if err := store.CopyDir(dir, dst); err != nil {
-		return "", fmt.Errorf("export to %s: %w", dst, err)
-	}
-	if err := exportExtras(dst); err != nil {
-		return "", fmt.Errorf("export to %s: %w", dst, err)
-	}
-	return dst, nil
-}
-
-// exportExtras adds what the reference layout has besides the workspace:
-// ideas.json (the paper's idea, as a one-element list) and the coder's and
-// writer's conversations as one readable transcript.
-func exportExtras(dst string) error {
-	var idea paper.Idea
-	if err := readJSON(filepath.Join(dst, "idea.json"), &idea); err == nil {
-		if err := writeJSON(filepath.Join(dst, "ideas.json"), []paper.Idea{idea}); err != nil {
-			return err
-		}
-	}
-	var b strings.Builder
-	for _, name := range []string{ConvCoder, ConvWriter} {
-		var conv conversation
-		if err := readJSON(filepath.Join(dst, "chats", name+".json"), &conv); err != nil {
-			continue
-		}
-		fmt.Fprintf(&b, "# %s conversation\n\n%s", name, transcript(conv.Messages))
-	}
-	if b.Len() == 0 {
-		return nil
-	}
-	return store.WriteFile(filepath.Join(dst, "chat_transcript.md"), []byte(b.String()))
 }

@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
+	"strings"
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/aiscientist/aiscientist/internal/llm"
+	"github.com/aiscientist/aiscientist/internal/paper"
 	"github.com/aiscientist/aiscientist/internal/store"
 	"github.com/aiscientist/aiscientist/internal/store/s3store"
 )
@@ -26,51 +31,84 @@ const ErrTypeStorage = "Storage"
 // carries deletions, so a failed attempt's partial run_i/ that a retry
 // removed does not come back from another worker's cache.
 
-// openPaper returns the paper's folder on this worker, brought up to date
-// from the remote store. isNew allows a workspace that is stored nowhere yet
-// (PreparePaper).
-func (a *Activities) openPaper(ctx context.Context, p PaperRef, isNew bool) (string, error) {
-	dir, err := a.paperDir(p)
+// scope is the prologue and epilogue every workspace activity shares: the
+// folder brought up to date from the remote store, an optional meter for
+// model calls, and on return the usage attached to a failure and the
+// folder stored back. Use:
+//
+//	s, err := a.paperScope(ctx, in.Paper, false)
+//	if err != nil { return ..., err }
+//	defer s.close(ctx, &err)
+//	ctx = s.meter(ctx, in.Budget) // model-calling activities only
+type scope struct {
+	a      *Activities
+	key    string // remote key: papers/<key>, campaigns/<key>, ideas/<template>
+	dir    string // this worker's folder
+	mirror bool   // deletions travel too (not for the shared idea store)
+	m      *llm.Meter
+}
+
+// paperScope opens a paper's workspace. isNew allows one that is stored
+// nowhere yet (PreparePaper).
+func (a *Activities) paperScope(ctx context.Context, p PaperRef, isNew bool) (*scope, error) {
+	dir, err := a.Store.PaperDir(p.Key)
 	if err != nil {
-		return "", err
+		return nil, badInput("%v", err)
 	}
-	return dir, a.pull(ctx, "papers/"+p.Key, dir, isNew, true)
+	return a.open(ctx, "papers/"+p.Key, dir, isNew, true)
 }
 
-// savePaper mirrors the paper's folder to the remote store. A failed push
-// fails an otherwise successful activity (retryable: the work is redone or
-// found done); after a failure it is only logged, the first error wins.
-func (a *Activities) savePaper(ctx context.Context, p PaperRef, dir string, err *error) {
-	a.push(ctx, "papers/"+p.Key, dir, true, err)
-}
-
-// openCampaign and saveCampaign do the same for a campaign's folder (its
-// ideas and their conversations); a new campaign has nothing stored yet.
-func (a *Activities) openCampaign(ctx context.Context, key string) (string, error) {
+// campaignScope opens a campaign's folder (its ideas and their
+// conversations); a new campaign has nothing stored yet.
+func (a *Activities) campaignScope(ctx context.Context, key string) (*scope, error) {
 	dir, err := a.Store.CampaignDir(key)
 	if err != nil {
-		return "", badInput("%v", err)
+		return nil, badInput("%v", err)
 	}
-	return dir, a.pull(ctx, "campaigns/"+key, dir, true, true)
+	return a.open(ctx, "campaigns/"+key, dir, true, true)
 }
 
-func (a *Activities) saveCampaign(ctx context.Context, key, dir string, err *error) {
-	a.push(ctx, "campaigns/"+key, dir, true, err)
-}
-
-// openIdeaStore and saveIdeaStore sync a template's idea store. Campaigns
-// share it and only ever add to it, so nothing is mirrored: a push never
-// deletes an idea another campaign stored meanwhile.
-func (a *Activities) openIdeaStore(ctx context.Context, template string) (string, error) {
+// ideaStoreScope opens a template's idea store. Campaigns share it and only
+// ever add to it, so nothing is mirrored: a push never deletes an idea
+// another campaign stored meanwhile.
+func (a *Activities) ideaStoreScope(ctx context.Context, template string) (*scope, error) {
 	dir, err := a.Store.IdeaDir(template)
 	if err != nil {
-		return "", badInput("%v", err)
+		return nil, badInput("%v", err)
 	}
-	return dir, a.pull(ctx, "ideas/"+template, dir, true, false)
+	return a.open(ctx, "ideas/"+template, dir, true, false)
 }
 
-func (a *Activities) saveIdeaStore(ctx context.Context, template, dir string, err *error) {
-	a.push(ctx, "ideas/"+template, dir, false, err)
+func (a *Activities) open(ctx context.Context, key, dir string, mayBeMissing, mirror bool) (*scope, error) {
+	s := &scope{a: a, key: key, dir: dir, mirror: mirror}
+	return s, a.pull(ctx, key, dir, mayBeMissing, mirror)
+}
+
+// meter starts counting (and limiting) the activity's model calls, with
+// the call ledger in this scope's folder.
+func (s *scope) meter(ctx context.Context, b llm.Budget) context.Context {
+	ctx, s.m = startMeter(ctx, s.dir, b)
+	return ctx
+}
+
+// usage is what the metered calls cost so far (earlier attempts included).
+func (s *scope) usage() llm.Usage {
+	if s.m == nil {
+		return llm.Usage{}
+	}
+	return s.m.Usage()
+}
+
+// metered is the usage as a result embeds it.
+func (s *scope) metered() Metered { return Metered{Usage: s.usage()} }
+
+// close attaches the usage to a failure, then stores the folder. A failed
+// push fails an otherwise successful activity (retryable: the work is
+// redone or found done); after a failure it is only logged, the first
+// error wins.
+func (s *scope) close(ctx context.Context, err *error) {
+	*err = withUsage(s.m, *err)
+	s.a.push(ctx, s.key, s.dir, s.mirror, err)
 }
 
 func (a *Activities) pull(ctx context.Context, key, dir string, mayBeMissing, mirror bool) error {
@@ -128,4 +166,100 @@ func storageError(err error) error {
 		return nonRetryable(ErrTypeStorage, err.Error())
 	}
 	return err
+}
+
+// PaperSetup creates a paper's workspace.
+type PaperSetup struct {
+	Paper PaperRef
+	Idea  paper.Idea
+}
+
+// PreparePaper copies the template into the paper's workspace once. A
+// workspace that exists is left alone, so a retry or resume never clobbers
+// work already done.
+func (a *Activities) PreparePaper(ctx context.Context, in PaperSetup) (_ string, err error) {
+	s, err := a.paperScope(ctx, in.Paper, true)
+	if err != nil {
+		return "", err
+	}
+	defer s.close(ctx, &err)
+	dir := s.dir
+	marker := filepath.Join(dir, ".prepared")
+	if store.Exists(marker) {
+		return dir, nil
+	}
+	t, err := a.template(in.Paper.Template)
+	if err != nil {
+		return "", err
+	}
+	if err := store.CopyDir(t.Dir, dir); err != nil {
+		return "", fmt.Errorf("copy template %s: %w", t.Name, err)
+	}
+	// The pristine skeleton is what the write-up renders sections into.
+	if err := store.CopyFile(filepath.Join(t.Dir, "latex", "template.tex"), filepath.Join(dir, "latex", "skeleton.tex")); err != nil {
+		return "", fmt.Errorf("keep latex skeleton: %w", err)
+	}
+	if err := writeJSON(filepath.Join(dir, "idea.json"), in.Idea); err != nil {
+		return "", err
+	}
+	notes := fmt.Sprintf("# Title: %s\n# Experiment description: %s\n", in.Idea.Title, in.Idea.Experiment)
+	if err := store.WriteFile(filepath.Join(dir, "notes.txt"), []byte(notes)); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+		return "", err
+	}
+	return dir, store.WriteFile(marker, []byte(in.Paper.Key+"\n"))
+}
+
+// ExportInput copies a finished paper to the results folder, as
+// <OutDir>/<template>/<folder>, the folder being the last part of the
+// paper's key (<YYYYMMDD_HHMMSS>_<Name>).
+type ExportInput struct {
+	Paper  PaperRef
+	OutDir string
+}
+
+// ExportPaper copies the workspace to the results folder and returns it.
+func (a *Activities) ExportPaper(ctx context.Context, in ExportInput) (string, error) {
+	s, err := a.paperScope(ctx, in.Paper, false)
+	if err != nil {
+		return "", err
+	}
+	folder := path.Base(in.Paper.Key)
+	if in.OutDir == "" || folder == "." || folder == ".." || strings.ContainsRune(folder, filepath.Separator) {
+		return "", badInput("export: bad results location %q / %q", in.OutDir, folder)
+	}
+	dst := filepath.Join(in.OutDir, in.Paper.Template, folder)
+	if err := store.CopyDir(s.dir, dst); err != nil {
+		return "", fmt.Errorf("export to %s: %w", dst, err)
+	}
+	if err := exportExtras(dst); err != nil {
+		return "", fmt.Errorf("export to %s: %w", dst, err)
+	}
+	return dst, nil
+}
+
+// exportExtras adds what the reference layout has besides the workspace:
+// ideas.json (the paper's idea, as a one-element list) and the coder's and
+// writer's conversations as one readable transcript.
+func exportExtras(dst string) error {
+	var idea paper.Idea
+	if err := readJSON(filepath.Join(dst, "idea.json"), &idea); err == nil {
+		if err := writeJSON(filepath.Join(dst, "ideas.json"), []paper.Idea{idea}); err != nil {
+			return err
+		}
+	}
+	var b strings.Builder
+	for _, name := range []string{ConvCoder, ConvWriter} {
+		var conv conversation
+		if err := readJSON(filepath.Join(dst, "chats", name+".json"), &conv); err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "# %s conversation\n\n%s", name, transcript(conv.Messages))
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return store.WriteFile(filepath.Join(dst, "chat_transcript.md"), []byte(b.String()))
 }

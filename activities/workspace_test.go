@@ -81,20 +81,20 @@ func TestWorkspacesAcrossHosts(t *testing.T) {
 	}
 
 	edit(t, orch, ref, "experiment.py", "import os\nos.makedirs('run_1', exist_ok=True)\nopen('run_1/partial.txt', 'w').write('half')\nraise SystemExit('diverged')\n")
-	res := mustExecute[activities.RunResult](t, host1, host1.acts.RunExperiment, activities.RunInput{Paper: ref, Run: 1, Attempt: 1, Timeout: time.Minute})
+	res := mustExecute[activities.RunResult](t, host1, host1.run.RunExperiment, activities.RunInput{Paper: ref, Run: 1, Attempt: 1, Timeout: time.Minute})
 	if res.OK || !strings.Contains(res.Error, "diverged") {
 		t.Fatalf("first attempt = %+v, want a failure", res)
 	}
 
 	edit(t, orch, ref, "experiment.py", writeFinalInfo)
-	res = mustExecute[activities.RunResult](t, host2, host2.acts.RunExperiment, activities.RunInput{Paper: ref, Run: 1, Attempt: 2, Timeout: time.Minute})
+	res = mustExecute[activities.RunResult](t, host2, host2.run.RunExperiment, activities.RunInput{Paper: ref, Run: 1, Attempt: 2, Timeout: time.Minute})
 	if !res.OK {
 		t.Fatalf("second attempt = %+v", res)
 	}
 
 	// host1 runs the plot next: its cache loses the partial output.
-	mustExecute[activities.RunResult](t, host1, host1.acts.RunPlot, activities.PlotInput{Paper: ref, Attempt: 1, Timeout: time.Minute})
-	out := mustExecute[string](t, orch, orch.acts.ExportPaper, activities.ExportInput{Paper: ref, OutDir: t.TempDir(), Folder: "20261125_000000_shared_nothing"})
+	mustExecute[activities.RunResult](t, host1, host1.run.RunPlot, activities.PlotInput{Paper: ref, Attempt: 1, Timeout: time.Minute})
+	out := mustExecute[string](t, orch, orch.acts.ExportPaper, activities.ExportInput{Paper: ref, OutDir: t.TempDir()})
 
 	h1, _ := host1.acts.Store.PaperDir(ref.Key)
 	for _, d := range []string{h1, dir, out} {
@@ -128,7 +128,7 @@ func TestWorkspaceErrors(t *testing.T) {
 	// Stored nowhere: a clear, final error.
 	e := newEnv(t, withTemplates(templates), withRemote(bucket(srv, "papers")))
 	ref := activities.PaperRef{Key: "mini/never_prepared", Name: "never_prepared", Template: "mini"}
-	_, err := execute[activities.RunResult](t, e, e.acts.RunPlot, activities.PlotInput{Paper: ref, Attempt: 1})
+	_, err := execute[activities.RunResult](t, e, e.run.RunPlot, activities.PlotInput{Paper: ref, Attempt: 1})
 	if fe := wantFinal(t, err, activities.ErrTypeBadInput); !strings.Contains(fe.Error(), "neither in s3://papers") {
 		t.Errorf("missing workspace error = %v", fe)
 	}
@@ -137,7 +137,7 @@ func TestWorkspaceErrors(t *testing.T) {
 	local := newEnv(t, withTemplates(templates))
 	ref, dir := miniPaper(t, local, "made_locally")
 	local.acts.Remote = bucket(srv, "papers")
-	mustExecute[activities.RunResult](t, local, local.acts.RunPlot, activities.PlotInput{Paper: ref, Attempt: 1, Timeout: time.Minute})
+	mustExecute[activities.RunResult](t, local, local.run.RunPlot, activities.PlotInput{Paper: ref, Attempt: 1, Timeout: time.Minute})
 	if ok, err := local.acts.Remote.Exists(context.Background(), "papers/"+ref.Key+"/logs"); err != nil || !ok {
 		t.Errorf("the local workspace was not stored after the activity: %v, %v", ok, err)
 	}

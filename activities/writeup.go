@@ -42,7 +42,12 @@ var Sections = []Section{
 type SectionInput struct {
 	Paper   PaperRef
 	Section string
-	Budget  llm.Budget
+	Budgeted
+}
+
+// SectionResult is what writing the section cost.
+type SectionResult struct {
+	Metered
 }
 
 type writeupState struct {
@@ -58,14 +63,13 @@ const writerTemperature = 0.75
 // re-asked (see MaxReasks) and fails the section when it never comes; a
 // refinement that never parses keeps the draft. A section already written is
 // not asked for again.
-func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (_ llm.Usage, err error) {
-	dir, err := a.openPaper(ctx, in.Paper, false)
+func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (_ SectionResult, err error) {
+	s, err := a.paperScope(ctx, in.Paper, false)
 	if err != nil {
-		return llm.Usage{}, err
+		return SectionResult{}, err
 	}
-	defer a.savePaper(ctx, in.Paper, dir, &err)
-	ctx, m := startMeter(ctx, dir, in.Budget)
-	defer func() { err = withUsage(m, err) }()
+	defer s.close(ctx, &err)
+	ctx, dir := s.meter(ctx, in.Budget), s.dir
 	var sec *Section
 	for i := range Sections {
 		if Sections[i].Name == in.Section {
@@ -73,12 +77,12 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (_ llm.U
 		}
 	}
 	if sec == nil {
-		return llm.Usage{}, badInput("unknown section %q", in.Section)
+		return SectionResult{}, badInput("unknown section %q", in.Section)
 	}
 	statePath := filepath.Join(dir, "writeup", "state.json")
 	st := writeupState{Sections: map[string]string{}}
 	if err := readJSON(statePath, &st); err != nil && !isNotExist(err) {
-		return llm.Usage{}, fmt.Errorf("read write-up state: %w", err)
+		return SectionResult{}, fmt.Errorf("read write-up state: %w", err)
 	}
 	if st.Sections == nil {
 		st.Sections = map[string]string{}
@@ -87,13 +91,13 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (_ llm.U
 		// Written before a crash or reset: render only if the file lacks it,
 		// so LaTeX fixes made after the write-up are never undone.
 		if strings.Contains(readText(dir, filepath.Join("latex", "template.tex")), sec.Placeholder) {
-			return m.Usage(), renderPaper(dir, st)
+			return SectionResult{s.metered()}, renderPaper(dir, st)
 		}
-		return m.Usage(), nil
+		return SectionResult{s.metered()}, nil
 	}
 	var idea paper.Idea
 	if err := readJSON(filepath.Join(dir, "idea.json"), &idea); err != nil {
-		return llm.Usage{}, fmt.Errorf("read idea.json: %w", err)
+		return SectionResult{}, fmt.Errorf("read idea.json: %w", err)
 	}
 	skeleton := readText(dir, filepath.Join("latex", "skeleton.tex"))
 	format := ""
@@ -121,12 +125,12 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (_ llm.U
 	req := llm.Request{Model: in.Paper.Model, System: system, Messages: []llm.Message{{Role: "user", Content: prompt}}, Temperature: writerTemperature}
 	_, msgs, err := a.ask(ctx, req, "section "+sec.Name, parse, fix("Write section"))
 	if err != nil {
-		return llm.Usage{}, err
+		return SectionResult{}, err
 	}
 	req.Messages = append(msgs, llm.Message{Role: "user", Content: fmt.Sprintf(refineSectionPrompt, sec.Name, sec.Name)})
 	_, msgs, err = a.ask(ctx, req, "section "+sec.Name+" refinement", parse, fix("Refine section"))
 	if err != nil && !isUnparsable(err) {
-		return llm.Usage{}, err
+		return SectionResult{}, err
 	}
 	// An unusable refinement keeps the draft: parse set body only for
 	// replies that parsed, and the transcript shows the failed tries.
@@ -138,15 +142,15 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (_ llm.U
 	}
 	st.Sections[sec.Name] = body
 	if err := os.MkdirAll(filepath.Join(dir, "writeup"), 0o755); err != nil {
-		return llm.Usage{}, err
+		return SectionResult{}, err
 	}
 	if err := store.WriteFile(filepath.Join(dir, "writeup", "transcript_"+slug(sec.Name)+".md"), []byte(transcript(msgs))); err != nil {
-		return llm.Usage{}, err
+		return SectionResult{}, err
 	}
 	if err := writeJSON(statePath, st); err != nil {
-		return llm.Usage{}, err
+		return SectionResult{}, err
 	}
-	return m.Usage(), renderPaper(dir, st)
+	return SectionResult{s.metered()}, renderPaper(dir, st)
 }
 
 var (

@@ -40,9 +40,9 @@ func TestWriteBuildReviewScripted(t *testing.T) {
 
 	for _, sec := range activities.Sections {
 		before := e.scripted.calls.Load()
-		usage := mustExecute[llm.Usage](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: sec.Name})
-		if got := e.scripted.calls.Load() - before; got != 2 || usage.Calls != 2 {
-			t.Errorf("%s: %d model calls (usage %d), want draft + refinement = 2", sec.Name, got, usage.Calls)
+		usage := mustExecute[activities.SectionResult](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: sec.Name})
+		if got := e.scripted.calls.Load() - before; got != 2 || usage.Usage.Calls != 2 {
+			t.Errorf("%s: %d model calls (usage %d), want draft + refinement = 2", sec.Name, got, usage.Usage.Calls)
 		}
 		tex := readFile(t, texPath)
 		if strings.Contains(tex, "\n"+sec.Placeholder+"\n") {
@@ -87,8 +87,8 @@ func TestWriteBuildReviewScripted(t *testing.T) {
 
 	// A written section is not asked for again, and re-rendering keeps the paper.
 	before := e.scripted.calls.Load()
-	if u := mustExecute[llm.Usage](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: "Method"}); u.Calls != 0 {
-		t.Errorf("rewriting Method cost %d calls", u.Calls)
+	if u := mustExecute[activities.SectionResult](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: "Method"}); u.Usage.Calls != 0 {
+		t.Errorf("rewriting Method cost %d calls", u.Usage.Calls)
 	}
 	if e.scripted.calls.Load() != before || readFile(t, texPath) != tex {
 		t.Error("repeating a written section called the model or changed template.tex")
@@ -141,7 +141,7 @@ func TestWriteSectionPromptStartsWithHeader(t *testing.T) {
 	e := newEnv(t, withFake(f))
 	ref, _ := resultsPaper(t, e, "hdr", fakeModelName)
 	for _, sec := range activities.Sections[:3] {
-		mustExecute[llm.Usage](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: sec.Name})
+		mustExecute[activities.SectionResult](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: sec.Name})
 	}
 	var systems []string
 	for i := 0; i < f.calls(); i++ {
@@ -202,7 +202,7 @@ func TestWriteSectionFakeModel(t *testing.T) {
 			})
 			e := newEnv(t, withFake(f))
 			ref, dir := resultsPaper(t, e, "fw", fakeModelName)
-			_, err := execute[llm.Usage](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: tt.section})
+			_, err := execute[activities.SectionResult](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: tt.section})
 			if f.calls() != tt.wantCalls {
 				t.Errorf("model calls = %d, want %d", f.calls(), tt.wantCalls)
 			}
@@ -239,7 +239,7 @@ func TestWriteSectionFakeModel(t *testing.T) {
 	t.Run("unknown section", func(t *testing.T) {
 		e := newEnv(t)
 		ref, _ := resultsPaper(t, e, "unk", llm.ScriptedModel)
-		_, err := execute[llm.Usage](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: "Appendix Z"})
+		_, err := execute[activities.SectionResult](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: "Appendix Z"})
 		wantFinal(t, err, activities.ErrTypeBadInput)
 	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
-	"github.com/aiscientist/aiscientist/internal/app"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
@@ -25,25 +25,21 @@ func budgetCmd(g *globals) *cobra.Command {
 			if usd <= 0 {
 				return errors.New("--usd must be a positive number of US dollars")
 			}
-			ctx := cmd.Context()
-			c, err := app.Dial(ctx, g.address, g.namespace, nil)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-				WorkflowID: args[0], UpdateName: workflows.BudgetUpdate,
-				Args: []any{workflows.BudgetChange{LimitUSD: usd}}, WaitForStage: client.WorkflowUpdateStageCompleted,
+			return withClient(cmd, g, func(ctx context.Context, c client.Client) error {
+				h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+					WorkflowID: args[0], UpdateName: workflows.BudgetUpdate,
+					Args: []any{workflows.BudgetChange{LimitUSD: usd}}, WaitForStage: client.WorkflowUpdateStageCompleted,
+				})
+				if err != nil {
+					return fmt.Errorf("budget of %s: %w", args[0], err)
+				}
+				var st workflows.BudgetStatus
+				if err := h.Get(ctx, &st); err != nil {
+					return fmt.Errorf("budget of %s: %w", args[0], err)
+				}
+				printBudget(cmd.OutOrStdout(), st, strings.HasPrefix(args[0], "campaign/"))
+				return nil
 			})
-			if err != nil {
-				return fmt.Errorf("budget of %s: %w", args[0], err)
-			}
-			var st workflows.BudgetStatus
-			if err := h.Get(ctx, &st); err != nil {
-				return fmt.Errorf("budget of %s: %w", args[0], err)
-			}
-			printBudget(cmd.OutOrStdout(), st, strings.HasPrefix(args[0], "campaign/"))
-			return nil
 		},
 	}
 	cmd.Flags().Float64Var(&usd, "usd", 0, "the new limit in US dollars (a campaign's total, or one paper's)")

@@ -9,14 +9,14 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/aiscientist/aiscientist/internal/app"
+	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
 // withClient runs fn with a client for the globals' server.
 func withClient(cmd *cobra.Command, g *globals, fn func(context.Context, client.Client) error) error {
 	ctx := cmd.Context()
-	c, err := app.Dial(ctx, g.address, g.namespace, nil)
+	c, err := app.Dial(ctx, g.address, g.namespace, nil) // the one place starter dials
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func rejectCmd(g *globals) *cobra.Command {
 		Example: `  starter reject campaign/grokking/20261125_120000 learning_rate_grokking --reason "tried before"`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return decideIdeas(cmd, g, args[0], workflows.RejectUpdate, "rejected", []workflows.IdeaDecision{{Idea: args[1], Reason: reason}})
+			return decideIdeas(cmd, g, args[0], workflows.RejectUpdate, string(workflows.StateRejected), []workflows.IdeaDecision{{Idea: args[1], Reason: reason}})
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, shown in the campaign's status")

@@ -11,10 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aiscientist/aiscientist/internal/app"
 	"github.com/aiscientist/aiscientist/internal/latex"
 	"github.com/aiscientist/aiscientist/internal/logging"
 	"github.com/aiscientist/aiscientist/internal/paper"
+	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
@@ -72,7 +72,7 @@ DIR/grokking/<paper>/ holds the PDF and review.json.`,
 			// What `starter status <paper>` shows: stages, runs, tokens, cost.
 			for _, i := range final.Ideas {
 				var pp workflows.PaperProgress
-				if i.State == "completed" && query(ctx, a.Client, i.PaperID, &pp) == nil {
+				if i.State == workflows.StateCompleted && query(ctx, a.Client, i.PaperID, &pp) == nil {
 					fmt.Fprintf(w, "\n$ starter status %s\n", i.PaperID)
 					_ = printProgress(w, &pp)
 					fmt.Fprintln(w, "(the scripted test double costs nothing; a priced model shows its cost here, and the call ledger is in logs/calls.jsonl)")
@@ -95,7 +95,7 @@ DIR/grokking/<paper>/ holds the PDF and review.json.`,
 // verify checks the exported paper: a PDF and a valid review.json.
 func verify(ctx context.Context, w io.Writer, final workflows.CampaignProgress, took time.Duration) error {
 	for _, i := range final.Ideas {
-		if i.State != "completed" || i.Result == "" {
+		if i.State != workflows.StateCompleted || i.Result == "" {
 			continue
 		}
 		pdf := filepath.Join(i.Result, i.Name+".pdf")

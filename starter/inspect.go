@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,10 +14,11 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
-	"github.com/aiscientist/aiscientist/internal/app"
 	"github.com/aiscientist/aiscientist/internal/store"
 	"github.com/aiscientist/aiscientist/internal/store/s3store"
+	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
@@ -27,47 +29,47 @@ func statusCmd(g *globals) *cobra.Command {
 		Short: "Show the stage and state of each paper, or the full progress of one campaign or paper",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := app.Dial(ctx, g.address, g.namespace, nil)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			w := cmd.OutOrStdout()
-			if len(args) == 0 {
-				rows, err := listRows(cmd, c, "WorkflowType = 'PaperWorkflow'")
-				if err != nil {
-					return err
-				}
-				return printRows(w, rows, asJSON)
-			}
-			id := args[0]
-			var progress any
-			if strings.HasPrefix(id, "campaign/") {
-				progress = &workflows.CampaignProgress{}
-			} else {
-				progress = &workflows.PaperProgress{}
-			}
-			if err := query(ctx, c, id, progress); err != nil {
-				// No worker to answer (or an unknown ID): fall back to what
-				// the server itself knows.
-				rows, lerr := listRows(cmd, c, fmt.Sprintf("WorkflowId = '%s'", strings.ReplaceAll(id, "'", "")))
-				if lerr != nil || len(rows) == 0 {
-					return fmt.Errorf("workflow %s: %w", id, err)
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "progress query unavailable (%v); showing the server's record\n", err)
-				return printRows(w, rows, asJSON)
-			}
-			if asJSON {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				return enc.Encode(progress)
-			}
-			return printProgress(w, progress)
+			return withClient(cmd, g, func(ctx context.Context, c client.Client) error {
+				return status(cmd, ctx, c, args, asJSON)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+func status(cmd *cobra.Command, ctx context.Context, c client.Client, args []string, asJSON bool) error {
+	w := cmd.OutOrStdout()
+	if len(args) == 0 {
+		rows, err := listRows(cmd, c, fmt.Sprintf("WorkflowType = '%s'", workflows.PaperWorkflowName))
+		if err != nil {
+			return err
+		}
+		return printRows(w, rows, asJSON)
+	}
+	id := args[0]
+	var progress any
+	if strings.HasPrefix(id, "campaign/") {
+		progress = &workflows.CampaignProgress{}
+	} else {
+		progress = &workflows.PaperProgress{}
+	}
+	if err := query(ctx, c, id, progress); err != nil {
+		// No worker to answer (or an unknown ID): fall back to what
+		// the server itself knows.
+		rows, lerr := listRows(cmd, c, fmt.Sprintf("WorkflowId = '%s'", strings.ReplaceAll(id, "'", "")))
+		if lerr != nil || len(rows) == 0 {
+			return fmt.Errorf("workflow %s: %w", id, err)
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "progress query unavailable (%v); showing the server's record\n", err)
+		return printRows(w, rows, asJSON)
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(progress)
+	}
+	return printProgress(w, progress)
 }
 
 func listCmd(g *globals) *cobra.Command {
@@ -76,16 +78,14 @@ func listCmd(g *globals) *cobra.Command {
 		Use:   "list",
 		Short: "List campaigns and papers, newest first",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := app.Dial(cmd.Context(), g.address, g.namespace, nil)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			rows, err := listRows(cmd, c, "WorkflowType IN ('CampaignWorkflow', 'PaperWorkflow')")
-			if err != nil {
-				return err
-			}
-			return printRows(cmd.OutOrStdout(), rows, asJSON)
+			return withClient(cmd, g, func(ctx context.Context, c client.Client) error {
+				q := fmt.Sprintf("WorkflowType IN ('%s', '%s')", workflows.CampaignWorkflowName, workflows.PaperWorkflowName)
+				rows, err := listRows(cmd, c, q)
+				if err != nil {
+					return err
+				}
+				return printRows(cmd.OutOrStdout(), rows, asJSON)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -97,6 +97,7 @@ type row struct {
 	Type    string `json:"type"`
 	Status  string `json:"status"`
 	Stage   string `json:"stage"`
+	State   string `json:"state"`
 	Started string `json:"started"`
 }
 
@@ -109,14 +110,18 @@ func listRows(cmd *cobra.Command, c client.Client, query string) ([]row, error) 
 			return nil, fmt.Errorf("list workflows: %w", err)
 		}
 		for _, e := range resp.GetExecutions() {
-			stage := ""
-			if p := e.GetSearchAttributes().GetIndexedFields()[workflows.StageKey.GetName()]; p != nil {
-				_ = converter.GetDefaultDataConverter().FromPayload(p, &stage)
+			keyword := func(k temporal.SearchAttributeKeyKeyword) string {
+				v := ""
+				if p := e.GetSearchAttributes().GetIndexedFields()[k.GetName()]; p != nil {
+					_ = converter.GetDefaultDataConverter().FromPayload(p, &v)
+				}
+				return v
 			}
 			rows = append(rows, row{
 				ID: e.GetExecution().GetWorkflowId(), Type: e.GetType().GetName(),
 				Status: strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"),
-				Stage:  stage, Started: e.GetStartTime().AsTime().Local().Format("2006-01-02 15:04:05"),
+				Stage:  keyword(workflows.StageKey), State: keyword(workflows.StateKey),
+				Started: e.GetStartTime().AsTime().Local().Format("2006-01-02 15:04:05"),
 			})
 		}
 		if token = resp.GetNextPageToken(); len(token) == 0 {
@@ -136,9 +141,9 @@ func printRows(w interface{ Write([]byte) (int, error) }, rows []row, asJSON boo
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tSTAGE\tSTARTED")
+	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tSTAGE\tSTATE\tSTARTED")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Type, r.Status, r.Stage, r.Started)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Type, r.Status, r.Stage, r.State, r.Started)
 	}
 	return tw.Flush()
 }
@@ -213,56 +218,58 @@ func fetchCmd(g *globals) *cobra.Command {
 		Short: "Copy a paper's folder out of the artifact store, at any stage",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := app.Dial(ctx, g.address, g.namespace, nil)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			desc, err := c.DescribeWorkflowExecution(ctx, args[0], "")
-			if err != nil {
-				return fmt.Errorf("paper %s: %w", args[0], err)
-			}
-			var key string
-			if p := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()["workspace_key"]; p != nil {
-				_ = converter.GetDefaultDataConverter().FromPayload(p, &key)
-			}
-			if key == "" {
-				return fmt.Errorf("%s has no workspace (is it a paper workflow?)", args[0])
-			}
-			if s3cfg := s3store.ConfigFromEnv(os.Getenv); s3cfg.Bucket != "" && artifacts == "" {
-				// The workers keep workspaces in object storage.
-				st, err := s3store.New(ctx, s3cfg)
-				if err != nil {
-					return err
-				}
-				dst := filepath.Join(out, path.Base(key))
-				if _, err := st.Pull(ctx, "papers/"+key, dst); err != nil {
-					return fmt.Errorf("fetch %s from s3://%s: %w", key, st.Bucket(), err)
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s\n", dst)
-				return nil
-			}
-			if artifacts == "" {
-				artifacts = filepath.Join(dataDir, "artifacts")
-			}
-			src, err := store.Local{Root: artifacts}.PaperDir(key)
-			if err != nil {
-				return err
-			}
-			if !store.Exists(src) {
-				return fmt.Errorf("workspace %s not found in the artifact store %s (pass --artifacts or --data-dir as given to the worker)", key, artifacts)
-			}
-			dst := filepath.Join(out, filepath.Base(src))
-			if err := store.CopyDir(src, dst); err != nil {
-				return fmt.Errorf("copy %s: %w", src, err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", dst)
-			return nil
+			return withClient(cmd, g, func(ctx context.Context, c client.Client) error {
+				return fetch(cmd, ctx, c, args[0], out, dataDir, artifacts)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", ".", "destination folder")
 	cmd.Flags().StringVar(&dataDir, "data-dir", app.DefaultDataDir(), "the worker's --data-dir")
 	cmd.Flags().StringVar(&artifacts, "artifacts", "", "the worker's artifact store (default <data-dir>/artifacts; with AISCI_S3_BUCKET set and no --artifacts, the bucket)")
 	return cmd
+}
+
+// fetch copies paper id's workspace to out, from the bucket or the
+// artifact folder.
+func fetch(cmd *cobra.Command, ctx context.Context, c client.Client, id, out, dataDir, artifacts string) error {
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return fmt.Errorf("paper %s: %w", id, err)
+	}
+	var key string
+	if p := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()["workspace_key"]; p != nil {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &key)
+	}
+	if key == "" {
+		return fmt.Errorf("%s has no workspace (is it a paper workflow?)", id)
+	}
+	if s3cfg := s3store.ConfigFromEnv(os.Getenv); s3cfg.Bucket != "" && artifacts == "" {
+		// The workers keep workspaces in object storage.
+		st, err := s3store.New(ctx, s3cfg)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(out, path.Base(key))
+		if _, err := st.Pull(ctx, "papers/"+key, dst); err != nil {
+			return fmt.Errorf("fetch %s from s3://%s: %w", key, st.Bucket(), err)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s\n", dst)
+		return nil
+	}
+	if artifacts == "" {
+		artifacts = filepath.Join(dataDir, "artifacts")
+	}
+	src, err := store.Local{Root: artifacts}.PaperDir(key)
+	if err != nil {
+		return err
+	}
+	if !store.Exists(src) {
+		return fmt.Errorf("workspace %s not found in the artifact store %s (pass --artifacts or --data-dir as given to the worker)", key, artifacts)
+	}
+	dst := filepath.Join(out, filepath.Base(src))
+	if err := store.CopyDir(src, dst); err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s\n", dst)
+	return nil
 }

@@ -16,8 +16,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/aiscientist/aiscientist/internal/app"
 	"github.com/aiscientist/aiscientist/internal/template"
+	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
@@ -39,7 +39,6 @@ func launchCmd(g *globals) *cobra.Command {
 		Example: `  starter launch --template grokking --model gpt-4o-2024-08-06 --num-ideas 2 --wait
   starter launch --template grokking --model scripted --num-ideas 1 --quick --wait`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
 			if o.budgetUSD < 0 || o.paperBudgetUSD < 0 {
 				return errors.New("--budget-usd and --paper-budget-usd must not be negative")
 			}
@@ -63,35 +62,41 @@ func launchCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := app.Dial(ctx, g.address, g.namespace, nil)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			in := workflows.CampaignInput{Template: o.template, Model: o.model, NumIdeas: o.numIdeas, Quick: o.quick, TemplateBaseline: o.templateBaseline,
-				SkipIdeaGeneration: o.skipIdeas, HoldIdeas: o.holdIdeas, Parallel: o.parallel, ResultsDir: out, MaxRuns: o.maxRuns,
-				BudgetUSD: o.budgetUSD, PaperBudgetUSD: o.paperBudgetUSD,
-				Stamp: time.Now().UTC().Format("20060102_150405")}
-			switch {
-			case o.runTimeout > 0:
-				in.RunTimeout = o.runTimeout
-			case o.quick:
-				in.RunTimeout = 20 * time.Minute
-			}
-			id, err := app.StartCampaign(ctx, c, in)
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "campaign started: %s\nweb UI: %s\nresults: %s/%s/\n", id, uiLink(uiBase(g.ui, g.address), g.namespace, id), out, o.template)
-			if !o.wait {
-				fmt.Fprintf(w, "follow it with: go run ./starter status %s\n", id)
-				return nil
-			}
-			_, err = follow(ctx, c, id, w)
-			return err
+			return withClient(cmd, g, func(ctx context.Context, c client.Client) error {
+				return o.launch(ctx, cmd.OutOrStdout(), c, g, out)
+			})
 		},
 	}
+	o.flags(cmd)
+	return cmd
+}
+
+// launch starts the campaign and, with --wait, follows it to the end.
+func (o *launchOpts) launch(ctx context.Context, w io.Writer, c client.Client, g *globals, out string) error {
+	in := workflows.CampaignInput{Template: o.template, Model: o.model, NumIdeas: o.numIdeas, Quick: o.quick, TemplateBaseline: o.templateBaseline,
+		SkipIdeaGeneration: o.skipIdeas, HoldIdeas: o.holdIdeas, Parallel: o.parallel, ResultsDir: out, MaxRuns: o.maxRuns,
+		BudgetUSD: o.budgetUSD, PaperBudgetUSD: o.paperBudgetUSD,
+		Stamp: time.Now().UTC().Format("20060102_150405")}
+	switch {
+	case o.runTimeout > 0:
+		in.RunTimeout = o.runTimeout
+	case o.quick:
+		in.RunTimeout = 20 * time.Minute
+	}
+	id, err := app.StartCampaign(ctx, c, in)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "campaign started: %s\nweb UI: %s\nresults: %s/%s/\n", id, uiLink(uiBase(g.ui, g.address), g.namespace, id), out, o.template)
+	if !o.wait {
+		fmt.Fprintf(w, "follow it with: go run ./starter status %s\n", id)
+		return nil
+	}
+	_, err = follow(ctx, c, id, w)
+	return err
+}
+
+func (o *launchOpts) flags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.template, "template", "grokking", "research template (a folder under --templates)")
 	f.StringVar(&o.model, "model", "scripted", "model name; 'scripted' is the offline test double")
@@ -111,7 +116,6 @@ func launchCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.templates, "templates", "templates", "folder holding the research templates")
 	f.BoolVar(&o.preflight, "preflight", true, "check tools, Python, template, key and one model call first")
 	o.pf.flags(cmd)
-	return cmd
 }
 
 // uiBase is the Web UI's address: the flag, else where worker --dev puts
@@ -165,7 +169,7 @@ func follow(ctx context.Context, c client.Client, id string, w io.Writer) (workf
 			failed := 0
 			for _, i := range final.Ideas {
 				fmt.Fprintf(w, "  %-32s %-10s %s%s\n", i.Name, i.State, i.Result, errSuffix(i.Error))
-				if i.State == "failed" {
+				if i.State == workflows.StateFailed {
 					failed++
 				}
 			}

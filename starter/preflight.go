@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aiscientist/aiscientist/internal/app"
 	"github.com/aiscientist/aiscientist/internal/preflight"
+	"github.com/aiscientist/aiscientist/worker/app"
 )
 
 type preflightOpts struct {

@@ -1,14 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
-	"github.com/aiscientist/aiscientist/internal/app"
+	"github.com/aiscientist/aiscientist/worker/app"
 )
 
 func replayCmd(g *globals) *cobra.Command {
@@ -49,24 +51,20 @@ and the output of 'temporal workflow show --output json'.`,
 				return printReplay(w, rep, file, err)
 			}
 			id := args[0]
-			ctx := cmd.Context()
-			c, err := app.Dial(ctx, g.address, g.namespace, nil)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			h, err := app.FetchHistory(ctx, c, id, runID)
-			if err != nil {
-				return err
-			}
-			// Saved before replaying: a history that fails is the one worth keeping.
-			if save != "" {
-				if err := app.SaveHistoryFile(save, h); err != nil {
+			return withClient(cmd, g, func(ctx context.Context, c client.Client) error {
+				h, err := app.FetchHistory(ctx, c, id, runID)
+				if err != nil {
 					return err
 				}
-			}
-			rep, err := app.ReplayHistory(h)
-			return printReplay(w, rep, id, err)
+				// Saved before replaying: a history that fails is the one worth keeping.
+				if save != "" {
+					if err := app.SaveHistoryFile(save, h); err != nil {
+						return err
+					}
+				}
+				rep, err := app.ReplayHistory(h)
+				return printReplay(w, rep, id, err)
+			})
 		},
 	}
 	f := cmd.Flags()

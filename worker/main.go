@@ -16,10 +16,10 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
-	"github.com/aiscientist/aiscientist/internal/app"
 	"github.com/aiscientist/aiscientist/internal/logging"
 	"github.com/aiscientist/aiscientist/internal/pyrun"
 	"github.com/aiscientist/aiscientist/internal/store/s3store"
+	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"time"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
@@ -15,87 +15,9 @@ import (
 	"github.com/aiscientist/aiscientist/internal/paper"
 )
 
-// CampaignInput is one launch: a template, a model and a number of ideas.
-type CampaignInput struct {
-	Template           string
-	Model              string
-	NumIdeas           int
-	Quick              bool
-	TemplateBaseline   bool // full papers use the template's run_0, not the host's
-	SkipIdeaGeneration bool // run stored ideas: the template's seeds, then its idea store
-	// HoldIdeas holds each new idea until an approve (or reject) update.
-	HoldIdeas   bool
-	Reflections int // idea self-reflection rounds, default 3
-	Parallel    int // papers at once, default 1
-	ResultsDir  string
-	// Stamp (YYYYMMDD_HHMMSS) names result folders; default: workflow start time.
-	Stamp string
-	// Paper settings passed on to every paper (zero: paper defaults).
-	MaxRuns    int
-	RunTimeout time.Duration
-	// HostTimeout: an experiment host silent for this long loses its runs
-	// to another (zero: the paper default, 5 min).
-	HostTimeout time.Duration
-	// BudgetUSD limits the campaign's model spending in total, ideas and
-	// papers together; PaperBudgetUSD limits each paper. Zero: no limit.
-	BudgetUSD      float64
-	PaperBudgetUSD float64
-	// HistoryLimit: past this many history events the campaign finishes
-	// its running papers, starts no new one, and continues as new (0: when
-	// the server suggests it, at about 4,000 events or 4 MB).
-	HistoryLimit int
-	// Carry is what a campaign that continued as new carries over.
-	Carry *CampaignCarry `json:",omitempty"`
-}
-
-// CampaignCarry is a campaign's state across continue-as-new: its progress,
-// the ideas it keeps and how far it got; no paper is running at that point.
-type CampaignCarry struct {
-	Prog      CampaignProgress
-	Ideas     []paper.Idea
-	Next      int // ideas[Next:] have not started
-	Completed int
-	Finished  float64 // what finished papers spent
-	Total     float64 // the budget, raises included
-	Paused    bool
-}
-
-// IdeaStatus is one idea and its paper as the campaign sees it.
-type IdeaStatus struct {
-	Name     string `json:"name"`
-	Title    string `json:"title"`
-	PaperID  string `json:"paper_id,omitempty"`
-	State    string `json:"state"` // pending, running, completed, failed, skipped
-	Error    string `json:"error,omitempty"`
-	Overall  int    `json:"overall,omitempty"`
-	Decision string `json:"decision,omitempty"`
-	Result   string `json:"result_dir,omitempty"`
-	PDF      string `json:"pdf,omitempty"` // in the result folder when exported
-	// CostUSD is a finished paper's model spending.
-	CostUSD float64 `json:"cost_usd,omitempty"`
-}
-
-// CampaignProgress answers the progress query.
-type CampaignProgress struct {
-	Campaign string       `json:"campaign"`
-	Template string       `json:"template"`
-	Model    string       `json:"model"`
-	Stage    string       `json:"stage"` // preflight, ideas, papers, done
-	State    string       `json:"state"`
-	Ideas    []IdeaStatus `json:"ideas"`
-	Tokens   llm.Usage    `json:"tokens"` // ideation only; papers report their own
-	// Budget: SpentUSD counts ideation and finished papers; GrantUSD is what
-	// running papers may still spend.
-	Budget       BudgetStatus `json:"budget"`
-	NoveltyCheck string       `json:"novelty_check"`
-	Error        string       `json:"error,omitempty"`
-}
-
-// PaperWorkflowID is deterministic and readable, so a paper can be found,
-// fetched and resumed by name, and the same idea never runs twice at once.
-func PaperWorkflowID(template, idea string) string { return "paper/" + template + "/" + idea }
-
 // CampaignWorkflow generates ideas and runs one child PaperWorkflow each.
+// A person steers it with pause/unpause, skip, budget and, for a campaign
+// that holds its ideas, approve/reject (see api.go).
 func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignProgress, error) {
 	if in.NumIdeas <= 0 {
 		in.NumIdeas = 1
@@ -112,12 +34,11 @@ func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignProgress,
 	info := workflow.GetInfo(ctx)
 	carry := in.Carry
 	c := &campaignRun{in: in, id: info.WorkflowExecution.ID, total: in.BudgetUSD, prog: CampaignProgress{
-		Campaign: info.WorkflowExecution.ID, Template: in.Template, Model: in.Model, State: "running",
+		Campaign: info.WorkflowExecution.ID, Template: in.Template, Model: in.Model, State: StateRunning,
 		NoveltyCheck: "off (not implemented yet)"}}
-	c.raised = workflow.NewBufferedChannel(ctx, 1)
 	if k := in.Carry; k != nil {
 		c.prog, c.finished, c.total, c.paused = k.Prog, k.Finished, k.Total, k.Paused
-		c.prog.State = "running"
+		c.prog.State = StateRunning
 		if c.paused {
 			c.prog.State = StatePaused
 		}
@@ -142,13 +63,13 @@ func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignProgress,
 		if workflow.IsContinueAsNewError(err) {
 			return c.prog, err
 		}
-		c.prog.State, c.prog.Error = "failed", fmt.Sprintf("%s: %s", c.prog.Stage, rootMessage(err))
+		c.prog.Error = fmt.Sprintf("%s: %s", c.prog.Stage, rootMessage(err))
 		c.prog.Budget = c.budgetStatus()
-		_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(StageFailed))
+		c.setState(ctx, StateFailed)
 		return c.prog, temporal.NewNonRetryableApplicationError(c.prog.Error, "CampaignFailed", err)
 	}
-	c.stage(ctx, StageDone)
-	c.prog.State = "completed"
+	c.prog.State = StateCompleted
+	c.setStage(ctx, StageDone)
 	c.prog.Budget = c.budgetStatus()
 	return c.prog, nil
 }
@@ -160,11 +81,12 @@ type campaignRun struct {
 	// Money: the total limit (0: none), what finished papers spent, and the
 	// grants of running papers. Ideation spending is prog.Tokens.CostUSD.
 	total, finished float64
-	version         int    // bumped on every budget change
 	note            string // why the campaign waits for money
-	raised          workflow.Channel
 	active          []*activePaper
 	paused          bool
+	// Counters the papers loop waits on besides its papers: the budget's
+	// changes, papers' budget notices, approval decisions.
+	version, notices, decisions int
 }
 
 type activePaper struct {
@@ -177,16 +99,22 @@ type activePaper struct {
 	skipped   bool // cancelled by a skip signal
 }
 
-// stage publishes a stage with the campaign's known spending (ideas and
-// finished papers) in the same upsert.
-func (c *campaignRun) stage(ctx workflow.Context, s string) {
+// setStage publishes a stage with the state and the campaign's known
+// spending (ideas and finished papers) in the same upsert.
+func (c *campaignRun) setStage(ctx workflow.Context, s Stage) {
 	c.prog.Stage = s
-	_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(s), CostUSD.ValueSet(c.spent()))
+	c.publish(ctx, StageKey.ValueSet(string(s)))
 }
 
-// costPerPaperVersion: campaigns started before it publish CostUSD only with
-// stage changes; later ones also when each paper finishes.
-const costPerPaperVersion = "campaign-cost-per-paper"
+// setState changes and publishes the campaign's state; the stage stays.
+func (c *campaignRun) setState(ctx workflow.Context, s State) {
+	c.prog.State = s
+	c.publish(ctx)
+}
+
+func (c *campaignRun) publish(ctx workflow.Context, more ...temporal.SearchAttributeUpdate) {
+	_ = workflow.UpsertTypedSearchAttributes(ctx, append(more, StateKey.ValueSet(string(c.prog.State)), CostUSD.ValueSet(c.spent()))...)
+}
 
 func (c *campaignRun) run(ctx workflow.Context, carry *CampaignCarry) error {
 	if carry != nil {
@@ -194,30 +122,29 @@ func (c *campaignRun) run(ctx workflow.Context, carry *CampaignCarry) error {
 	}
 	in := c.in
 	log := workflow.GetLogger(ctx)
-	var acts *activities.Activities
 
-	c.stage(ctx, "preflight")
+	c.setStage(ctx, StagePreflight)
 	var pre activities.PreflightResult
-	if err := workflow.ExecuteActivity(fileOptions(summarize(ctx, "preflight: tools, Python, template, model")), acts.Preflight, activities.PreflightInput{Template: in.Template, Model: in.Model, NeedBaseline: !in.Quick && in.TemplateBaseline}).Get(ctx, &pre); err != nil {
+	check := activities.PreflightInput{Template: in.Template, Model: in.Model, NeedBaseline: !in.Quick && in.TemplateBaseline}
+	pctx := fileOptions(summarize(ctx, "preflight: tools, Python, template, model"))
+	if err := workflow.ExecuteActivity(pctx, acts.Preflight, check).Get(ctx, &pre); err != nil {
 		return err
 	}
 	if c.in.RunTimeout <= 0 && pre.RunTimeout > 0 {
 		c.in.RunTimeout = pre.RunTimeout // the template's own limit
 	}
 
-	c.stage(ctx, "ideas")
+	c.setStage(ctx, StageIdeas)
 	log.Info("novelty check is off: literature search is not implemented yet, so ideas are not checked against published work")
 	campaignKey := in.Template + "/" + in.Stamp
 	var ideas []paper.Idea
 	lastErr := ""
 	for i := 0; i < in.NumIdeas; i++ {
-		if err := c.checkpoint(ctx); err != nil {
-			return err
-		}
-		r, err := c.generateIdea(ctx, activities.IdeaInput{
+		req := activities.IdeaInput{
 			CampaignKey: campaignKey, Template: in.Template, Model: in.Model, Index: i,
 			Reflections: in.Reflections, FromSeeds: in.SkipIdeaGeneration,
-		})
+		}
+		r, err := callModel(summarize(ctx, "idea %d of %d", i+1, in.NumIdeas), c, acts.GenerateIdea, req)
 		if err != nil {
 			if temporal.IsCanceledError(err) {
 				return err
@@ -225,7 +152,7 @@ func (c *campaignRun) run(ctx workflow.Context, carry *CampaignCarry) error {
 			// One unusable idea must not sink the campaign.
 			log.Warn("idea generation failed", "index", i, "error", err)
 			lastErr = rootMessage(err)
-			c.prog.Ideas = append(c.prog.Ideas, IdeaStatus{Name: fmt.Sprintf("idea_%d", i), State: "failed", Error: lastErr})
+			c.prog.Ideas = append(c.prog.Ideas, IdeaStatus{Name: fmt.Sprintf("idea_%d", i), State: StateFailed, Error: lastErr})
 			continue
 		}
 		if r.Exhausted {
@@ -236,11 +163,11 @@ func (c *campaignRun) run(ctx workflow.Context, carry *CampaignCarry) error {
 			if r.DuplicateOf != "" {
 				why = "repeats the known idea " + r.DuplicateOf
 			}
-			c.prog.Ideas = append(c.prog.Ideas, IdeaStatus{Name: r.Idea.Name, Title: r.Idea.Title, State: "skipped", Error: why})
+			c.prog.Ideas = append(c.prog.Ideas, IdeaStatus{Name: r.Idea.Name, Title: r.Idea.Title, State: StateSkipped, Error: why})
 			continue
 		}
 		ideas = append(ideas, r.Idea)
-		state := "pending"
+		state := StatePending
 		if in.HoldIdeas {
 			state = StateAwaitingApproval
 		}
@@ -253,19 +180,15 @@ func (c *campaignRun) run(ctx workflow.Context, carry *CampaignCarry) error {
 		return fmt.Errorf("no usable idea was generated; last error: %s", lastErr)
 	}
 
-	c.stage(ctx, "papers")
+	c.setStage(ctx, StagePapers)
 	return c.papers(ctx, ideas, 0, 0)
 }
-
-// continueAsNewVersion: campaigns started before it never continue as new.
-const continueAsNewVersion = "campaign-continue-as-new"
 
 // papers runs one child PaperWorkflow per idea from ideas[next:], in order,
 // Parallel at once. When the history grows long it drains (lets the running
 // papers finish, starts none) and continues as new with what it has.
 func (c *campaignRun) papers(ctx workflow.Context, ideas []paper.Idea, next, completed int) error {
 	in := c.in
-	canContinue := workflow.GetVersion(ctx, continueAsNewVersion, workflow.DefaultVersion, 1) >= 1
 	draining := false
 	for next < len(ideas) || len(c.active) > 0 {
 		if draining && len(c.active) == 0 {
@@ -274,7 +197,7 @@ func (c *campaignRun) papers(ctx workflow.Context, ideas []paper.Idea, next, com
 		c.rebalance(ctx, len(ideas)-next)
 		for !draining && next < len(ideas) && len(c.active) < in.Parallel {
 			state := c.ideaState(ideas[next].Name)
-			if state == "skipped" || state == "rejected" {
+			if state == StateSkipped || state == StateRejected {
 				next++ // by a skip signal or a reject update
 				continue
 			}
@@ -302,32 +225,38 @@ func (c *campaignRun) papers(ctx workflow.Context, ideas []paper.Idea, next, com
 		}
 		if len(c.active) == 0 {
 			// Papers remain but the budget cannot start one.
-			if err := c.awaitRaise(ctx, fmt.Sprintf("budget exhausted: $%.4f of $%.2f spent, %d papers not started", c.spent(), c.total, len(ideas)-next)); err != nil {
+			why := fmt.Sprintf("budget exhausted: $%.4f of $%.2f spent, %d papers not started", c.spent(), c.total, len(ideas)-next)
+			if err := c.awaitBudget(ctx, why); err != nil {
 				return err
 			}
 			continue
 		}
-		// Wait for a paper to finish or the budget to be raised.
-		sel := workflow.NewSelector(ctx)
-		doneIdx := -1
-		for i, r := range c.active {
-			sel.AddFuture(r.future, func(workflow.Future) { doneIdx = i })
+		// Wait for a paper to finish, or for money or approvals to change
+		// what can start.
+		done := -1
+		seen := [3]int{c.version, c.notices, c.decisions}
+		if err := workflow.Await(ctx, func() bool {
+			for i, a := range c.active {
+				if a.future.IsReady() {
+					done = i
+					return true
+				}
+			}
+			return [3]int{c.version, c.notices, c.decisions} != seen
+		}); err != nil {
+			return err
 		}
-		if c.total > 0 || in.HoldIdeas {
-			sel.AddReceive(c.raised, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
+		if done < 0 {
+			continue // rebalance, and start what can start
 		}
-		sel.Select(ctx)
-		if doneIdx < 0 {
-			continue // budget raised or a paper asked for money: rebalance
-		}
-		r := c.active[doneIdx]
-		c.active = append(c.active[:doneIdx], c.active[doneIdx+1:]...)
+		r := c.active[done]
+		c.active = append(c.active[:done], c.active[done+1:]...)
 		if c.paperDone(ctx, r) {
 			completed++
 		}
-		if canContinue && !draining && next < len(ideas) && c.historyFull(ctx) {
+		if !draining && next < len(ideas) && c.historyFull(ctx) {
 			workflow.GetLogger(ctx).Info("history is long: finishing the running papers, then continuing as new",
-				"events", workflow.GetInfo(ctx).GetCurrentHistoryLength(), "running", len(c.active))
+				"events", workflow.GetInfo(ctx).GetCurrentHistoryLength(), "papers_running", len(c.active))
 			draining = true
 		}
 	}
@@ -337,52 +266,25 @@ func (c *campaignRun) papers(ctx workflow.Context, ideas []paper.Idea, next, com
 	return nil
 }
 
-// generateIdea asks for one idea under the campaign's budget, waiting for a
-// raise when the budget cannot cover it.
-func (c *campaignRun) generateIdea(ctx workflow.Context, in activities.IdeaInput) (activities.IdeaResult, error) {
-	var acts *activities.Activities
-	for {
-		if c.total > 0 && c.left() <= 0 {
-			if err := c.awaitRaise(ctx, fmt.Sprintf("budget exhausted: $%.4f of $%.2f spent on ideas", c.spent(), c.total)); err != nil {
-				return activities.IdeaResult{}, err
-			}
-			continue
-		}
-		in.Budget = llm.Budget{LimitUSD: c.total, SpentUSD: c.spent()}
-		var r activities.IdeaResult
-		err := workflow.ExecuteActivity(llmOptions(summarize(ctx, "idea %d of %d", in.Index+1, c.in.NumIdeas)), acts.GenerateIdea, in).Get(ctx, &r)
-		if err == nil {
-			c.prog.Tokens = c.prog.Tokens.Add(r.Usage)
-			return r, nil
-		}
-		c.prog.Tokens = c.prog.Tokens.Add(activities.UsageOf(err))
-		if !activities.IsBudgetExhausted(err) {
-			return r, err
-		}
-		if err := c.awaitRaise(ctx, rootMessage(err)); err != nil {
-			return r, err
-		}
-	}
-}
-
 func (c *campaignRun) startPaper(ctx workflow.Context, idea paper.Idea, grant float64) {
 	in := c.in
 	st := c.status(idea.Name)
-	st.PaperID, st.State = PaperWorkflowID(in.Template, idea.Name), "running"
-	folder := in.Stamp + "_" + idea.Name
-	ref := activities.PaperRef{Key: in.Template + "/" + folder, Name: idea.Name, Template: in.Template, Model: in.Model}
+	st.PaperID, st.State = PaperWorkflowID(in.Template, idea.Name), StateRunning
+	ref := activities.PaperRef{Key: in.Template + "/" + in.Stamp + "_" + idea.Name, Name: idea.Name, Template: in.Template, Model: in.Model}
 	cctx, cancel := workflow.WithCancel(ctx)
 	cctx = workflow.WithChildOptions(cctx, workflow.ChildWorkflowOptions{
 		StaticSummary:         idea.Title,
 		StaticDetails:         fmt.Sprintf("Template: %s  \nIdea: %s  \nModel: %s  \nCampaign: %s", in.Template, idea.Name, in.Model, c.id),
 		WorkflowID:            st.PaperID,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(TemplateKey.ValueSet(in.Template), IdeaNameKey.ValueSet(idea.Name), StageKey.ValueSet(StageSetup)),
-		Memo:                  map[string]any{"workspace_key": ref.Key, "campaign": c.id},
+		TypedSearchAttributes: temporal.NewSearchAttributes(TemplateKey.ValueSet(in.Template), IdeaNameKey.ValueSet(idea.Name),
+			StageKey.ValueSet(string(StageSetup)), StateKey.ValueSet(string(StateRunning))),
+		Memo: map[string]any{"workspace_key": ref.Key, "campaign": c.id},
 	})
 	f := workflow.ExecuteChildWorkflow(cctx, PaperWorkflow, PaperInput{
-		Paper: ref, Idea: idea, Quick: in.Quick, TemplateBaseline: in.TemplateBaseline, MaxRuns: in.MaxRuns, RunTimeout: in.RunTimeout, HostTimeout: in.HostTimeout,
-		ResultsDir: in.ResultsDir, Folder: folder, BudgetUSD: in.PaperBudgetUSD, GrantUSD: grant,
+		Paper: ref, Idea: idea, Quick: in.Quick, TemplateBaseline: in.TemplateBaseline, MaxRuns: in.MaxRuns,
+		RunTimeout: in.RunTimeout, HostTimeout: in.HostTimeout, ResultsDir: in.ResultsDir,
+		BudgetUSD: in.PaperBudgetUSD, GrantUSD: grant,
 	})
 	c.active = append(c.active, &activePaper{idea: idea, future: f, grant: grant, limit: in.PaperBudgetUSD, cancel: cancel})
 }
@@ -406,19 +308,17 @@ func (c *campaignRun) paperDone(ctx workflow.Context, r *activePaper) bool {
 	}
 	st.CostUSD = res.Progress.Tokens.CostUSD
 	c.finished += st.CostUSD
-	if workflow.GetVersion(ctx, costPerPaperVersion, workflow.DefaultVersion, 1) >= 1 {
-		_ = workflow.UpsertTypedSearchAttributes(ctx, CostUSD.ValueSet(c.spent()))
-	}
+	c.publish(ctx)
 	if r.skipped {
-		st.State, st.Error = "skipped", "skipped by request"
+		st.State, st.Error = StateSkipped, "skipped by request"
 		return false
 	}
 	if err != nil {
-		st.State, st.Error = "failed", rootMessage(err)
+		st.State, st.Error = StateFailed, rootMessage(err)
 		workflow.GetLogger(ctx).Warn("paper failed", "paper", st.PaperID, "error", st.Error)
 		return false
 	}
-	st.State, st.Overall, st.Decision, st.Result = "completed", res.Progress.Overall, res.Progress.Decision, res.Progress.ResultDir
+	st.State, st.Overall, st.Decision, st.Result = StateCompleted, res.Progress.Overall, res.Progress.Decision, res.Progress.ResultDir
 	st.PDF = res.Progress.PDF
 	if st.PDF != "" && st.Result != "" {
 		st.PDF = path.Join(st.Result, path.Base(st.PDF))
@@ -426,9 +326,10 @@ func (c *campaignRun) paperDone(ctx workflow.Context, r *activePaper) bool {
 	return true
 }
 
+// status is the IdeaStatus of a kept idea.
 func (c *campaignRun) status(name string) *IdeaStatus {
 	for i := range c.prog.Ideas {
-		if c.prog.Ideas[i].Name == name && c.prog.Ideas[i].State != "skipped" && c.prog.Ideas[i].State != "failed" {
+		if c.prog.Ideas[i].Name == name && c.prog.Ideas[i].State != StateSkipped && c.prog.Ideas[i].State != StateFailed {
 			return &c.prog.Ideas[i]
 		}
 	}
@@ -452,4 +353,265 @@ func (c *campaignRun) continueAsNew(ctx workflow.Context, ideas []paper.Idea, ne
 	in.Carry = &CampaignCarry{Prog: c.prog, Ideas: ideas, Next: next, Completed: completed, Finished: c.finished, Total: c.total, Paused: c.paused}
 	workflow.GetLogger(ctx).Info("campaign continues as new", "next", next, "of", len(ideas))
 	return workflow.NewContinueAsNewError(ctx, CampaignWorkflow, in)
+}
+
+// The campaign's budget: the spender of its ideation calls (see callModel)
+// and the purse its papers' shares come from.
+
+func (c *campaignRun) budget() llm.Budget { return llm.Budget{LimitUSD: c.total, SpentUSD: c.spent()} }
+
+func (c *campaignRun) exhausted(b llm.Budget) string {
+	return fmt.Sprintf("budget exhausted: $%.4f of $%.2f spent on ideas", b.SpentUSD, b.LimitUSD)
+}
+
+func (c *campaignRun) spend(u llm.Usage) { c.prog.Tokens = c.prog.Tokens.Add(u) }
+
+func (c *campaignRun) granted() float64 {
+	g := 0.0
+	for _, a := range c.active {
+		g += a.grant
+	}
+	return g
+}
+
+// spent counts ideation and finished papers.
+func (c *campaignRun) spent() float64 { return c.prog.Tokens.CostUSD + c.finished }
+
+// left is the money neither spent nor granted to a running paper.
+func (c *campaignRun) left() float64 { return c.total - c.spent() - c.granted() }
+
+func (c *campaignRun) budgetStatus() BudgetStatus {
+	st := BudgetStatus{LimitUSD: c.total, SpentUSD: c.spent(), GrantUSD: c.granted(), Exhausted: c.prog.State == StateBudgetExhausted}
+	if st.Exhausted {
+		st.Note = c.note
+	}
+	return st
+}
+
+// share is the grant for each of n papers about to start; false when the
+// budget has no money left for a paper.
+func (c *campaignRun) share(n int) (float64, bool) {
+	if c.total <= 0 {
+		return 0, true
+	}
+	return share(c.left(), n, c.in.PaperBudgetUSD)
+}
+
+// rebalance hands out money that is neither spent nor granted (see the
+// function of that name) and tells each paper its new share.
+func (c *campaignRun) rebalance(ctx workflow.Context, waiting int) {
+	if c.total <= 0 || len(c.active) == 0 {
+		return
+	}
+	papers := make([]grantee, len(c.active))
+	for i, a := range c.active {
+		papers[i] = grantee{grant: a.grant, limit: a.limit, exhausted: a.exhausted}
+	}
+	grants := rebalance(c.left(), papers, waiting, min(waiting, c.in.Parallel-len(c.active)))
+	for i, a := range c.active {
+		if grants[i] == a.grant {
+			continue
+		}
+		a.grant = grants[i]
+		a.exhausted = false // it says so again if the grant is still too small
+		id := PaperWorkflowID(c.in.Template, a.idea.Name)
+		if err := workflow.SignalExternalWorkflow(ctx, id, "", grantSignal, a.grant).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("could not raise a paper's share", "paper", id, "error", err)
+		}
+	}
+}
+
+// setupBudget registers the campaign's budget update and signal, and
+// listens for papers stopping at their share.
+func (c *campaignRun) setupBudget(ctx workflow.Context) error {
+	set := func(ch BudgetChange) BudgetStatus {
+		c.total = ch.LimitUSD
+		c.version++
+		return c.budgetStatus()
+	}
+	valid := func(ch BudgetChange) error {
+		if c.in.BudgetUSD <= 0 {
+			// Its running papers hold no shares to raise or limit.
+			return errors.New("this campaign was started without --budget-usd: set budgets on its papers instead (starter budget paper/... --usd N)")
+		}
+		if err := validLimit(ch.LimitUSD, c.spent()); err != nil {
+			return err
+		}
+		if g := c.granted(); ch.LimitUSD < c.spent()+g {
+			return fmt.Errorf("a budget of $%.2f is below the $%.4f spent plus the $%.4f granted to running papers", ch.LimitUSD, c.spent(), g)
+		}
+		return nil
+	}
+	return handleBudget(ctx, valid, set, paperBudgetSignal, func(r workflow.ReceiveChannel) {
+		var n paperBudgetNotice
+		r.Receive(ctx, &n)
+		for _, a := range c.active {
+			if PaperWorkflowID(c.in.Template, a.idea.Name) != n.Paper {
+				continue
+			}
+			a.exhausted, a.limit = n.Exhausted, n.LimitUSD
+			st := c.status(a.idea.Name)
+			st.State = StateRunning
+			if n.Exhausted {
+				st.State = StateBudgetExhausted
+			}
+		}
+		c.notices++ // the papers loop may have money for it
+	})
+}
+
+// awaitBudget parks the campaign until its budget changes.
+func (c *campaignRun) awaitBudget(ctx workflow.Context, why string) error {
+	seen := c.version
+	c.note = why + "; raise it with: starter budget " + c.id + " --usd N"
+	workflow.GetLogger(ctx).Warn("campaign stopped at its budget", "campaign", c.id, "reason", why)
+	c.setState(ctx, StateBudgetExhausted)
+	if err := workflow.Await(ctx, func() bool { return c.version != seen }); err != nil {
+		return err
+	}
+	c.note = ""
+	c.setState(ctx, StateRunning)
+	return nil
+}
+
+// Human control: pause, skip, and approval of held ideas. A pause takes
+// effect at the next activity boundary: an experiment or model call in
+// flight finishes first, and nothing is lost.
+
+// checkpoint holds a paused campaign before it starts an idea or a paper.
+func (c *campaignRun) checkpoint(ctx workflow.Context) error {
+	return workflow.Await(ctx, func() bool { return !c.paused })
+}
+
+// pauseChanged shows the campaign's pause at once and passes it on to the
+// running papers.
+func (c *campaignRun) pauseChanged(ctx workflow.Context, paused bool) {
+	sig := UnpauseSignal
+	if paused {
+		sig = PauseSignal
+		c.setState(ctx, StatePaused)
+	} else if c.prog.State == StatePaused {
+		c.setState(ctx, StateRunning)
+	}
+	for _, r := range c.active {
+		id := PaperWorkflowID(c.in.Template, r.idea.Name)
+		if err := workflow.SignalExternalWorkflow(ctx, id, "", sig, nil).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("could not pass the signal on to a paper", "signal", sig, "paper", id, "error", err)
+		}
+	}
+}
+
+// listenSkip takes skip signals: a paper ID or an idea name. A pending
+// idea is never started, a running paper is cancelled; the campaign goes
+// on.
+func (c *campaignRun) listenSkip(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, SkipSignal)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var target string
+			if !ch.Receive(ctx, &target) {
+				return
+			}
+			c.skip(ctx, target)
+		}
+	})
+}
+
+func (c *campaignRun) skip(ctx workflow.Context, target string) {
+	for _, r := range c.active {
+		if r.idea.Name == target || PaperWorkflowID(c.in.Template, r.idea.Name) == target {
+			workflow.GetLogger(ctx).Info("skipping a running paper", "idea", r.idea.Name)
+			r.skipped = true
+			r.cancel()
+			return
+		}
+	}
+	for i := range c.prog.Ideas {
+		st := &c.prog.Ideas[i]
+		if st.State == StatePending && (st.Name == target || PaperWorkflowID(c.in.Template, st.Name) == target) {
+			workflow.GetLogger(ctx).Info("skipping a pending idea", "idea", st.Name)
+			st.State, st.Error = StateSkipped, "skipped by request"
+			return
+		}
+	}
+	workflow.GetLogger(ctx).Warn("skip: no pending or running paper by that name", "target", target)
+}
+
+// setupApproval registers the approve and reject updates; each answers with
+// the names of the ideas it decided. A campaign launched with HoldIdeas
+// holds every new idea until then; papers start only for approved ideas,
+// in order, and nothing is spent on the others meanwhile.
+func (c *campaignRun) setupApproval(ctx workflow.Context) error {
+	decide := func(d IdeaDecision, approve bool) []string {
+		var done []string
+		for i := range c.prog.Ideas {
+			st := &c.prog.Ideas[i]
+			if st.State != StateAwaitingApproval || !(d.All || st.Name == d.Idea) {
+				continue
+			}
+			if approve {
+				st.State = StatePending
+			} else {
+				st.State, st.Error = StateRejected, strings.TrimSpace("rejected by request "+d.Reason)
+			}
+			done = append(done, st.Name)
+		}
+		c.decisions++ // wake the papers loop
+		return done
+	}
+	valid := func(d IdeaDecision, approve bool) error {
+		if d.All && approve {
+			return nil
+		}
+		if d.All {
+			return fmt.Errorf("reject ideas one at a time")
+		}
+		for _, st := range c.prog.Ideas {
+			if st.Name == d.Idea {
+				if st.State != StateAwaitingApproval {
+					return fmt.Errorf("idea %s is %s, not awaiting approval", d.Idea, st.State)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("this campaign has no idea named %q", d.Idea)
+	}
+	for _, u := range []struct {
+		name    string
+		approve bool
+	}{{ApproveUpdate, true}, {RejectUpdate, false}} {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name,
+			func(ctx workflow.Context, d IdeaDecision) ([]string, error) { return decide(d, u.approve), nil },
+			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d IdeaDecision) error { return valid(d, u.approve) }},
+		); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ideaState is the campaign's state for an idea it kept.
+func (c *campaignRun) ideaState(name string) State {
+	// A kept idea always comes before any later repeat of its name.
+	for _, st := range c.prog.Ideas {
+		if st.Name == name {
+			return st.State
+		}
+	}
+	return ""
+}
+
+// awaitApproval holds the campaign, with nothing running, until the next
+// idea is approved or rejected.
+func (c *campaignRun) awaitApproval(ctx workflow.Context, idea string) error {
+	workflow.GetLogger(ctx).Info("waiting for approval", "idea", idea)
+	state := c.prog.State
+	c.setState(ctx, StateAwaitingApproval)
+	if err := workflow.Await(ctx, func() bool { return c.ideaState(idea) != StateAwaitingApproval }); err != nil {
+		return err
+	}
+	if c.prog.State == StateAwaitingApproval { // not paused meanwhile
+		c.setState(ctx, state)
+	}
+	return nil
 }

@@ -64,7 +64,7 @@ func ideasByIndex(results ...activities.IdeaResult) func(activities.IdeaInput) (
 
 func completedPaper(_ workflow.Context, in workflows.PaperInput) (workflows.PaperResult, error) {
 	return workflows.PaperResult{Progress: workflows.PaperProgress{
-		State: "completed", Overall: 6, Decision: "Accept", ResultDir: resultsTo + "/" + in.Paper.Template + "/" + in.Folder,
+		State: "completed", Overall: 6, Decision: "Accept", ResultDir: resultsTo + "/" + in.Paper.Key,
 	}}, nil
 }
 
@@ -208,7 +208,7 @@ func TestCampaignWorkflow(t *testing.T) {
 				assert.Equal(t, []activities.PreflightInput{{Template: tmpl, Model: model}}, o.fake.preflights,
 					"one call, no retries; full papers run their host's baseline, so run_0 is not required")
 				assert.Empty(t, o.fake.ideaCalls)
-				assert.Equal(t, "preflight", o.prog.Stage)
+				assert.Equal(t, workflows.StagePreflight, o.prog.Stage)
 			},
 		},
 		{
@@ -240,7 +240,7 @@ func TestCampaignWorkflow(t *testing.T) {
 				assert.Equal(t, workflows.PaperInput{
 					Paper: activities.PaperRef{Key: paperKey, Name: "alpha", Template: tmpl, Model: model},
 					Idea:  idea("alpha"), Quick: true, MaxRuns: 3, RunTimeout: 30 * time.Minute,
-					ResultsDir: resultsTo, Folder: folder,
+					ResultsDir: resultsTo,
 				}, c.In)
 				assert.Equal(t, [3]string{tmpl, "alpha", "setup"}, [3]string{c.Template, c.IdeaName, c.Stage}, "child search attributes")
 				assert.Equal(t, llm.Usage{PromptTokens: 14, CompletionTokens: 16, Calls: 2}, o.prog.Tokens)
@@ -265,7 +265,7 @@ func TestCampaignWorkflow(t *testing.T) {
 			check: func(t *testing.T, o campaignOutcome) {
 				require.Len(t, o.prog.Ideas, 2)
 				a := o.prog.Ideas[0]
-				assert.Equal(t, "failed", a.State)
+				assert.Equal(t, workflows.StateFailed, a.State)
 				assert.Equal(t, "paper/nanoGPT/alpha", a.PaperID)
 				assert.Equal(t, "experiments: no experiment run succeeded; last error: boom", a.Error)
 				assert.Equal(t, completedStatus("beta"), o.prog.Ideas[1])
@@ -285,7 +285,7 @@ func TestCampaignWorkflow(t *testing.T) {
 			progError: "papers: no paper was completed",
 			check: func(t *testing.T, o campaignOutcome) {
 				for _, s := range o.prog.Ideas {
-					assert.Equal(t, "failed", s.State, s.Name)
+					assert.Equal(t, workflows.StateFailed, s.State, s.Name)
 					assert.Equal(t, "latex: LaTeX produced no PDF", s.Error)
 				}
 			},
@@ -315,7 +315,7 @@ func TestCampaignWorkflow(t *testing.T) {
 					if in.Index == 0 {
 						return activities.IdeaResult{}, temporal.NewNonRetryableApplicationError("idea 0: no parsable idea JSON", activities.ErrTypeUnparsable, nil)
 					}
-					return activities.IdeaResult{Idea: idea("beta"), Usage: ideaUsage}, nil
+					return activities.IdeaResult{Idea: idea("beta"), Metered: activities.Metered{Usage: ideaUsage}}, nil
 				}
 			},
 			children: []string{"paper/nanoGPT/beta"},
@@ -323,7 +323,7 @@ func TestCampaignWorkflow(t *testing.T) {
 			check: func(t *testing.T, o campaignOutcome) {
 				require.Len(t, o.prog.Ideas, 2)
 				assert.Equal(t, "idea_0", o.prog.Ideas[0].Name)
-				assert.Equal(t, "failed", o.prog.Ideas[0].State)
+				assert.Equal(t, workflows.StateFailed, o.prog.Ideas[0].State)
 				assert.Equal(t, "idea 0: no parsable idea JSON", o.prog.Ideas[0].Error)
 				assert.Equal(t, completedStatus("beta"), o.prog.Ideas[1])
 				assert.Len(t, o.fake.ideaCalls, 2, "an unparsable idea is not retried")
@@ -387,7 +387,6 @@ func TestCampaignWorkflow(t *testing.T) {
 			check: func(t *testing.T, o campaignOutcome) {
 				assert.Equal(t, []activities.IdeaInput{{CampaignKey: "nanoGPT/20250102_030405", Template: tmpl, Model: model, Reflections: 3}}, o.fake.ideaCalls)
 				require.Len(t, o.fake.children, 1)
-				assert.Equal(t, "20250102_030405_alpha", o.fake.children[0].In.Folder)
 				assert.Equal(t, "nanoGPT/20250102_030405_alpha", o.fake.children[0].In.Paper.Key)
 				assert.Equal(t, "/results/nanoGPT/20250102_030405_alpha", o.prog.Ideas[0].Result)
 			},
@@ -413,14 +412,14 @@ func TestCampaignWorkflow(t *testing.T) {
 			}
 			if tc.wantErr == nil {
 				require.NoError(t, o.err)
-				assert.Equal(t, "completed", o.prog.State)
-				assert.Equal(t, "done", o.prog.Stage)
+				assert.Equal(t, workflows.StateCompleted, o.prog.State)
+				assert.Equal(t, workflows.StageDone, o.prog.Stage)
 			} else {
 				require.Error(t, o.err)
 				for _, s := range tc.wantErr {
 					assert.Contains(t, o.err.Error(), s)
 				}
-				assert.Equal(t, "failed", o.prog.State)
+				assert.Equal(t, workflows.StateFailed, o.prog.State)
 				assert.Equal(t, tc.progError, o.prog.Error, "progress error")
 			}
 			if tc.errTypes != nil {
@@ -445,7 +444,7 @@ func TestCampaignWithRealPaper(t *testing.T) {
 		want := completedStatus("alpha")
 		want.PDF = want.Result + "/alpha.pdf" // the workspace's PDF, as exported
 		assert.Equal(t, []workflows.IdeaStatus{want}, o.prog.Ideas)
-		assert.Equal(t, "done", o.prog.Stage)
+		assert.Equal(t, workflows.StageDone, o.prog.Stage)
 		require.NotEmpty(t, pf.calls)
 		assert.Equal(t, prepareCall(), pf.calls[0])
 		assert.Equal(t, "export "+resultsTo+" "+folder, pf.calls[len(pf.calls)-1])
@@ -460,7 +459,7 @@ func TestCampaignWithRealPaper(t *testing.T) {
 		assert.Contains(t, o.err.Error(), "no paper was completed")
 		require.Len(t, o.prog.Ideas, 1)
 		s := o.prog.Ideas[0]
-		assert.Equal(t, "failed", s.State)
+		assert.Equal(t, workflows.StateFailed, s.State)
 		assert.Equal(t, "paper/nanoGPT/alpha", s.PaperID)
 		assert.Equal(t, "setup: unknown template", s.Error)
 		assert.Equal(t, []string{prepareCall()}, pf.calls)

@@ -54,13 +54,13 @@ func TestPaperPause(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 
 	assert.Equal(t, workflows.StatePaused, paused.State)
-	assert.Equal(t, "experiments", paused.Stage, "the stage it paused in")
+	assert.Equal(t, workflows.StageExperiments, paused.Stage, "the stage it paused in")
 	assert.Equal(t, workflows.StatePaused, later.State)
 	// The implement turn in flight finished; run 1 waited for the unpause.
 	assert.Equal(t, []string{prepareCall(), implementTurn()}, f.calls[:callsWhilePaused])
 	assert.Equal(t, seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), tailFull), f.calls)
-	assert.Equal(t, []string{"setup", "experiments", "paused", "experiments", "plots", "notes", "writeup", "latex", "review", "export", "done"}, stages)
-	assert.Equal(t, "completed", queryPaper(t, env, "").State)
+	assert.Equal(t, []string{"setup", "experiments", "paused", "plots", "notes", "writeup", "latex", "review", "export", "done"}, stages)
+	assert.Equal(t, workflows.StateCompleted, queryPaper(t, env, "").State)
 }
 
 // TestPaperCancel: a cancelled paper ends as cancelled, not failed.
@@ -88,7 +88,7 @@ func TestPaperCancel(t *testing.T) {
 	assert.Equal(t, p, fromErr, "the progress rides in the cancellation")
 	assert.Equal(t, workflows.StateCancelled, p.State)
 	assert.Equal(t, "cancelled during experiments", p.Error)
-	assert.Equal(t, workflows.StateCancelled, stages[len(stages)-1])
+	assert.Equal(t, string(workflows.StateCancelled), stages[len(stages)-1])
 }
 
 // TestCampaignSkipAndPause: skip drops a running paper (cancelled) and a
@@ -140,7 +140,7 @@ func TestCampaignSkipAndPause(t *testing.T) {
 
 	states := map[string]string{}
 	for _, st := range prog.Ideas {
-		states[st.Name] = st.State
+		states[st.Name] = string(st.State)
 	}
 	assert.Equal(t, map[string]string{"alpha": "skipped", "beta": "completed", "gamma": "skipped", "delta": "completed"}, states)
 	assert.Equal(t, workflows.StatePaused, paused.State)
@@ -216,10 +216,10 @@ func TestCampaignHoldsIdeas(t *testing.T) {
 	assert.Equal(t, time.Hour, f.children[0].Start, "alpha waited for its approval")
 	states := map[string]string{}
 	for _, st := range prog.Ideas {
-		states[st.Name] = st.State + " " + st.Error
+		states[st.Name] = string(st.State) + " " + st.Error
 	}
 	assert.Equal(t, map[string]string{"alpha": "completed ", "beta": "rejected rejected by request (too close to alpha)", "gamma": "completed "}, states)
-	assert.Contains(t, stages, workflows.StateAwaitingApproval)
+	assert.Contains(t, stages, string(workflows.StateAwaitingApproval))
 }
 
 // TestCampaignContinuesAsNew: past HistoryLimit the campaign lets its
@@ -263,10 +263,11 @@ func TestCampaignContinuesAsNew(t *testing.T) {
 		assert.Less(t, in.Carry.Next, 5)
 	}
 	assert.Equal(t, 2, runs, "continued as new after the 2nd and the 4th paper")
-	assert.Equal(t, []string{"paper/nanoGPT/alpha", "paper/nanoGPT/beta", "paper/nanoGPT/gamma", "paper/nanoGPT/delta", "paper/nanoGPT/eps"}, started)
+	// Each paper once; two started in one workflow task run in either order.
+	assert.ElementsMatch(t, []string{"paper/nanoGPT/alpha", "paper/nanoGPT/beta", "paper/nanoGPT/gamma", "paper/nanoGPT/delta", "paper/nanoGPT/eps"}, started)
 	require.Len(t, prog.Ideas, 5)
 	for _, st := range prog.Ideas {
-		assert.Equal(t, "completed", st.State, st.Name)
+		assert.Equal(t, workflows.StateCompleted, st.State, st.Name)
 	}
-	assert.Equal(t, "completed", prog.State)
+	assert.Equal(t, workflows.StateCompleted, prog.State)
 }

@@ -10,19 +10,6 @@ import (
 	"github.com/aiscientist/aiscientist/activities"
 )
 
-// TaskQueue is where the workers poll for workflows and activities.
-const TaskQueue = "aiscientist"
-
-// Search attributes registered on the namespace so papers are filterable in
-// the Web UI (e.g. `Stage = "experiments"`).
-var (
-	TemplateKey = temporal.NewSearchAttributeKeyKeyword("Template")
-	IdeaNameKey = temporal.NewSearchAttributeKeyKeyword("IdeaName")
-	StageKey    = temporal.NewSearchAttributeKeyKeyword("Stage")
-	// CostUSD is the model spend so far, e.g. `CostUSD > 5`.
-	CostUSD = temporal.NewSearchAttributeKeyFloat64("CostUSD")
-)
-
 // Errors that retrying cannot fix: the stage fails at once with the message.
 var nonRetryable = []string{
 	activities.ErrTypeBadInput, activities.ErrTypeModel, activities.ErrTypeUnparsable,
@@ -77,6 +64,40 @@ func runOptions(ctx workflow.Context, timeout time.Duration) workflow.Context {
 			NonRetryableErrorTypes: nonRetryable,
 		},
 	})
+}
+
+// reserveOptions: any host may answer; none at all is worth waiting for
+// (hosts come and go), for wait.
+func reserveOptions(ctx workflow.Context, wait time.Duration) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:                summaryOf(ctx),
+		TaskQueue:              activities.ExperimentsQueue,
+		ScheduleToStartTimeout: wait,
+		StartToCloseTimeout:    time.Minute,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second, MaximumAttempts: 10},
+	})
+}
+
+// hostOptions: a host that does not pick up its own task within timeout is
+// taken for dead (a schedule-to-start timeout is final, not retried).
+func hostOptions(ctx workflow.Context, host string, timeout time.Duration) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:                summaryOf(ctx),
+		TaskQueue:              activities.HostQueue(host),
+		ScheduleToStartTimeout: timeout,
+		StartToCloseTimeout:    time.Minute,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3, NonRetryableErrorTypes: nonRetryable},
+	})
+}
+
+// deviceOptions are runOptions on one device's queue; a device that does
+// not start the run within startTimeout is taken for dead with its host.
+func deviceOptions(ctx workflow.Context, host string, device int, timeout, startTimeout time.Duration) workflow.Context {
+	ctx = runOptions(ctx, timeout)
+	opts := workflow.GetActivityOptions(ctx)
+	opts.TaskQueue = activities.DeviceQueue(host, device)
+	opts.ScheduleToStartTimeout = startTimeout
+	return workflow.WithActivityOptions(ctx, opts)
 }
 
 type summaryKey struct{}

@@ -1,135 +1,30 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aiscientist/aiscientist/activities"
 	"github.com/aiscientist/aiscientist/internal/llm"
-	"github.com/aiscientist/aiscientist/internal/paper"
 )
 
-// Stages of a paper, in order.
-const (
-	StageSetup       = "setup"
-	StageBaseline    = "baseline"
-	StageExperiments = "experiments"
-	StagePlots       = "plots"
-	StageNotes       = "notes"
-	StageWriteup     = "writeup"
-	StageLatex       = "latex"
-	StageReview      = "review"
-	StageExport      = "export"
-	StageDone        = "done"
-	StageFailed      = "failed"
+// Activity references: method values on nil pointers name the activities
+// (the worker registers the real ones).
+var (
+	acts     *activities.Activities
+	hostActs *activities.Host
+	runner   *activities.Runner
 )
 
-// ProgressQuery is the query name every workflow answers.
-const ProgressQuery = "progress"
-
-// PaperInput starts one paper.
-type PaperInput struct {
-	Paper         activities.PaperRef
-	Idea          paper.Idea
-	Quick         bool
-	RerunBaseline bool // run run_0 here instead of using the template's
-	// TemplateBaseline keeps the template's checked-in run_0 for a full
-	// paper instead of the experiment host's own (see run).
-	TemplateBaseline bool
-	MaxRuns          int           // default 5
-	MaxRunAttempts   int           // attempts per run, default 4 (every run alike)
-	RunTimeout       time.Duration // default 2 h
-	PlotTimeout      time.Duration // default 10 min
-	LatexRounds      int           // check/compile rounds, default 5
-	ResultsDir       string        // export root; empty: no export
-	Folder           string        // <YYYYMMDD_HHMMSS>_<Name>
-	// BudgetUSD limits this paper's model spending (0: no limit of its own).
-	BudgetUSD float64
-	// GrantUSD is the campaign's share for this paper (0: none); the
-	// campaign raises it with a signal as money frees up.
-	GrantUSD float64
-	// HostTimeout: an experiment host that does not pick up its queued work
-	// within it is taken for dead, and the run moves (default 5 min).
-	HostTimeout time.Duration
-	// HostWait: how long to wait for any experiment host at all (default 24 h).
-	HostWait time.Duration
-}
-
-func (in *PaperInput) defaults() {
-	if in.MaxRuns <= 0 {
-		in.MaxRuns = 5
-	}
-	if in.MaxRunAttempts <= 0 {
-		in.MaxRunAttempts = 4
-	}
-	if in.RunTimeout <= 0 {
-		in.RunTimeout = 2 * time.Hour
-	}
-	if in.PlotTimeout <= 0 {
-		in.PlotTimeout = 10 * time.Minute
-	}
-	if in.LatexRounds <= 0 {
-		in.LatexRounds = 5
-	}
-	if in.HostTimeout <= 0 {
-		in.HostTimeout = 5 * time.Minute
-	}
-	if in.HostWait <= 0 {
-		in.HostWait = 24 * time.Hour
-	}
-}
-
-// RunStatus is one experiment run as the progress query reports it.
-type RunStatus struct {
-	Run      int    `json:"run"`
-	Attempts int    `json:"attempts"`
-	OK       bool   `json:"ok"`
-	Error    string `json:"error,omitempty"`
-	Seconds  int    `json:"seconds,omitempty"`
-	Cached   bool   `json:"cached,omitempty"` // a baseline the host had computed before
-	// Change is the coder's account of the last attempt's change; every
-	// attempt's full record is in the paper's logs/executions.jsonl.
-	Change string `json:"change,omitempty"`
-}
-
-// PaperProgress answers the progress query.
-type PaperProgress struct {
-	Paper     string       `json:"paper"`
-	Idea      string       `json:"idea"`
-	Title     string       `json:"title"`
-	Template  string       `json:"template"`
-	Model     string       `json:"model"`
-	Stage     string       `json:"stage"`
-	State     string       `json:"state"` // running, completed, failed
-	Run       int          `json:"run"`
-	Attempt   int          `json:"attempt"`
-	Host      string       `json:"host,omitempty"` // experiment host of the runs
-	Device    int          `json:"device"`
-	Runs      []RunStatus  `json:"runs"`
-	Tokens    llm.Usage    `json:"tokens"`
-	Budget    BudgetStatus `json:"budget"` // computed when queried and at the end
-	Figures   int          `json:"figures"`
-	PDF       string       `json:"pdf,omitempty"`
-	Overall   int          `json:"overall,omitempty"`
-	Decision  string       `json:"decision,omitempty"`
-	Workspace string       `json:"workspace,omitempty"`
-	ResultDir string       `json:"result_dir,omitempty"`
-	Warnings  []string     `json:"warnings,omitempty"`
-	Error     string       `json:"error,omitempty"`
-	// Stages of the reference system this build cannot run yet, shown so
-	// nobody mistakes their absence for a pass.
-	NoveltyCheck   string `json:"novelty_check"`
-	CitationSearch string `json:"citation_search"`
-}
-
-// PaperResult is what a finished paper returns.
-type PaperResult struct {
-	Progress PaperProgress
-}
+// maxHostMoves bounds how often one run moves to another host before the
+// paper gives up: more means the hosts themselves are failing.
+const maxHostMoves = 5
 
 // PaperWorkflow runs one idea through experiments, plots, notes, write-up,
 // LaTeX build, review and export. Every side effect is an activity working
@@ -139,7 +34,7 @@ func PaperWorkflow(ctx workflow.Context, in PaperInput) (PaperResult, error) {
 	in.defaults()
 	p := &paperRun{in: in, ref: in.Paper, prog: PaperProgress{
 		Paper: workflow.GetInfo(ctx).WorkflowExecution.ID, Idea: in.Idea.Name, Title: in.Idea.Title,
-		Template: in.Paper.Template, Model: in.Paper.Model, State: "running",
+		Template: in.Paper.Template, Model: in.Paper.Model, State: StateRunning,
 		NoveltyCheck: "off (not implemented yet)", CitationSearch: "off (not implemented yet)",
 	}}
 	if parent := workflow.GetInfo(ctx).ParentWorkflowExecution; parent != nil {
@@ -160,20 +55,20 @@ func PaperWorkflow(ctx workflow.Context, in PaperInput) (PaperResult, error) {
 	p.prog.Budget = p.budgetStatus()
 	if temporal.IsCanceledError(err) {
 		// Cancelled or skipped by a person: the workspace stays as it is.
-		p.prog.State, p.prog.Error = StateCancelled, fmt.Sprintf("cancelled during %s", p.prog.Stage)
+		p.prog.Error = fmt.Sprintf("cancelled during %s", p.prog.Stage)
 		dctx, _ := workflow.NewDisconnectedContext(ctx)
-		p.upsertStage(dctx, StateCancelled)
+		p.setState(dctx, StateCancelled)
 		// The progress rides along so a campaign still learns the cost.
 		return PaperResult{Progress: p.prog}, temporal.NewCanceledError(p.prog)
 	}
 	if err != nil {
-		p.prog.State, p.prog.Error = "failed", fmt.Sprintf("%s: %s", p.prog.Stage, rootMessage(err))
+		p.prog.Error = fmt.Sprintf("%s: %s", p.prog.Stage, rootMessage(err))
 		workflow.GetLogger(ctx).Error("paper failed", "stage", p.prog.Stage, "error", p.prog.Error)
-		p.upsertStage(ctx, StageFailed)
+		p.setState(ctx, StateFailed)
 		// The progress rides along so the campaign still learns the cost.
 		return PaperResult{Progress: p.prog}, temporal.NewNonRetryableApplicationError(p.prog.Error, "PaperFailed", err, p.prog)
 	}
-	p.prog.State = "completed"
+	p.prog.State = StateCompleted
 	p.setStage(ctx, StageDone)
 	return PaperResult{Progress: p.prog}, nil
 }
@@ -183,26 +78,28 @@ type paperRun struct {
 	ref    activities.PaperRef
 	prog   PaperProgress
 	bud    paperBudget
-	parent string                 // the campaign's workflow ID, if any
-	acts   *activities.Activities // nil: method values only name the activities
-	paused bool                   // pause/unpause signals; honoured between activities
-	plan   string                 // the last coder turn's plan: the next run's summary
-	// Experiment hosts (routingVersion and later): the reserved host.
-	routed   bool
-	host     activities.HostInfo
-	hostActs *activities.Host
+	parent string // the campaign's workflow ID, if any
+	paused bool   // pause/unpause signals; honoured between activities
+	plan   string // the last coder turn's plan: the next run's summary
+	host   activities.HostInfo
 }
 
-func (p *paperRun) setStage(ctx workflow.Context, stage string) {
+// setStage moves to the next stage and publishes it, with the state and
+// the cost so far in the same upsert (no history events of their own).
+func (p *paperRun) setStage(ctx workflow.Context, stage Stage) {
 	p.prog.Stage = stage
 	workflow.GetLogger(ctx).Info("paper stage", "paper", p.prog.Paper, "stage", stage)
-	p.upsertStage(ctx, stage)
+	p.publish(ctx, StageKey.ValueSet(string(stage)))
 }
 
-// upsertStage publishes a stage with the cost so far: cost rides along with
-// each stage change, adding no history events of its own.
-func (p *paperRun) upsertStage(ctx workflow.Context, stage string) {
-	updates := []temporal.SearchAttributeUpdate{StageKey.ValueSet(stage), CostUSD.ValueSet(p.prog.Tokens.CostUSD)}
+// setState changes and publishes the paper's state; the stage stays.
+func (p *paperRun) setState(ctx workflow.Context, state State) {
+	p.prog.State = state
+	p.publish(ctx)
+}
+
+func (p *paperRun) publish(ctx workflow.Context, more ...temporal.SearchAttributeUpdate) {
+	updates := append(more, StateKey.ValueSet(string(p.prog.State)), CostUSD.ValueSet(p.prog.Tokens.CostUSD))
 	if p.prog.Overall > 0 {
 		updates = append(updates, ReviewOverall.ValueSet(int64(p.prog.Overall)))
 	}
@@ -212,20 +109,20 @@ func (p *paperRun) upsertStage(ctx workflow.Context, stage string) {
 func (p *paperRun) run(ctx workflow.Context) error {
 	log := workflow.GetLogger(ctx)
 	log.Info("novelty check and citation search are off: they arrive with literature search; ideas are not checked against the literature", "paper", p.prog.Paper)
-	p.routed = workflow.GetVersion(ctx, routingVersion, workflow.DefaultVersion, 1) >= 1
 
 	p.setStage(ctx, StageSetup)
-	if err := workflow.ExecuteActivity(fileOptions(summarize(ctx, "set up the workspace from template %s", p.ref.Template)), p.acts.PreparePaper, activities.PaperSetup{Paper: p.ref, Idea: p.in.Idea}).Get(ctx, &p.prog.Workspace); err != nil {
+	setup := activities.PaperSetup{Paper: p.ref, Idea: p.in.Idea}
+	sctx := fileOptions(summarize(ctx, "set up the workspace from template %s", p.ref.Template))
+	if err := workflow.ExecuteActivity(sctx, acts.PreparePaper, setup).Get(ctx, &p.prog.Workspace); err != nil {
 		return err
 	}
 	// The template's run_0 was produced once, on some machine, with the full
-	// configuration. A quick paper needs a quick baseline; a full paper on
-	// an experiment host compares against that host's own run_0 (computed
-	// once per host, template and code version, then cached), so baseline
-	// and runs share hardware and software.
-	hostBaseline := p.routed && !p.in.TemplateBaseline &&
-		workflow.GetVersion(ctx, hostBaselineVersion, workflow.DefaultVersion, 1) >= 1
-	if p.in.Quick || p.in.RerunBaseline || hostBaseline {
+	// configuration. A quick paper needs a quick baseline; a full paper
+	// compares against its experiment host's own run_0 (computed once per
+	// host, template and code version, then cached), so baseline and runs
+	// share hardware and software, unless TemplateBaseline keeps the
+	// template's.
+	if p.in.Quick || p.in.RerunBaseline || !p.in.TemplateBaseline {
 		p.setStage(ctx, StageBaseline)
 		if err := p.baseline(ctx); err != nil {
 			return err
@@ -249,9 +146,8 @@ func (p *paperRun) run(ctx workflow.Context) error {
 	}
 	p.setStage(ctx, StageWriteup)
 	for _, s := range activities.Sections {
-		var u llm.Usage
-		in := func(b llm.Budget) any { return activities.SectionInput{Paper: p.ref, Section: s.Name, Budget: b} }
-		if err := p.callModel(summarize(ctx, "write %s", s.Name), p.acts.WriteSection, in, &u, func() llm.Usage { return u }); err != nil {
+		in := activities.SectionInput{Paper: p.ref, Section: s.Name}
+		if _, err := callModel(summarize(ctx, "write %s", s.Name), p, acts.WriteSection, in); err != nil {
 			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("write %s: %s", s.Name, rootMessage(err)), "WriteFailed", err)
 		}
 	}
@@ -260,15 +156,16 @@ func (p *paperRun) run(ctx workflow.Context) error {
 		return err
 	}
 	p.setStage(ctx, StageReview)
-	var rev activities.ReviewResult
-	in := func(b llm.Budget) any { return activities.ReviewInput{Paper: p.ref, Budget: b} }
-	if err := p.callModel(summarize(ctx, "review"), p.acts.ReviewPaper, in, &rev, func() llm.Usage { return rev.Usage }); err != nil {
+	rev, err := callModel(summarize(ctx, "review"), p, acts.ReviewPaper, activities.ReviewInput{Paper: p.ref})
+	if err != nil {
 		return err
 	}
 	p.prog.Overall, p.prog.Decision = rev.Overall, rev.Decision
 	if p.in.ResultsDir != "" {
 		p.setStage(ctx, StageExport)
-		if err := workflow.ExecuteActivity(fileOptions(summarize(ctx, "export to %s", p.in.ResultsDir)), p.acts.ExportPaper, activities.ExportInput{Paper: p.ref, OutDir: p.in.ResultsDir, Folder: p.in.Folder}).Get(ctx, &p.prog.ResultDir); err != nil {
+		ectx := fileOptions(summarize(ctx, "export to %s", p.in.ResultsDir))
+		export := activities.ExportInput{Paper: p.ref, OutDir: p.in.ResultsDir}
+		if err := workflow.ExecuteActivity(ectx, acts.ExportPaper, export).Get(ctx, &p.prog.ResultDir); err != nil {
 			return err
 		}
 	}
@@ -291,29 +188,21 @@ func (p *paperRun) turn(id, kind string, run, attempt, maxAttempts int, reason s
 
 // coderTurn runs one coder turn under the paper's budget.
 func (p *paperRun) coderTurn(ctx workflow.Context, in activities.CoderTurnInput) (activities.CoderTurnResult, error) {
-	var t activities.CoderTurnResult
 	if summaryOf(ctx) == "" {
 		ctx = summarize(ctx, "coder: %s", in.TurnID)
 	}
-	err := p.callModel(ctx, p.acts.CoderTurn, func(b llm.Budget) any { in.Budget = b; return in }, &t, func() llm.Usage { return t.Usage })
-	return t, err
+	return callModel(ctx, p, acts.CoderTurn, in)
 }
 
 func (p *paperRun) runExperiment(ctx workflow.Context, run, attempt int) (activities.RunResult, error) {
 	p.prog.Run, p.prog.Attempt = run, attempt
-	var r activities.RunResult
 	plan := p.plan
 	if run == 0 {
 		plan = "baseline: the template's own code"
 	}
 	in := activities.RunInput{Paper: p.ref, Run: run, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.RunTimeout, Plan: plan}
 	ctx = summarize(ctx, "run_%d attempt %d: %s", run, attempt, plan)
-	if p.routed {
-		err := p.onHost(ctx, fmt.Sprintf("run %d attempt %d", run, attempt), p.acts.RunExperiment, in, p.in.RunTimeout, &r)
-		return r, err
-	}
-	err := workflow.ExecuteActivity(runOptions(ctx, p.in.RunTimeout), p.acts.RunExperiment, in).Get(ctx, &r)
-	return r, err
+	return onDevice(ctx, p, fmt.Sprintf("run %d attempt %d", run, attempt), runner.RunExperiment, in, p.in.RunTimeout)
 }
 
 func (p *paperRun) record(run, attempt int, ok bool, errMsg string, d time.Duration) {
@@ -418,7 +307,8 @@ func (p *paperRun) plots(ctx workflow.Context) error {
 	kind, reason, lastRan := activities.KindPlot, "", 0
 	for attempt := 1; attempt <= tries; attempt++ {
 		// A fix turn shows the log of the last attempt that really ran.
-		t, err := p.coderTurn(summarize(ctx, "coder: plot.py attempt %d", attempt), p.turn(fmt.Sprintf("plot-attempt%d", attempt), kind, 0, lastRan, tries, reason, false))
+		turn := p.turn(fmt.Sprintf("plot-attempt%d", attempt), kind, 0, lastRan, tries, reason, false)
+		t, err := p.coderTurn(summarize(ctx, "coder: plot.py attempt %d", attempt), turn)
 		if err != nil {
 			return err
 		}
@@ -426,15 +316,10 @@ func (p *paperRun) plots(ctx workflow.Context) error {
 			reason = "your edits were not applied: " + t.Feedback
 			continue
 		}
-		var r activities.RunResult
 		lastRan = attempt
-		pin := activities.PlotInput{Paper: p.ref, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.PlotTimeout, Plan: t.Plan}
-		ctx := summarize(ctx, "plot.py attempt %d", attempt)
-		if p.routed {
-			err = p.onHost(ctx, fmt.Sprintf("plot attempt %d", attempt), p.acts.RunPlot, pin, p.in.PlotTimeout, &r)
-		} else {
-			err = workflow.ExecuteActivity(runOptions(ctx, p.in.PlotTimeout), p.acts.RunPlot, pin).Get(ctx, &r)
-		}
+		in := activities.PlotInput{Paper: p.ref, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.PlotTimeout, Plan: t.Plan}
+		pctx := summarize(ctx, "plot.py attempt %d", attempt)
+		r, err := onDevice(pctx, p, fmt.Sprintf("plot attempt %d", attempt), runner.RunPlot, in, p.in.PlotTimeout)
 		if err != nil {
 			return err
 		}
@@ -454,7 +339,8 @@ func (p *paperRun) plots(ctx workflow.Context) error {
 func (p *paperRun) latex(ctx workflow.Context) error {
 	var b activities.BuildResult
 	for round := 1; round <= p.in.LatexRounds; round++ {
-		if err := workflow.ExecuteActivity(fileOptions(summarize(ctx, "LaTeX check and build, round %d", round)), p.acts.BuildPDF, activities.BuildInput{Paper: p.ref, Round: round}).Get(ctx, &b); err != nil {
+		bctx := fileOptions(summarize(ctx, "LaTeX check and build, round %d", round))
+		if err := workflow.ExecuteActivity(bctx, acts.BuildPDF, activities.BuildInput{Paper: p.ref, Round: round}).Get(ctx, &b); err != nil {
 			return err
 		}
 		if b.OK || round == p.in.LatexRounds {
@@ -469,7 +355,8 @@ func (p *paperRun) latex(ctx workflow.Context) error {
 		}
 	}
 	if b.PDF == "" {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("LaTeX produced no PDF after fixing; %d problems remain, first: %s (see latex/problems.txt)", b.Problems, b.Summary), activities.ErrTypeNoPDF, nil)
+		msg := fmt.Sprintf("LaTeX produced no PDF after fixing; %d problems remain, first: %s (see latex/problems.txt)", b.Problems, b.Summary)
+		return temporal.NewNonRetryableApplicationError(msg, activities.ErrTypeNoPDF, nil)
 	}
 	p.prog.PDF = b.PDF
 	if !b.OK {
@@ -478,12 +365,143 @@ func (p *paperRun) latex(ctx workflow.Context) error {
 	return nil
 }
 
-// rootMessage is the message of the first application error in the chain
-// (an activity's or a child's own words), without the wrapping layers.
-func rootMessage(err error) string {
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) && app.Message() != "" {
-		return app.Message()
+// onDevice places a script run (a baseline, an experiment run, a plot) on
+// a device of the paper's experiment host, reserving a host first; it is
+// the only way scripts run. A host that stops answering (its queued task
+// is never picked up) is dropped and the run moves to another; the run's
+// own retries cover a host that answers again.
+func onDevice[In any](ctx workflow.Context, p *paperRun, what string,
+	act func(context.Context, In) (activities.RunResult, error), in In, timeout time.Duration) (activities.RunResult, error) {
+	var out activities.RunResult
+	if err := p.checkpoint(ctx); err != nil {
+		return out, err
 	}
-	return err.Error()
+	var avoid string
+	for moves := 0; moves <= maxHostMoves; moves++ {
+		if p.host.Host == "" {
+			if err := p.reserveHost(ctx, avoid); err != nil {
+				return out, err
+			}
+		}
+		var dev int
+		dreq := activities.DeviceInput{Paper: p.prog.Paper, Run: p.prog.Run}
+		err := workflow.ExecuteActivity(hostOptions(ctx, p.host.Host, p.in.HostTimeout), hostActs.AcquireDevice, dreq).Get(ctx, &dev)
+		if err == nil {
+			p.prog.Device = dev
+			dctx := deviceOptions(ctx, p.host.Host, dev, timeout, p.in.HostTimeout)
+			err = workflow.ExecuteActivity(dctx, act, in).Get(ctx, &out)
+		}
+		if !isScheduleToStart(err) {
+			return out, err
+		}
+		p.warn(ctx, fmt.Sprintf("%s: host %s did not pick up its work within %s; moving to another host", what, p.host.Host, p.in.HostTimeout))
+		avoid, p.host = p.host.Host, activities.HostInfo{}
+	}
+	msg := fmt.Sprintf("%s: moved between hosts %d times without finishing", what, maxHostMoves+1)
+	return out, temporal.NewNonRetryableApplicationError(msg, "HostsFailing", nil)
+}
+
+// reserveHost takes the first experiment host that answers on the shared
+// queue, asking avoid (a host that went silent) to leave it to another.
+func (p *paperRun) reserveHost(ctx workflow.Context, avoid string) error {
+	p.prog.Host = "waiting for an experiment host"
+	req := activities.ReserveInput{Paper: p.prog.Paper, Avoid: avoid}
+	if err := workflow.ExecuteActivity(reserveOptions(ctx, p.in.HostWait), hostActs.ReserveHost, req).Get(ctx, &p.host); err != nil {
+		p.prog.Host = ""
+		return fmt.Errorf("no experiment host took the paper within %s (start a worker on a GPU or CPU host): %w", p.in.HostWait, err)
+	}
+	p.prog.Host = p.host.Host
+	workflow.GetLogger(ctx).Info("experiment host reserved", "paper", p.prog.Paper, "host", p.host.Host, "devices", len(p.host.Devices))
+	return nil
+}
+
+func isScheduleToStart(err error) bool {
+	var te *temporal.TimeoutError
+	return errors.As(err, &te) && te.TimeoutType() == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START
+}
+
+// checkpoint holds a paused paper between two activities. The history only
+// changes when a pause really happens (two search-attribute upserts).
+func (p *paperRun) checkpoint(ctx workflow.Context) error {
+	if !p.paused {
+		return nil
+	}
+	state := p.prog.State
+	workflow.GetLogger(ctx).Info("paper paused", "paper", p.prog.Paper, "stage", p.prog.Stage)
+	p.setState(ctx, StatePaused)
+	if err := workflow.Await(ctx, func() bool { return !p.paused }); err != nil {
+		return err
+	}
+	p.setState(ctx, state)
+	workflow.GetLogger(ctx).Info("paper unpaused", "paper", p.prog.Paper, "stage", p.prog.Stage)
+	return nil
+}
+
+// The paper's budget: the spender of its model calls (see callModel).
+
+func (p *paperRun) budget() llm.Budget {
+	return llm.Budget{LimitUSD: p.bud.effective(), SpentUSD: p.prog.Tokens.CostUSD}
+}
+
+func (p *paperRun) exhausted(b llm.Budget) string {
+	return fmt.Sprintf("budget exhausted: $%.4f spent of $%.4f", b.SpentUSD, b.LimitUSD)
+}
+
+func (p *paperRun) spend(u llm.Usage) { p.prog.Tokens = p.prog.Tokens.Add(u) }
+
+func (p *paperRun) budgetStatus() BudgetStatus {
+	return BudgetStatus{LimitUSD: p.bud.limit, SpentUSD: p.prog.Tokens.CostUSD, GrantUSD: p.bud.grant,
+		Exhausted: p.prog.State == StateBudgetExhausted, Note: p.bud.note}
+}
+
+// setupBudget registers the budget update/signal and the campaign's grants.
+func (p *paperRun) setupBudget(ctx workflow.Context) error {
+	p.bud.limit, p.bud.grant = p.in.BudgetUSD, p.in.GrantUSD
+	valid := func(c BudgetChange) error { return validLimit(c.LimitUSD, p.prog.Tokens.CostUSD) }
+	set := func(c BudgetChange) BudgetStatus {
+		p.bud.limit = c.LimitUSD
+		p.bud.version++
+		st := p.budgetStatus()
+		if p.bud.grant > 0 && p.bud.grant <= p.prog.Tokens.CostUSD {
+			st.Note = "the campaign's share for this paper is spent too: raise the campaign's budget"
+		}
+		return st
+	}
+	return handleBudget(ctx, valid, set, grantSignal, func(ch workflow.ReceiveChannel) {
+		var g float64
+		ch.Receive(ctx, &g)
+		p.bud.grant = g
+		p.bud.version++
+	})
+}
+
+// awaitBudget parks the paper until its budget changes.
+func (p *paperRun) awaitBudget(ctx workflow.Context, why string) error {
+	seen := p.bud.version
+	p.bud.note = why + "; raise it with: starter budget " + p.prog.Paper + " --usd N"
+	if p.bud.campaignBinds() {
+		p.bud.note = why + "; this paper's share of the campaign budget is spent: raise it with: starter budget " + p.parent + " --usd N"
+	}
+	workflow.GetLogger(ctx).Warn("paper stopped at its budget", "paper", p.prog.Paper, "reason", why)
+	p.setState(ctx, StateBudgetExhausted)
+	p.tellCampaign(ctx, true)
+	if err := workflow.Await(ctx, func() bool { return p.bud.version != seen }); err != nil {
+		return err
+	}
+	p.bud.note = ""
+	p.setState(ctx, StateRunning)
+	p.tellCampaign(ctx, false)
+	workflow.GetLogger(ctx).Info("paper budget raised", "paper", p.prog.Paper, "limit", p.bud.effective())
+	return nil
+}
+
+// tellCampaign lets the parent campaign show which papers wait for money.
+func (p *paperRun) tellCampaign(ctx workflow.Context, exhausted bool) {
+	if p.parent == "" {
+		return
+	}
+	n := paperBudgetNotice{Paper: p.prog.Paper, Exhausted: exhausted, SpentUSD: p.prog.Tokens.CostUSD, LimitUSD: p.bud.limit}
+	if err := workflow.SignalExternalWorkflow(ctx, p.parent, "", paperBudgetSignal, n).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("could not tell the campaign about the budget", "error", err)
+	}
 }

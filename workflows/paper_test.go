@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -29,8 +30,11 @@ import (
 // the test environment to resolve activity names ("CoderTurn", ...).
 var acts *activities.Activities
 
-// hostActs names the experiment-host activities the same way.
-var hostActs *activities.Host
+// hostActs and runner name the experiment-host activities the same way.
+var (
+	hostActs *activities.Host
+	runner   *activities.Runner
+)
 
 const (
 	tmpl      = "nanoGPT"
@@ -61,7 +65,6 @@ func paperInput() workflows.PaperInput {
 		Paper:            alphaRef,
 		Idea:             paper.Idea{Name: "alpha", Title: "Alpha Title", Experiment: "try alpha"},
 		ResultsDir:       resultsTo,
-		Folder:           folder,
 		TemplateBaseline: true,
 	}
 }
@@ -81,7 +84,7 @@ type paperFake struct {
 	coder   func(activities.CoderTurnInput) activities.CoderTurnResult
 	run     func(activities.RunInput) activities.RunResult
 	plot    func(activities.PlotInput) activities.RunResult
-	section func(activities.SectionInput) (llm.Usage, error)
+	section func(activities.SectionInput) (llm.Usage, error) // the usage of the section's result
 	build   func(activities.BuildInput) activities.BuildResult
 	// charge, when set, prices the model activities ("coder", "section",
 	// "review") against the budget they were given, as the real ones do.
@@ -179,7 +182,7 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 	if f.coderDelay > 0 {
 		coder.After(f.coderDelay)
 	}
-	env.OnActivity(acts.RunExperiment, mock.Anything, mock.Anything).Return(
+	env.OnActivity(runner.RunExperiment, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.RunInput) (activities.RunResult, error) {
 			f.mu.Lock()
 			f.runs = append(f.runs, in)
@@ -191,7 +194,7 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 			}
 			return f.run(in), nil
 		})
-	env.OnActivity(acts.RunPlot, mock.Anything, mock.Anything).Return(
+	env.OnActivity(runner.RunPlot, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.PlotInput) (activities.RunResult, error) {
 			f.mu.Lock()
 			f.plots = append(f.plots, in)
@@ -200,12 +203,14 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 			return f.plot(in), nil
 		})
 	env.OnActivity(acts.WriteSection, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.SectionInput) (llm.Usage, error) {
+		func(_ context.Context, in activities.SectionInput) (activities.SectionResult, error) {
 			f.log("section " + in.Section)
+			charge := f.section
 			if f.charge != nil {
-				return f.charge("section", in.Budget)
+				charge = func(in activities.SectionInput) (llm.Usage, error) { return f.charge("section", in.Budget) }
 			}
-			return f.section(in)
+			u, err := charge(in)
+			return activities.SectionResult{Metered: activities.Metered{Usage: u}}, err
 		})
 	env.OnActivity(acts.BuildPDF, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.BuildInput) (activities.BuildResult, error) {
@@ -222,12 +227,12 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 					return activities.ReviewResult{}, err
 				}
 			}
-			return activities.ReviewResult{Overall: 6, Decision: "Accept", Usage: u}, nil
+			return activities.ReviewResult{Overall: 6, Decision: "Accept", Metered: activities.Metered{Usage: u}}, nil
 		})
 	env.OnActivity(acts.ExportPaper, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ExportInput) (string, error) {
-			f.log(fmt.Sprintf("export %s %s", in.OutDir, in.Folder))
-			return in.OutDir + "/" + in.Paper.Template + "/" + in.Folder, nil
+			f.log(fmt.Sprintf("export %s %s", in.OutDir, path.Base(in.Paper.Key)))
+			return in.OutDir + "/" + in.Paper.Template + "/" + path.Base(in.Paper.Key), nil
 		})
 }
 
@@ -312,11 +317,18 @@ var (
 	tailFull   = seq(plotsAndNotes(false), writeup(), "build 1", reviewAndExport())
 )
 
-// recordStages captures the Stage search attribute of every upsert.
+// recordStages captures what the upserts publish: each Stage, and each
+// State other than running (a pause, a budget stop, a failure) published
+// without a stage.
 func recordStages(env *testsuite.TestWorkflowEnvironment, mu *sync.Mutex, stages *[]string) {
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		sa := args.Get(0).(temporal.SearchAttributes)
-		if v, ok := sa.GetKeyword(workflows.StageKey); ok {
+		v, ok := sa.GetKeyword(workflows.StageKey)
+		if !ok {
+			v, ok = sa.GetKeyword(workflows.StateKey)
+			ok = ok && v != string(workflows.StateRunning)
+		}
+		if ok {
 			mu.Lock()
 			*stages = append(*stages, v)
 			mu.Unlock()
@@ -470,7 +482,7 @@ func TestPaperWorkflow(t *testing.T) {
 			stages: []string{"setup", "experiments", "plots", "notes", "writeup", "latex", "review", "done"},
 			check: func(t *testing.T, o paperOutcome) {
 				assert.Equal(t, "", o.prog.ResultDir)
-				assert.Equal(t, "completed", o.prog.State)
+				assert.Equal(t, workflows.StateCompleted, o.prog.State)
 			},
 		},
 		{
@@ -568,7 +580,7 @@ func TestPaperWorkflow(t *testing.T) {
 			check: func(t *testing.T, o paperOutcome) {
 				assert.Len(t, o.fake.runs, 4)
 				assert.Equal(t, []workflows.RunStatus{{Run: 1, Attempts: 4, Error: "boom"}}, o.prog.Runs)
-				assert.Equal(t, "failed", o.prog.State)
+				assert.Equal(t, workflows.StateFailed, o.prog.State)
 				assert.Empty(t, o.prog.Warnings, "no 'continuing' warning for a paper that stops")
 			},
 		},
@@ -606,7 +618,7 @@ func TestPaperWorkflow(t *testing.T) {
 					{Run: 2, Attempts: 4, Error: "boom2"},
 				}, o.prog.Runs)
 				assert.Equal(t, 3, o.prog.Figures)
-				assert.Equal(t, "completed", o.prog.State)
+				assert.Equal(t, workflows.StateCompleted, o.prog.State)
 			},
 		},
 		{
@@ -803,7 +815,7 @@ func TestPaperWorkflow(t *testing.T) {
 			check: func(t *testing.T, o paperOutcome) {
 				assert.Equal(t, pdfPath, o.prog.PDF)
 				assert.Equal(t, []string{"the PDF was built but 1 LaTeX problems remain (latex/problems.txt), first: overfull hbox"}, o.prog.Warnings)
-				assert.Equal(t, "completed", o.prog.State)
+				assert.Equal(t, workflows.StateCompleted, o.prog.State)
 			},
 		},
 		{
@@ -819,8 +831,8 @@ func TestPaperWorkflow(t *testing.T) {
 			errTypes:  []string{"PaperFailed", activities.ErrTypeBadInput},
 			progError: "setup: unknown template",
 			check: func(t *testing.T, o paperOutcome) {
-				assert.Equal(t, "failed", o.prog.State)
-				assert.Equal(t, "setup", o.prog.Stage)
+				assert.Equal(t, workflows.StateFailed, o.prog.State)
+				assert.Equal(t, workflows.StageSetup, o.prog.Stage)
 				assert.Equal(t, "", o.prog.Workspace)
 			},
 		},
@@ -872,15 +884,15 @@ func TestPaperWorkflow(t *testing.T) {
 			assert.Equal(t, tc.stages, o.stages, "Stage search attribute upserts")
 			if tc.wantErr == nil {
 				require.NoError(t, o.err)
-				assert.Equal(t, "completed", o.prog.State)
-				assert.Equal(t, "done", o.prog.Stage)
+				assert.Equal(t, workflows.StateCompleted, o.prog.State)
+				assert.Equal(t, workflows.StageDone, o.prog.Stage)
 				assert.Empty(t, o.prog.Error)
 			} else {
 				require.Error(t, o.err)
 				for _, s := range tc.wantErr {
 					assert.Contains(t, o.err.Error(), s)
 				}
-				assert.Equal(t, "failed", o.prog.State)
+				assert.Equal(t, workflows.StateFailed, o.prog.State)
 				assert.NotEmpty(t, o.prog.Error)
 				if tc.progError != "" {
 					assert.Equal(t, tc.progError, o.prog.Error, "progress error")
@@ -943,8 +955,8 @@ func TestPaperProgressQuery(t *testing.T) {
 			require.NoError(t, err)
 			var p workflows.PaperProgress
 			require.NoError(t, v.Get(&p))
-			got[i] = want{stage: p.Stage, run: p.Run, attempt: p.Attempt, runs: len(p.Runs), figures: p.Figures}
-			states[i] = p.State
+			got[i] = want{stage: string(p.Stage), run: p.Run, attempt: p.Attempt, runs: len(p.Runs), figures: p.Figures}
+			states[i] = string(p.State)
 		}, c.at)
 	}
 	env.ExecuteWorkflow(workflows.PaperWorkflow, paperInput())
@@ -958,8 +970,8 @@ func TestPaperProgressQuery(t *testing.T) {
 	require.NoError(t, err)
 	var p workflows.PaperProgress
 	require.NoError(t, v.Get(&p))
-	assert.Equal(t, "done", p.Stage)
-	assert.Equal(t, "completed", p.State)
+	assert.Equal(t, workflows.StageDone, p.Stage)
+	assert.Equal(t, workflows.StateCompleted, p.State)
 }
 
 // TestSearchAttributeKeysInTestEnv: the workflows drop UpsertTypedSearchAttributes
@@ -974,7 +986,7 @@ func TestSearchAttributeKeysInTestEnv(t *testing.T) {
 			workflows.TemplateKey.ValueSet(tmpl), workflows.IdeaNameKey.ValueSet("alpha"), workflows.StageKey.ValueSet("setup")); err != nil {
 			return nil, err
 		}
-		if err := workflow.UpsertTypedSearchAttributes(ctx, workflows.StageKey.ValueSet(workflows.StageDone)); err != nil {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, workflows.StageKey.ValueSet(string(workflows.StageDone))); err != nil {
 			return nil, err
 		}
 		sa := workflow.GetTypedSearchAttributes(ctx)

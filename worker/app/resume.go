@@ -18,8 +18,8 @@ import (
 
 // Resumed says where a paper was resumed from.
 type Resumed struct {
-	Stage    string // the stage that runs again
-	EventID  int64  // the workflow task the history was reset to
+	Stage    workflows.Stage // the stage that runs again
+	EventID  int64           // the workflow task the history was reset to
 	NewRunID string
 }
 
@@ -40,7 +40,7 @@ func ResumePaper(ctx context.Context, c client.Client, namespace, id string) (Re
 		return Resumed{}, fmt.Errorf("describe %s: %w", id, err)
 	}
 	info := desc.GetWorkflowExecutionInfo()
-	if t := info.GetType().GetName(); t != "PaperWorkflow" {
+	if t := info.GetType().GetName(); t != workflows.PaperWorkflowName {
 		return Resumed{}, fmt.Errorf("%s is a %s; resume works on papers (resume a campaign's failed papers one by one)", id, t)
 	}
 	switch st := info.GetStatus(); st {
@@ -60,7 +60,7 @@ func ResumePaper(ctx context.Context, c client.Client, namespace, id string) (Re
 	resp, err := c.ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{
 		Namespace:                 namespace,
 		WorkflowExecution:         &commonpb.WorkflowExecution{WorkflowId: id, RunId: runID},
-		Reason:                    "starter resume: from the start of stage " + stage,
+		Reason:                    "starter resume: from the start of stage " + string(stage),
 		WorkflowTaskFinishEventId: eventID,
 		RequestId:                 uuid.NewString(),
 	})
@@ -70,13 +70,11 @@ func ResumePaper(ctx context.Context, c client.Client, namespace, id string) (Re
 	return Resumed{Stage: stage, EventID: eventID, NewRunID: resp.GetRunId()}, nil
 }
 
-// lastStageStart finds the last stage the paper entered (failed, cancelled,
-// paused and budget stops are states, not stages) and the workflow task
-// completion that first published it.
-func lastStageStart(ctx context.Context, c client.Client, id, runID string) (string, int64, error) {
-	notStages := map[string]bool{workflows.StageFailed: true, workflows.StageDone: true, workflows.StatePaused: true,
-		workflows.StateCancelled: true, workflows.StateBudgetExhausted: true}
-	var stage string
+// lastStageStart finds the last stage the paper entered and the workflow
+// task completion that first published it. (Pauses, budget stops and
+// failures change the State attribute, never the Stage.)
+func lastStageStart(ctx context.Context, c client.Client, id, runID string) (workflows.Stage, int64, error) {
+	var stage workflows.Stage
 	var at int64
 	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
@@ -92,9 +90,9 @@ func lastStageStart(ctx context.Context, c client.Client, id, runID string) (str
 		if p == nil {
 			continue
 		}
-		var s string
-		if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err != nil || notStages[s] || s == stage {
-			continue // a stop, or the same stage again after a pause
+		var s workflows.Stage
+		if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err != nil || s == stage || s == workflows.StageDone {
+			continue
 		}
 		stage, at = s, attrs.GetWorkflowTaskCompletedEventId()
 	}

@@ -131,8 +131,7 @@ func ReplayHistory(h *historypb.History) (ReplayReport, error) {
 		return rep, err
 	}
 	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflow(workflows.CampaignWorkflow)
-	r.RegisterWorkflow(workflows.PaperWorkflow)
+	workflows.RegisterWorkflows(r)
 	// A nil logger would print the replayed workflow's own logs.
 	quiet := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := r.ReplayWorkflowHistory(quiet, h); err != nil {

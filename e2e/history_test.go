@@ -16,9 +16,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/aiscientist/aiscientist/activities"
-	"github.com/aiscientist/aiscientist/internal/app"
 	"github.com/aiscientist/aiscientist/internal/llm"
 	"github.com/aiscientist/aiscientist/internal/paper"
+	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
@@ -32,7 +32,7 @@ import (
 func TestCampaignHistorySize(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	templates, _ := filepath.Abs("../../templates")
+	templates, _ := filepath.Abs("../templates")
 	a, err := app.Start(ctx, app.Config{Dev: true, DataDir: t.TempDir(), Port: -1, UIPort: -1, Templates: templates, NoExperiments: true})
 	if err != nil {
 		t.Fatal(err)
@@ -41,12 +41,12 @@ func TestCampaignHistorySize(t *testing.T) {
 
 	const queue, ideas = "history-size", 50
 	w := worker.New(a.Client, queue, worker.Options{})
-	w.RegisterWorkflow(workflows.CampaignWorkflow)
+	w.RegisterWorkflowWithOptions(workflows.CampaignWorkflow, workflow.RegisterOptions{Name: workflows.CampaignWorkflowName})
 	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in workflows.PaperInput) (workflows.PaperResult, error) {
 		// A full-sized result: five runs, warnings, a review, the cost.
 		p := workflows.PaperProgress{Paper: workflow.GetInfo(ctx).WorkflowExecution.ID, Idea: in.Idea.Name, Title: in.Idea.Title,
-			Template: in.Paper.Template, Stage: workflows.StageDone, State: "completed", Overall: 5, Decision: "Reject",
-			Workspace: "/data/artifacts/papers/" + in.Paper.Key, ResultDir: in.ResultsDir + "/" + in.Folder, PDF: "/data/x.pdf",
+			Template: in.Paper.Template, Stage: workflows.StageDone, State: workflows.StateCompleted, Overall: 5, Decision: "Reject",
+			Workspace: "/data/artifacts/papers/" + in.Paper.Key, ResultDir: in.ResultsDir + "/" + in.Paper.Key, PDF: "/data/x.pdf",
 			Tokens:   llm.Usage{PromptTokens: 900000, CompletionTokens: 80000, Calls: 60, CostUSD: 4.2},
 			Warnings: []string{"run 4 failed 4 times; continuing with the 3 successful runs"}}
 		for r := 0; r <= 5; r++ {
@@ -54,14 +54,14 @@ func TestCampaignHistorySize(t *testing.T) {
 				Change: "Sweep the weight decay over a wider range, one value per run, keeping everything else fixed."})
 		}
 		return workflows.PaperResult{Progress: p}, workflow.Sleep(ctx, time.Second)
-	}, workflow.RegisterOptions{Name: "PaperWorkflow"})
+	}, workflow.RegisterOptions{Name: workflows.PaperWorkflowName})
 	w.RegisterActivityWithOptions(func(context.Context, activities.PreflightInput) (activities.PreflightResult, error) {
 		return activities.PreflightResult{Python: "/usr/bin/python3"}, nil
 	}, activity.RegisterOptions{Name: "Preflight"})
 	w.RegisterActivityWithOptions(func(_ context.Context, in activities.IdeaInput) (activities.IdeaResult, error) {
 		return activities.IdeaResult{Idea: paper.Idea{Name: fmt.Sprintf("idea_%02d", in.Index), Title: fmt.Sprintf("Idea number %d", in.Index),
 			Experiment: "Vary one constant and compare with the baseline.", Interestingness: 5, Feasibility: 8, Novelty: 4},
-			Usage: llm.Usage{PromptTokens: 3000, CompletionTokens: 600, Calls: 3}}, nil
+			Metered: activities.Metered{Usage: llm.Usage{PromptTokens: 3000, CompletionTokens: 600, Calls: 3}}}, nil
 	}, activity.RegisterOptions{Name: "GenerateIdea"})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func TestCampaignHistorySize(t *testing.T) {
 			ideas, limit, runs, events, bytes, largest, time.Since(start).Round(time.Millisecond))
 		completed := 0
 		for _, st := range prog.Ideas {
-			if st.State == "completed" {
+			if st.State == workflows.StateCompleted {
 				completed++
 			}
 		}

@@ -1,6 +1,9 @@
-// Package app wires a worker process: the embedded server (optional), the
-// Temporal client, the activities' dependencies and the worker itself. Both
-// `worker` and `starter demo` use it, so their mains stay thin.
+// Package app is the composition root: it wires a worker process (the
+// embedded server, optional; the Temporal client; the activities'
+// dependencies; the workers of the orchestration queue and of experiment
+// hosts) and holds the client operations the starter shares (dial, start a
+// campaign, resume, replay). Both `worker` and `starter` use it, so their
+// mains stay thin.
 package app
 
 import (
@@ -10,7 +13,6 @@ import (
 	"path/filepath"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/temporal"
@@ -29,15 +31,6 @@ import (
 	"github.com/aiscientist/aiscientist/internal/store/s3store"
 	"github.com/aiscientist/aiscientist/workflows"
 )
-
-// SearchAttributes are registered on the namespace at every embedded start.
-var SearchAttributes = map[string]enumspb.IndexedValueType{
-	workflows.TemplateKey.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	workflows.IdeaNameKey.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	workflows.StageKey.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	workflows.CostUSD.GetName():       enumspb.INDEXED_VALUE_TYPE_DOUBLE,
-	workflows.ReviewOverall.GetName(): enumspb.INDEXED_VALUE_TYPE_INT,
-}
 
 // Config of a worker process.
 type Config struct {
@@ -129,7 +122,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Dev {
 		a.Server, err = devserver.Start(ctx, devserver.Options{
 			DataDir: cfg.DataDir, GRPCPort: cfg.Port, UIPort: cfg.UIPort,
-			SearchAttributes: SearchAttributes,
+			SearchAttributes: workflows.SearchAttributes(),
 			Logger:           cfg.Logger.Named("temporal").WithOptions(zap.IncreaseLevel(a.serverLevel)),
 		})
 		if err != nil {
@@ -272,12 +265,13 @@ func StartCampaign(ctx context.Context, c client.Client, in workflows.CampaignIn
 	if in.Stamp == "" {
 		in.Stamp = time.Now().UTC().Format("20060102_150405")
 	}
-	id := "campaign/" + in.Template + "/" + in.Stamp
+	id := workflows.CampaignWorkflowID(in.Template, in.Stamp)
 	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    id,
-		TaskQueue:             workflows.TaskQueue,
-		StaticSummary:         fmt.Sprintf("%s: %d ideas with %s", in.Template, max(in.NumIdeas, 1), in.Model),
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.TemplateKey.ValueSet(in.Template), workflows.StageKey.ValueSet("preflight")),
+		ID:            id,
+		TaskQueue:     workflows.TaskQueue,
+		StaticSummary: fmt.Sprintf("%s: %d ideas with %s", in.Template, max(in.NumIdeas, 1), in.Model),
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.TemplateKey.ValueSet(in.Template),
+			workflows.StageKey.ValueSet(string(workflows.StagePreflight)), workflows.StateKey.ValueSet(string(workflows.StateRunning))),
 	}, workflows.CampaignWorkflow, in)
 	if err != nil {
 		return "", fmt.Errorf("start campaign: %w", err)

@@ -12,8 +12,8 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/aiscientist/aiscientist/internal/app"
 	"github.com/aiscientist/aiscientist/internal/store/s3store"
+	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
@@ -28,7 +28,7 @@ func TestHostDiesMidRun(t *testing.T) {
 	requireTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	templates, _ := filepath.Abs("../../templates")
+	templates, _ := filepath.Abs("../templates")
 	remote := fakeBucket(ctx, t)
 	cfg := app.Config{Dev: true, DataDir: t.TempDir(), Port: -1, UIPort: -1, Templates: templates,
 		Python: os.Getenv("AISCI_PYTHON"), NoExperiments: true, Remote: remote}
@@ -83,7 +83,7 @@ func TestHostDiesMidRun(t *testing.T) {
 	if err := a.Client.GetWorkflow(ctx, id, "").Get(ctx, &prog); err != nil {
 		t.Fatalf("campaign failed: %v", err)
 	}
-	if len(prog.Ideas) != 1 || prog.Ideas[0].State != "completed" {
+	if len(prog.Ideas) != 1 || prog.Ideas[0].State != workflows.StateCompleted {
 		t.Fatalf("campaign progress = %+v", prog)
 	}
 	v, err := a.Client.QueryWorkflow(ctx, prog.Ideas[0].PaperID, "", workflows.ProgressQuery)

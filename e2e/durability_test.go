@@ -21,7 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/aiscientist/aiscientist/activities"
-	"github.com/aiscientist/aiscientist/internal/app"
+	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
@@ -41,11 +41,11 @@ func TestWorkerKilledMidExperiment(t *testing.T) {
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "worker")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./worker")
-	build.Dir = "../.."
+	build.Dir = ".."
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build worker: %v\n%s", err, out)
 	}
-	templates, _ := filepath.Abs("../../templates")
+	templates, _ := filepath.Abs("../templates")
 	dataDir, results := filepath.Join(tmp, "data"), t.TempDir()
 	port := freePortPair(t)
 	args := []string{"--dev", "--data-dir", dataDir, "--port", strconv.Itoa(port), "--templates", templates, "--log-level", "warn"}
@@ -126,11 +126,11 @@ func TestWorkerKilledMidExperiment(t *testing.T) {
 	if err := c.GetWorkflow(wctx, id, "").Get(wctx, &prog); err != nil {
 		t.Fatalf("campaign after the restart: %v", err)
 	}
-	if prog.State != "completed" || len(prog.Ideas) != 1 || prog.Ideas[0].State != "completed" {
+	if prog.State != workflows.StateCompleted || len(prog.Ideas) != 1 || prog.Ideas[0].State != workflows.StateCompleted {
 		t.Fatalf("campaign progress = %+v", prog)
 	}
 	pp, ok := campaignPaper(ctx, c, id)
-	if !ok || pp.State != "completed" || pp.Stage != workflows.StageDone {
+	if !ok || pp.State != workflows.StateCompleted || pp.Stage != workflows.StageDone {
 		t.Fatalf("paper progress = %+v", pp)
 	}
 

@@ -68,12 +68,10 @@ func (a *App) AddHost(hc HostConfig) (*HostWorkers, error) {
 	own.RegisterActivity(h.Host.AcquireDevice)
 	h.workers = append(h.workers, shared, own)
 	for i, d := range inv.Devices {
-		acts := a.newActivities(hc.Artifacts)
-		acts.Device = &activities.Device{Host: h.Host, Index: i, Slot: d, Probe: probe}
+		dev := &activities.Device{Host: h.Host, Index: i, Slot: d, Probe: probe}
 		// One run at a time: the device is the run's alone.
 		w := worker.New(a.Client, activities.DeviceQueue(name, i), worker.Options{MaxConcurrentActivityExecutionSize: 1})
-		w.RegisterActivity(acts.RunExperiment)
-		w.RegisterActivity(acts.RunPlot)
+		w.RegisterActivity(activities.NewRunner(a.newActivities(hc.Artifacts), dev))
 		h.workers = append(h.workers, w)
 	}
 	for _, w := range h.workers {

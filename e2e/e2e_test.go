@@ -26,9 +26,9 @@ import (
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/aiscientist/aiscientist/internal/app"
 	"github.com/aiscientist/aiscientist/internal/latex"
 	"github.com/aiscientist/aiscientist/internal/paper"
+	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
@@ -59,7 +59,7 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	dataDir, results := t.TempDir(), t.TempDir()
-	templates, _ := filepath.Abs("../../templates")
+	templates, _ := filepath.Abs("../templates")
 	uiPort := freePort(t)
 	// The scripted model is free; priced here (per million tokens: $1 in,
 	// $2 out) so the campaign's budget runs out mid-paper for real.
@@ -87,6 +87,10 @@ func TestOnePaperEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	waiting := awaitBudgetStop(ctx, t, a.Client, id)
+	// The stop is visible to Web UI filters on State, with the stage it
+	// stopped in still in Stage.
+	stopQuery := fmt.Sprintf("WorkflowId = '%s' AND State = 'budget exhausted' AND Stage = '%s'", waiting.Paper, waiting.Stage)
+	awaitVisible(ctx, t, a.Client, stopQuery)
 	if !strings.Contains(waiting.Budget.Note, "starter budget "+id+" --usd N") || waiting.Budget.SpentUSD > 0.05 || waiting.Budget.SpentUSD == 0 {
 		t.Errorf("paper stopped at its budget with %+v", waiting.Budget)
 	}
@@ -103,7 +107,7 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	if err := a.Client.GetWorkflow(ctx, id, "").Get(ctx, &prog); err != nil {
 		t.Fatalf("campaign failed: %v", err)
 	}
-	if prog.State != "completed" || len(prog.Ideas) != 1 || prog.Ideas[0].State != "completed" {
+	if prog.State != workflows.StateCompleted || len(prog.Ideas) != 1 || prog.Ideas[0].State != workflows.StateCompleted {
 		t.Fatalf("campaign progress = %+v", prog)
 	}
 	idea := prog.Ideas[0]
@@ -191,8 +195,7 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	}
 	// Determinism: the recorded histories replay against today's code.
 	replayer := worker.NewWorkflowReplayer()
-	replayer.RegisterWorkflow(workflows.PaperWorkflow)
-	replayer.RegisterWorkflow(workflows.CampaignWorkflow)
+	workflows.RegisterWorkflows(replayer)
 	if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
 		t.Errorf("paper history does not replay: %v", err)
 	}
@@ -206,7 +209,7 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	}
 
 	// Search attributes make papers filterable, in the server and the Web UI.
-	list, err := a.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("IdeaName = '%s' AND Template = 'grokking' AND Stage = 'done' AND CostUSD >= 0 AND ReviewOverall >= 1", idea.Name)})
+	list, err := a.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("IdeaName = '%s' AND Template = 'grokking' AND Stage = 'done' AND State = 'completed' AND CostUSD >= 0 AND ReviewOverall >= 1", idea.Name)})
 	if err != nil || len(list.GetExecutions()) != 1 {
 		t.Errorf("visibility query by search attributes: %v, %d results", err, len(list.GetExecutions()))
 	}
@@ -248,6 +251,19 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	}
 }
 
+// awaitVisible waits until a visibility query finds exactly one workflow
+// (visibility follows the upserts by a moment).
+func awaitVisible(ctx context.Context, t *testing.T, c client.Client, query string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		list, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err == nil && len(list.GetExecutions()) == 1 {
+			return
+		}
+	}
+	t.Errorf("no workflow matches %s", query)
+}
+
 // awaitBudgetStop polls the campaign until its paper stops at its share of
 // the budget, and returns the paper's progress then.
 func awaitBudgetStop(ctx context.Context, t *testing.T, c client.Client, id string) workflows.PaperProgress {
@@ -274,7 +290,7 @@ func awaitBudgetStop(ctx context.Context, t *testing.T, c client.Client, id stri
 				t.Logf("paper stopped at its budget in stage %s: %s", pp.Stage, pp.Budget.Note)
 				return pp
 			}
-			if cp.State == "completed" || cp.State == "failed" {
+			if cp.State == workflows.StateCompleted || cp.State == workflows.StateFailed {
 				t.Fatalf("campaign ended without stopping at its budget: %+v", cp)
 			}
 		}

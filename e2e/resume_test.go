@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aiscientist/aiscientist/internal/app"
 	"github.com/aiscientist/aiscientist/internal/scripted"
+	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
@@ -23,7 +23,7 @@ func TestResumeFailedPaper(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	t.Setenv(scripted.RefuseEnv, "## Review")
-	templates, _ := filepath.Abs("../../templates")
+	templates, _ := filepath.Abs("../templates")
 	a, err := app.Start(ctx, app.Config{Dev: true, DataDir: t.TempDir(), Port: -1, UIPort: -1, Templates: templates,
 		Python: os.Getenv("AISCI_PYTHON"), CPUSlots: 1})
 	if err != nil {
@@ -46,7 +46,7 @@ func TestResumeFailedPaper(t *testing.T) {
 	}
 	paperID := cp.Ideas[0].PaperID
 	failed := paperProgress(ctx, t, a, paperID)
-	if failed.State != "failed" || !strings.HasPrefix(failed.Error, "review:") {
+	if failed.State != workflows.StateFailed || !strings.HasPrefix(failed.Error, "review:") {
 		t.Fatalf("paper state %q, error %q; want failed in review", failed.State, failed.Error)
 	}
 	ledger := filepath.Join(failed.Workspace, "logs", "executions.jsonl")
@@ -73,7 +73,7 @@ func TestResumeFailedPaper(t *testing.T) {
 		t.Fatalf("the resumed paper failed: %v", err)
 	}
 	done := paperProgress(ctx, t, a, paperID)
-	if done.State != "completed" || done.Overall == 0 || done.PDF == "" {
+	if done.State != workflows.StateCompleted || done.Overall == 0 || done.PDF == "" {
 		t.Errorf("after resume: state %q, overall %d, pdf %q", done.State, done.Overall, done.PDF)
 	}
 	if after := starts(t, ledger); after != before {

@@ -1,0 +1,206 @@
+package activities
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/aiscientist/aiscientist/internal/llm"
+	"github.com/aiscientist/aiscientist/internal/store"
+)
+
+// A paper's two ledgers, append-only JSON lines in its logs/ folder: every
+// model call (the record behind every cost figure shown) and every start
+// and end of a script (the record that a finished run never ran again).
+
+// LedgerFile lists every model call of a paper (or a campaign's ideation),
+// one JSON line each.
+const LedgerFile = "logs/calls.jsonl"
+
+// ExecutionsFile lists every start and end of an experiment or plot
+// script in a paper, one JSON line each.
+const ExecutionsFile = "logs/executions.jsonl"
+
+// ledgerEntry is one line of the calls ledger.
+type ledgerEntry struct {
+	llm.CallRecord
+	Workflow string `json:"workflow"`
+	Run      string `json:"run"`
+	Activity string `json:"activity"`
+	Attempt  int32  `json:"attempt"`
+}
+
+var ledgerMu sync.Mutex // one worker process appends one line at a time
+
+// startMeter counts (and limits) the activity's model calls, writing each to
+// the ledger under dir. Calls made by earlier attempts of the same activity
+// are read back from the ledger, so a retried activity reports everything
+// it cost and its budget check includes money already spent.
+func startMeter(ctx context.Context, dir string, b llm.Budget) (context.Context, *llm.Meter) {
+	info := activity.GetInfo(ctx)
+	path := filepath.Join(dir, LedgerFile)
+	earlier := earlierAttempts(path, info)
+	b.SpentUSD += earlier.CostUSD
+	ctx, m := llm.WithMeter(ctx, b)
+	m.Add(earlier)
+	m.Record = func(r llm.CallRecord) {
+		e := ledgerEntry{CallRecord: r, Workflow: info.WorkflowExecution.ID, Run: info.WorkflowExecution.RunID, Activity: info.ActivityID, Attempt: info.Attempt}
+		if err := appendJSONLine(path, e); err != nil {
+			activity.GetLogger(ctx).Warn("call ledger not written", "path", path, "error", err)
+		}
+	}
+	return ctx, m
+}
+
+// earlierAttempts sums the ledger's calls of this activity's earlier attempts.
+func earlierAttempts(path string, info activity.Info) llm.Usage {
+	var u llm.Usage
+	if info.Attempt <= 1 {
+		return u
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return u
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		var e ledgerEntry
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			continue // a torn last line after a crash
+		}
+		if e.Workflow == info.WorkflowExecution.ID && e.Run == info.WorkflowExecution.RunID &&
+			e.Activity == info.ActivityID && e.Attempt < info.Attempt {
+			u = u.Add(e.Usage)
+		}
+	}
+	return u
+}
+
+// execution is one line of the executions ledger.
+type execution struct {
+	Event    string    `json:"event"` // start, end, cached, abandoned
+	Script   string    `json:"script"`
+	Run      int       `json:"run"` // -1: plot.py
+	Attempt  int       `json:"attempt"`
+	Workflow string    `json:"workflow,omitempty"`
+	Activity int32     `json:"activity_attempt,omitempty"` // Temporal's retry count
+	Host     string    `json:"host,omitempty"`
+	Device   int       `json:"device"`
+	Time     time.Time `json:"time"`
+	Change   string    `json:"change,omitempty"` // the coder's plan for this attempt
+	OK       bool      `json:"ok,omitempty"`
+	ExitCode *int      `json:"exit_status,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Stderr   string    `json:"stderr_tail,omitempty"` // failed attempts: what the model was shown
+	Seconds  float64   `json:"seconds,omitempty"`
+	// Metrics are the means of final_info.json of a successful run.
+	Metrics map[string]map[string]float64 `json:"metrics,omitempty"`
+}
+
+func (r *Runner) logExecution(ctx context.Context, dir string, e execution) {
+	if activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		e.Workflow = info.WorkflowExecution.ID
+		if e.Activity == 0 {
+			e.Activity = info.Attempt
+		}
+	}
+	hb := r.dev.heartbeat("", 0)
+	e.Host, e.Device, e.Time = hb.Host, hb.Device, time.Now().UTC()
+	if err := appendJSONLine(filepath.Join(dir, ExecutionsFile), e); err != nil && activity.IsActivity(ctx) {
+		activity.GetLogger(ctx).Warn("executions ledger not written", "error", err)
+	}
+}
+
+// retried handles a run that Temporal retries after the previous try was
+// lost (a killed worker, a missed heartbeat): that try's logs are kept
+// under <log>.activity<N>.{stdout,stderr}, since the canonical names are
+// what the coder reads, and a start without an end in the ledger is closed
+// with an "abandoned" event.
+func (r *Runner) retried(ctx context.Context, dir, logs, logName, script string, run, attempt int) {
+	if !activity.IsActivity(ctx) || activity.GetInfo(ctx).Attempt <= 1 {
+		return
+	}
+	prev := activity.GetInfo(ctx).Attempt - 1
+	for _, ext := range []string{".stdout", ".stderr"} {
+		if old := filepath.Join(logs, logName+ext); store.Exists(old) {
+			_ = os.Rename(old, filepath.Join(logs, fmt.Sprintf("%s.activity%d%s", logName, prev, ext)))
+		}
+	}
+	started, ended := false, false
+	f, err := os.Open(filepath.Join(dir, ExecutionsFile))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		var e execution
+		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Script != script || e.Run != run || e.Attempt != attempt || e.Activity != prev {
+			continue
+		}
+		started = started || e.Event == "start"
+		ended = ended || e.Event == "end"
+	}
+	if started && !ended {
+		r.logExecution(ctx, dir, execution{Event: "abandoned", Script: script, Run: run, Attempt: attempt, Activity: prev,
+			Error: "this try never reported back (worker killed or heartbeat lost); Temporal retried it"})
+	}
+}
+
+// logEnd records how a script's execution ended, as the workflow sees it
+// (a run that exited 0 without final_info.json is a failure here too).
+func (r *Runner) logEnd(ctx context.Context, dir string, run, attempt int, res RunResult, err error) {
+	script := "experiment.py"
+	if run < 0 {
+		script = "plot.py"
+	}
+	e := execution{Event: "end", Script: script, Run: run, Attempt: attempt, OK: res.OK, Error: res.Error, Seconds: res.Duration.Seconds()}
+	if err != nil {
+		e.Error = "activity failed: " + err.Error()
+	} else {
+		e.ExitCode = &res.ExitCode
+	}
+	if !res.OK {
+		e.Stderr = res.stderrTail
+	}
+	if res.OK && len(res.metrics) > 0 {
+		e.Metrics = map[string]map[string]float64{}
+		for ds, v := range res.metrics {
+			e.Metrics[ds] = v.Means
+		}
+	}
+	r.logExecution(ctx, dir, e)
+}
+
+// appendJSONLine appends v as one JSON line (both ledgers).
+func appendJSONLine(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	ledgerMu.Lock()
+	defer ledgerMu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,361 @@
+package workflows
+
+import (
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/aiscientist/aiscientist/activities"
+	"github.com/aiscientist/aiscientist/internal/llm"
+	"github.com/aiscientist/aiscientist/internal/paper"
+)
+
+// This file is the contract between the workflows and everyone who starts,
+// follows or steers them (starter, worker, tests, the Web UI): names, IDs,
+// stages, states, messages, inputs, progress and results.
+
+// Workflow types, as registered and as recorded in histories.
+const (
+	CampaignWorkflowName = "CampaignWorkflow"
+	PaperWorkflowName    = "PaperWorkflow"
+)
+
+// TaskQueue is where the workers poll for workflows and for every activity
+// that is not an experiment host's (see activities.ExperimentsQueue).
+const TaskQueue = "aiscientist"
+
+// CampaignWorkflowID is readable, so a campaign can be found by template
+// and launch time.
+func CampaignWorkflowID(template, stamp string) string { return "campaign/" + template + "/" + stamp }
+
+// PaperWorkflowID is deterministic and readable, so a paper can be found,
+// fetched and resumed by name, and the same idea never runs twice at once.
+func PaperWorkflowID(template, idea string) string { return "paper/" + template + "/" + idea }
+
+// Stage is where a workflow is in its work, in order. Stages only move
+// forward; whether the workflow is running, paused or stopped is its State.
+type Stage string
+
+// Stages of a campaign.
+const (
+	StagePreflight Stage = "preflight"
+	StageIdeas     Stage = "ideas"
+	StagePapers    Stage = "papers"
+)
+
+// Stages of a paper.
+const (
+	StageSetup       Stage = "setup"
+	StageBaseline    Stage = "baseline"
+	StageExperiments Stage = "experiments"
+	StagePlots       Stage = "plots"
+	StageNotes       Stage = "notes"
+	StageWriteup     Stage = "writeup"
+	StageLatex       Stage = "latex"
+	StageReview      Stage = "review"
+	StageExport      Stage = "export"
+)
+
+// StageDone ends campaigns and papers that completed.
+const StageDone Stage = "done"
+
+// State is how a workflow, or one idea of a campaign, stands.
+type State string
+
+// States of campaigns and papers.
+const (
+	StateRunning   State = "running"
+	StateCompleted State = "completed"
+	StateFailed    State = "failed"
+	// StateCancelled is a paper cancelled by a person (or skipped).
+	StateCancelled State = "cancelled"
+	// StatePaused holds before the next activity until an unpause.
+	StatePaused State = "paused"
+	// StateBudgetExhausted waits for the budget to be raised.
+	StateBudgetExhausted State = "budget exhausted"
+	// StateAwaitingApproval: a held idea (an IdeaStatus), or a campaign
+	// with nothing to run until one is approved or rejected.
+	StateAwaitingApproval State = "awaiting approval"
+)
+
+// States an idea of a campaign has besides those of its paper.
+const (
+	StatePending  State = "pending" // kept, its paper not started yet
+	StateSkipped  State = "skipped" // a duplicate, or skipped by request
+	StateRejected State = "rejected"
+)
+
+// Search attributes the workflows publish, so papers and campaigns are
+// filterable in the Web UI and by `starter list` (e.g. `Stage =
+// "experiments" AND State = "budget exhausted"`).
+var (
+	TemplateKey = temporal.NewSearchAttributeKeyKeyword("Template")
+	IdeaNameKey = temporal.NewSearchAttributeKeyKeyword("IdeaName")
+	StageKey    = temporal.NewSearchAttributeKeyKeyword("Stage")
+	StateKey    = temporal.NewSearchAttributeKeyKeyword("State")
+	// CostUSD is the model spend so far, e.g. `CostUSD > 5`.
+	CostUSD = temporal.NewSearchAttributeKeyFloat64("CostUSD")
+	// ReviewOverall is the review's overall score (1-10), published once
+	// the paper is reviewed, e.g. `ReviewOverall >= 6`.
+	ReviewOverall = temporal.NewSearchAttributeKeyInt64("ReviewOverall")
+)
+
+// SearchAttributes lists every key above with its type, for registration
+// on a namespace (the embedded server does it at every start).
+func SearchAttributes() map[string]enumspb.IndexedValueType {
+	return map[string]enumspb.IndexedValueType{
+		TemplateKey.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		IdeaNameKey.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		StageKey.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		StateKey.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		CostUSD.GetName():       enumspb.INDEXED_VALUE_TYPE_DOUBLE,
+		ReviewOverall.GetName(): enumspb.INDEXED_VALUE_TYPE_INT,
+	}
+}
+
+// Messages. Every workflow answers ProgressQuery (a PaperProgress or a
+// CampaignProgress). Pause and unpause are signals on papers and campaigns
+// (a campaign passes them on); they take effect at the next activity
+// boundary. BudgetUpdate is both an update (answers with the new
+// BudgetStatus, or refuses a bad value before anything changes) and a
+// signal, on papers and campaigns alike. Skip is a campaign signal naming
+// one of its papers or ideas (a string). Approve and reject are campaign
+// updates taking an IdeaDecision and answering with the names decided.
+const (
+	ProgressQuery = "progress"
+	PauseSignal   = "pause"
+	UnpauseSignal = "unpause"
+	BudgetUpdate  = "budget"
+	SkipSignal    = "skip"
+	ApproveUpdate = "approve"
+	RejectUpdate  = "reject"
+)
+
+// Messages between a campaign and its papers.
+const (
+	// grantSignal carries a campaign's share for one of its papers (USD).
+	grantSignal = "budget-grant"
+	// paperBudgetSignal tells a campaign that one of its papers stopped
+	// at, or resumed after, its budget (a paperBudgetNotice).
+	paperBudgetSignal = "paper-budget"
+)
+
+// BudgetChange sets a new limit in US dollars: a paper's own limit, or a
+// campaign's total.
+type BudgetChange struct {
+	LimitUSD float64 `json:"limit_usd"`
+}
+
+// BudgetStatus is a workflow's budget as shown by status and updates.
+type BudgetStatus struct {
+	// LimitUSD is the workflow's own limit: a campaign's total, a paper's
+	// own (0: none).
+	LimitUSD float64 `json:"limit_usd,omitempty"`
+	SpentUSD float64 `json:"spent_usd"`
+	// GrantUSD is, for a paper, its share of the campaign's budget; for a
+	// campaign, the shares its running papers hold.
+	GrantUSD  float64 `json:"grant_usd,omitempty"`
+	Exhausted bool    `json:"exhausted,omitempty"`
+	Note      string  `json:"note,omitempty"` // why it stopped and how to go on
+}
+
+// PaperLimit is what binds a paper: the lower of its own limit and its
+// share (0: no limit).
+func (b BudgetStatus) PaperLimit() float64 {
+	return paperBudget{limit: b.LimitUSD, grant: b.GrantUSD}.effective()
+}
+
+// paperBudgetNotice is what a paper tells its campaign.
+type paperBudgetNotice struct {
+	Paper     string
+	Exhausted bool
+	SpentUSD  float64
+	LimitUSD  float64 // the paper's own limit (0: none), which a share need not pass
+}
+
+// IdeaDecision names the idea (its Name) an approve or reject update is for;
+// All approves every idea that waits.
+type IdeaDecision struct {
+	Idea   string `json:"idea,omitempty"`
+	All    bool   `json:"all,omitempty"`
+	Reason string `json:"reason,omitempty"` // a rejection's, shown in status
+}
+
+// PaperInput starts one paper. Its workspace is Paper.Key
+// (<template>/<YYYYMMDD_HHMMSS>_<Name>), whose last part also names the
+// exported folder.
+type PaperInput struct {
+	Paper         activities.PaperRef
+	Idea          paper.Idea
+	Quick         bool
+	RerunBaseline bool // run run_0 here instead of using the template's
+	// TemplateBaseline keeps the template's checked-in run_0 for a full
+	// paper instead of the experiment host's own.
+	TemplateBaseline bool
+	MaxRuns          int           // default 5
+	MaxRunAttempts   int           // attempts per run, default 4 (every run alike)
+	RunTimeout       time.Duration // default 2 h
+	PlotTimeout      time.Duration // default 10 min
+	LatexRounds      int           // check/compile rounds, default 5
+	ResultsDir       string        // export root; empty: no export
+	// BudgetUSD limits this paper's model spending (0: no limit of its own).
+	BudgetUSD float64
+	// GrantUSD is the campaign's share for this paper (0: none); the
+	// campaign raises it with a signal as money frees up.
+	GrantUSD float64
+	// HostTimeout: an experiment host that does not pick up its queued work
+	// within it is taken for dead, and the run moves (default 5 min).
+	HostTimeout time.Duration
+	// HostWait: how long to wait for any experiment host at all (default 24 h).
+	HostWait time.Duration
+}
+
+func (in *PaperInput) defaults() {
+	if in.MaxRuns <= 0 {
+		in.MaxRuns = 5
+	}
+	if in.MaxRunAttempts <= 0 {
+		in.MaxRunAttempts = 4
+	}
+	if in.RunTimeout <= 0 {
+		in.RunTimeout = 2 * time.Hour
+	}
+	if in.PlotTimeout <= 0 {
+		in.PlotTimeout = 10 * time.Minute
+	}
+	if in.LatexRounds <= 0 {
+		in.LatexRounds = 5
+	}
+	if in.HostTimeout <= 0 {
+		in.HostTimeout = 5 * time.Minute
+	}
+	if in.HostWait <= 0 {
+		in.HostWait = 24 * time.Hour
+	}
+}
+
+// RunStatus is one experiment run as the progress query reports it.
+type RunStatus struct {
+	Run      int    `json:"run"`
+	Attempts int    `json:"attempts"`
+	OK       bool   `json:"ok"`
+	Error    string `json:"error,omitempty"`
+	Seconds  int    `json:"seconds,omitempty"`
+	Cached   bool   `json:"cached,omitempty"` // a baseline the host had computed before
+	// Change is the coder's account of the last attempt's change; every
+	// attempt's full record is in the paper's logs/executions.jsonl.
+	Change string `json:"change,omitempty"`
+}
+
+// PaperProgress answers the progress query.
+type PaperProgress struct {
+	Paper     string       `json:"paper"`
+	Idea      string       `json:"idea"`
+	Title     string       `json:"title"`
+	Template  string       `json:"template"`
+	Model     string       `json:"model"`
+	Stage     Stage        `json:"stage"`
+	State     State        `json:"state"`
+	Run       int          `json:"run"`
+	Attempt   int          `json:"attempt"`
+	Host      string       `json:"host,omitempty"` // experiment host of the runs
+	Device    int          `json:"device"`
+	Runs      []RunStatus  `json:"runs"`
+	Tokens    llm.Usage    `json:"tokens"`
+	Budget    BudgetStatus `json:"budget"` // computed when queried and at the end
+	Figures   int          `json:"figures"`
+	PDF       string       `json:"pdf,omitempty"`
+	Overall   int          `json:"overall,omitempty"`
+	Decision  string       `json:"decision,omitempty"`
+	Workspace string       `json:"workspace,omitempty"`
+	ResultDir string       `json:"result_dir,omitempty"`
+	Warnings  []string     `json:"warnings,omitempty"`
+	Error     string       `json:"error,omitempty"`
+	// Stages of the reference system this build cannot run yet, shown so
+	// nobody mistakes their absence for a pass.
+	NoveltyCheck   string `json:"novelty_check"`
+	CitationSearch string `json:"citation_search"`
+}
+
+// PaperResult is what a finished paper returns. A failed or cancelled
+// paper carries its PaperProgress in the error's details instead.
+type PaperResult struct {
+	Progress PaperProgress
+}
+
+// CampaignInput is one launch: a template, a model and a number of ideas.
+type CampaignInput struct {
+	Template           string
+	Model              string
+	NumIdeas           int
+	Quick              bool
+	TemplateBaseline   bool // full papers use the template's run_0, not the host's
+	SkipIdeaGeneration bool // run stored ideas: the template's seeds, then its idea store
+	// HoldIdeas holds each new idea until an approve (or reject) update.
+	HoldIdeas   bool
+	Reflections int // idea self-reflection rounds, default 3
+	Parallel    int // papers at once, default 1
+	ResultsDir  string
+	// Stamp (YYYYMMDD_HHMMSS) names result folders; default: workflow start time.
+	Stamp string
+	// Paper settings passed on to every paper (zero: paper defaults).
+	MaxRuns    int
+	RunTimeout time.Duration
+	// HostTimeout: an experiment host silent for this long loses its runs
+	// to another (zero: the paper default, 5 min).
+	HostTimeout time.Duration
+	// BudgetUSD limits the campaign's model spending in total, ideas and
+	// papers together; PaperBudgetUSD limits each paper. Zero: no limit.
+	BudgetUSD      float64
+	PaperBudgetUSD float64
+	// HistoryLimit: past this many history events the campaign finishes
+	// its running papers, starts no new one, and continues as new (0: when
+	// the server suggests it, at about 4,000 events or 4 MB).
+	HistoryLimit int
+	// Carry is what a campaign that continued as new carries over.
+	Carry *CampaignCarry `json:",omitempty"`
+}
+
+// CampaignCarry is a campaign's state across continue-as-new: its progress,
+// the ideas it keeps and how far it got; no paper is running at that point.
+type CampaignCarry struct {
+	Prog      CampaignProgress
+	Ideas     []paper.Idea
+	Next      int // ideas[Next:] have not started
+	Completed int
+	Finished  float64 // what finished papers spent
+	Total     float64 // the budget, raises included
+	Paused    bool
+}
+
+// IdeaStatus is one idea and its paper as the campaign sees it.
+type IdeaStatus struct {
+	Name     string `json:"name"`
+	Title    string `json:"title"`
+	PaperID  string `json:"paper_id,omitempty"`
+	State    State  `json:"state"` // pending, awaiting approval, running, budget exhausted, completed, failed, skipped, rejected
+	Error    string `json:"error,omitempty"`
+	Overall  int    `json:"overall,omitempty"`
+	Decision string `json:"decision,omitempty"`
+	Result   string `json:"result_dir,omitempty"`
+	PDF      string `json:"pdf,omitempty"` // in the result folder when exported
+	// CostUSD is a finished paper's model spending.
+	CostUSD float64 `json:"cost_usd,omitempty"`
+}
+
+// CampaignProgress answers the progress query, and is the campaign's result.
+type CampaignProgress struct {
+	Campaign string       `json:"campaign"`
+	Template string       `json:"template"`
+	Model    string       `json:"model"`
+	Stage    Stage        `json:"stage"` // preflight, ideas, papers, done
+	State    State        `json:"state"`
+	Ideas    []IdeaStatus `json:"ideas"`
+	Tokens   llm.Usage    `json:"tokens"` // ideation only; papers report their own
+	// Budget: SpentUSD counts ideation and finished papers; GrantUSD is what
+	// running papers may still spend.
+	Budget       BudgetStatus `json:"budget"`
+	NoveltyCheck string       `json:"novelty_check"`
+	Error        string       `json:"error,omitempty"`
+}
