@@ -121,7 +121,8 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res Code
 		activity.RecordHeartbeat(ctx, reflection)
 		// Earlier turns are kept without their file dumps: the current
 		// files are always attached to the newest message only.
-		req := llm.Request{Model: in.Paper.Model, System: system, Messages: append(append([]llm.Message(nil), conv.Messages...), llm.Message{Role: "user", Content: withFiles(msg, dir, allowed, in.Kind)})}
+		msgs := append(append([]llm.Message(nil), conv.Messages...), llm.Message{Role: "user", Content: withFiles(msg, dir, allowed, in.Kind)})
+		req := llm.Request{Model: in.Paper.Model, System: system, Messages: msgs}
 		resp, err := a.chat(ctx, req)
 		if err != nil {
 			return CoderTurnResult{}, err

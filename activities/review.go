@@ -67,7 +67,8 @@ func (a *Activities) ReviewPaper(ctx context.Context, in ReviewInput) (_ ReviewR
 		r, err = paper.ParseReview(js)
 		return err
 	}
-	req := llm.Request{Model: model, System: reviewSystem, Messages: []llm.Message{{Role: "user", Content: fmt.Sprintf(reviewPrompt, text)}}, Temperature: reviewTemperature}
+	req := llm.Request{Model: model, System: reviewSystem, Temperature: reviewTemperature,
+		Messages: []llm.Message{{Role: "user", Content: fmt.Sprintf(reviewPrompt, text)}}}
 	_, msgs, err := a.ask(ctx, req, "review", parse, func(err error) string { return fmt.Sprintf(reviewBadJSONPrompt, err) })
 	if len(msgs) > len(req.Messages) {
 		// Kept for failures too: the replies show why a review was unusable.

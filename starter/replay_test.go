@@ -109,7 +109,7 @@ func TestReplayTamperedHistory(t *testing.T) {
 				}
 			}
 			return false
-		}, "non-deterministic: [TMPRL1100] nondeterministic workflow: history event is ActivityTaskScheduled: (ActivityId:8, ActivityType:(Name:SomethingElse)"},
+		}, "non-deterministic: [TMPRL1100] nondeterministic workflow: history event is ActivityTaskScheduled: (ActivityId:6, ActivityType:(Name:SomethingElse)"},
 		{"unknown workflow type", func(h *historypb.History) bool {
 			h.Events[0].GetWorkflowExecutionStartedEventAttributes().WorkflowType.Name = "OtherWorkflow"
 			return true
