@@ -470,13 +470,22 @@ func (c *campaignRun) awaitBudget(ctx workflow.Context, why string) error {
 		return err
 	}
 	c.note = ""
-	c.setState(ctx, StateRunning)
+	c.setState(ctx, c.runningState())
 	return nil
 }
 
 // Human control: pause, skip, and approval of held ideas. A pause takes
 // effect at the next activity boundary: an experiment or model call in
 // flight finishes first, and nothing is lost.
+
+// runningState is the state of a campaign that waits for nothing but a
+// pause, if any.
+func (c *campaignRun) runningState() State {
+	if c.paused {
+		return StatePaused
+	}
+	return StateRunning
+}
 
 // checkpoint holds a paused campaign before it starts an idea or a paper.
 func (c *campaignRun) checkpoint(ctx workflow.Context) error {
@@ -491,7 +500,7 @@ func (c *campaignRun) pauseChanged(ctx workflow.Context, paused bool) {
 		sig = PauseSignal
 		c.setState(ctx, StatePaused)
 	} else if c.prog.State == StatePaused {
-		c.setState(ctx, StateRunning)
+		c.setState(ctx, c.runningState())
 	}
 	for _, r := range c.active {
 		id := PaperWorkflowID(c.in.Template, r.idea.Name)
