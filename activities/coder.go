@@ -289,7 +289,7 @@ func runSummary(dir string, run int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	fi, err := paper.ParseFinalInfo(b)
+	fi, err := ReadFinalInfo(b)
 	if err != nil {
 		return "", err
 	}
@@ -336,12 +336,15 @@ func figures(dir string) []string {
 	return out
 }
 
-// allResults gathers every completed run's final_info as one JSON document.
+// allResults gathers every completed run's results, as read (nested
+// metrics flattened, diverged and missing ones named), as one JSON document.
 func allResults(dir string) string {
-	all := map[string]json.RawMessage{}
+	all := map[string]paper.FinalInfo{}
 	for _, r := range completedRuns(dir) {
-		if b, err := os.ReadFile(filepath.Join(dir, r, "final_info.json")); err == nil && json.Valid(b) {
-			all[r] = b
+		if b, err := os.ReadFile(filepath.Join(dir, r, "final_info.json")); err == nil {
+			if fi, err := ReadFinalInfo(b); err == nil {
+				all[r] = fi
+			}
 		}
 	}
 	b, _ := json.MarshalIndent(all, "", "  ")

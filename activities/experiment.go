@@ -98,7 +98,7 @@ func (r *Runner) RunExperiment(ctx context.Context, in RunInput) (_ RunResult, e
 		res.OK, res.Error = false, fmt.Sprintf("experiment.py exited 0 but wrote no %s/final_info.json", out)
 		return res, nil
 	}
-	if res.metrics, err = paper.ParseFinalInfo(b); err != nil {
+	if res.metrics, err = ReadFinalInfo(b); err != nil {
 		res.OK, res.Error = false, fmt.Sprintf("%s/final_info.json: %v", out, err)
 		return res, nil
 	}

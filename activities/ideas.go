@@ -169,7 +169,7 @@ func (a *Activities) askIdea(ctx context.Context, in IdeaInput, t template.Templ
 	}
 	req := llm.Request{Model: in.Model, System: fmt.Sprintf(ideaSystem, t.Prompt.System), Temperature: ideaTemperature}
 	msgs := []llm.Message{{Role: "user", Content: fmt.Sprintf(ideaFirstPrompt, t.Prompt.TaskDescription, code, prev.String(), rounds)}}
-	fix := func(err error) string { return fmt.Sprintf(ideaBadJSONPrompt, err) }
+	fix := func(err error) string { return Correction(ReplyIdea, "", err) }
 	chat := msgs
 	defer func() { _ = store.WriteFile(chatPath, []byte(transcript(chat))) }()
 	var res IdeaResult
@@ -180,7 +180,7 @@ func (a *Activities) askIdea(ctx context.Context, in IdeaInput, t template.Templ
 		req.Messages = msgs
 		var idea paper.Idea
 		parse := func(reply string) (err error) {
-			idea, err = parseIdeaReply(reply)
+			idea, err = ReadIdea(reply)
 			return err
 		}
 		resp, turns, err := a.ask(ctx, req, fmt.Sprintf("idea %d round %d", in.Index, round), parse, fix)
@@ -199,14 +199,6 @@ func (a *Activities) askIdea(ctx context.Context, in IdeaInput, t template.Templ
 		}
 	}
 	return res, nil
-}
-
-func parseIdeaReply(reply string) (paper.Idea, error) {
-	js, err := llm.ExtractJSONAfter(reply, "NEW IDEA JSON:")
-	if err != nil {
-		return paper.Idea{}, err
-	}
-	return paper.ParseIdea(js)
 }
 
 // loadIdeas reads the stored ideas in index order.

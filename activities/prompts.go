@@ -190,9 +190,9 @@ const refineSectionPrompt = `## Refine section: %s
 Criticise the %s you just wrote and fix every problem: unenclosed math symbols, figures that are not available or included twice, LaTeX syntax errors, numbers not found in the notes or results, repeated figure labels, citations whose keys are not in the list, verbose or repeated text, results or figures from the notes that go unused, unescaped underscores.
 Reply with THOUGHT: and then the complete improved version in a single fenced latex block, in the same format as before.`
 
-// sectionBadLatexPrompt re-asks for a section (first %s: "Write section" or
-// "Refine section", so the step header stays that of the request).
-const sectionBadLatexPrompt = `## %s: %s
+// sectionBadLatexPrompt re-asks for a section (%s: "Write section: Method"
+// or "Refine section: Method", so the step header stays that of the request).
+const sectionBadLatexPrompt = `## %s
 Your reply could not be used: %s.
 Reply again with THOUGHT: and then the complete LaTeX in a single fenced block, in the same format as before:
 ` + "```latex" + `

@@ -59,17 +59,13 @@ func (a *Activities) ReviewPaper(ctx context.Context, in ReviewInput) (_ ReviewR
 		model = in.Paper.Model
 	}
 	var r paper.Review
-	parse := func(reply string) error {
-		js, err := llm.ExtractJSONAfter(reply, "REVIEW JSON:")
-		if err != nil {
-			return err
-		}
-		r, err = paper.ParseReview(js)
+	parse := func(reply string) (err error) {
+		r, err = ReadReview(reply)
 		return err
 	}
 	req := llm.Request{Model: model, System: reviewSystem, Temperature: reviewTemperature,
 		Messages: []llm.Message{{Role: "user", Content: fmt.Sprintf(reviewPrompt, text)}}}
-	_, msgs, err := a.ask(ctx, req, "review", parse, func(err error) string { return fmt.Sprintf(reviewBadJSONPrompt, err) })
+	_, msgs, err := a.ask(ctx, req, "review", parse, func(err error) string { return Correction(ReplyReview, "", err) })
 	if len(msgs) > len(req.Messages) {
 		// Kept for failures too: the replies show why a review was unusable.
 		_ = store.WriteFile(filepath.Join(dir, "logs", "review_transcript.md"), []byte(transcript(msgs)))

@@ -2,11 +2,9 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/aiscientist/aiscientist/internal/latex"
@@ -113,14 +111,14 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (_ Secti
 	prompt := fmt.Sprintf(writeSectionPrompt, sec.Name, "Tips for this part: "+sec.Tips, format)
 	var newTitle, body string
 	parse := func(reply string) error {
-		t, b, err := parseSection(reply)
+		s, err := ReadSection(reply)
 		if err == nil {
-			newTitle, body = t, b
+			newTitle, body = s.Title, s.Body
 		}
 		return err
 	}
 	fix := func(step string) func(error) string {
-		return func(err error) string { return fmt.Sprintf(sectionBadLatexPrompt, step, sec.Name, err) }
+		return func(err error) string { return Correction(ReplySection, step+": "+sec.Name, err) }
 	}
 	req := llm.Request{Model: in.Paper.Model, System: system, Messages: []llm.Message{{Role: "user", Content: prompt}}, Temperature: writerTemperature}
 	_, msgs, err := a.ask(ctx, req, "section "+sec.Name, parse, fix("Write section"))
@@ -151,34 +149,6 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (_ Secti
 		return SectionResult{}, err
 	}
 	return SectionResult{s.metered()}, renderPaper(dir, st)
-}
-
-var (
-	latexFence  = regexp.MustCompile("(?s)```(?:latex|tex|LaTeX)?[ \t]*\n(.*?)\n?```")
-	titleLine   = regexp.MustCompile(`(?m)^\s*\**TITLE:?\**\s*(.+?)\s*$`)
-	sectionCmd  = regexp.MustCompile(`(?m)^\s*\\(section|chapter)\*?\{[^}]*\}\s*(\\label\{[^}]*\})?\s*$`)
-	docWrappers = regexp.MustCompile(`(?m)^\s*\\(begin|end)\{(document|abstract)\}\s*$`)
-)
-
-// parseSection takes the last fenced latex block (the final version) and an
-// optional TITLE: line, dropping \section lines and document wrappers that
-// models add even when told not to. Its errors are quoted back to the model.
-func parseSection(reply string) (title, body string, err error) {
-	blocks := latexFence.FindAllStringSubmatch(reply, -1)
-	if len(blocks) == 0 {
-		return "", "", errors.New("the reply has no fenced latex block (```latex ... ```)")
-	}
-	body = blocks[len(blocks)-1][1]
-	body = sectionCmd.ReplaceAllString(body, "")
-	body = docWrappers.ReplaceAllString(body, "")
-	body = strings.TrimSpace(body)
-	if body == "" {
-		return "", "", errors.New("the last fenced latex block is empty once \\section lines and document wrappers are removed")
-	}
-	if m := titleLine.FindStringSubmatch(reply); m != nil {
-		title = strings.Trim(strings.TrimSpace(m[1]), "*\"")
-	}
-	return title, body, nil
 }
 
 // renderPaper fills the skeleton with every written section.

@@ -3,11 +3,9 @@
 package paper
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"unicode"
 )
@@ -73,66 +71,6 @@ func (i Idea) Validate() error {
 	return nil
 }
 
-// ParseIdea decodes and validates an idea JSON object.
-func ParseIdea(js string) (Idea, error) {
-	var i Idea
-	if err := json.Unmarshal([]byte(js), &i); err != nil {
-		return Idea{}, fmt.Errorf("idea JSON: %w", err)
-	}
-	i.Normalize()
-	if err := i.Validate(); err != nil {
-		return Idea{}, fmt.Errorf("idea JSON: %w", err)
-	}
-	return i, nil
-}
-
-// FinalInfo is experiment.py's output: dataset → means/stderrs of metrics.
-type FinalInfo map[string]struct {
-	Means   map[string]float64 `json:"means"`
-	Stderrs map[string]float64 `json:"stderrs,omitempty"`
-}
-
-// ParseFinalInfo decodes final_info.json and checks its shape.
-func ParseFinalInfo(b []byte) (FinalInfo, error) {
-	var fi FinalInfo
-	if err := json.Unmarshal(b, &fi); err != nil {
-		return nil, fmt.Errorf("final_info.json is not the expected {dataset: {\"means\": {...}}} JSON: %w", err)
-	}
-	if len(fi) == 0 {
-		return nil, errors.New("final_info.json holds no results")
-	}
-	for k, v := range fi {
-		if len(v.Means) == 0 {
-			return nil, fmt.Errorf("final_info.json: %q has no \"means\"", k)
-		}
-	}
-	return fi, nil
-}
-
-// Summary renders the means compactly for prompts, datasets and metrics sorted.
-func (fi FinalInfo) Summary() string {
-	keys := make([]string, 0, len(fi))
-	for k := range fi {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		ms := fi[k].Means
-		names := make([]string, 0, len(ms))
-		for m := range ms {
-			names = append(names, m)
-		}
-		sort.Strings(names)
-		fmt.Fprintf(&b, "%s:", k)
-		for _, m := range names {
-			fmt.Fprintf(&b, " %s=%.4g", m, ms[m])
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
-}
-
 // Review is the reviewer's form (NeurIPS style, as in the reference system).
 type Review struct {
 	Summary         string   `json:"Summary"`
@@ -153,28 +91,16 @@ type Review struct {
 	Decision        string   `json:"Decision"`
 }
 
-// ParseReview decodes a review, accepting strings where lists are expected
-// (models often write one paragraph), and validates ranges.
-func ParseReview(js string) (Review, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(js), &raw); err != nil {
-		return Review{}, fmt.Errorf("review JSON: %w", err)
-	}
-	for _, k := range []string{"Strengths", "Weaknesses", "Questions", "Limitations"} {
-		if v, ok := raw[k]; ok && len(v) > 0 && v[0] == '"' {
-			raw[k] = json.RawMessage("[" + string(v) + "]")
-		}
-	}
-	fixed, _ := json.Marshal(raw)
-	var r Review
-	if err := json.Unmarshal(fixed, &r); err != nil {
-		return Review{}, fmt.Errorf("review JSON: %w", err)
-	}
-	return r, r.Validate()
-}
-
 // Validate checks every field the form requires.
 func (r Review) Validate() error {
+	if errs := r.problems(); len(errs) > 0 {
+		return fmt.Errorf("review JSON: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// problems lists what is missing or out of range, in words for the model.
+func (r Review) problems() []string {
 	var errs []string
 	if strings.TrimSpace(r.Summary) == "" {
 		errs = append(errs, "Summary is empty")
@@ -187,17 +113,21 @@ func (r Review) Validate() error {
 		{"Significance", r.Significance, 1, 4}, {"Soundness", r.Soundness, 1, 4}, {"Presentation", r.Presentation, 1, 4},
 		{"Contribution", r.Contribution, 1, 4}, {"Overall", r.Overall, 1, 10}, {"Confidence", r.Confidence, 1, 5},
 	} {
-		if f.v < f.lo || f.v > f.h {
+		switch {
+		case f.v == 0:
+			errs = append(errs, fmt.Sprintf("%s is missing (an integer from %d to %d)", f.name, f.lo, f.h))
+		case f.v < f.lo || f.v > f.h:
 			errs = append(errs, fmt.Sprintf("%s must be an integer from %d to %d, got %d", f.name, f.lo, f.h, f.v))
 		}
 	}
-	if r.Decision != "Accept" && r.Decision != "Reject" {
+	switch r.Decision {
+	case "Accept", "Reject":
+	case "":
+		errs = append(errs, `Decision is missing ("Accept" or "Reject")`)
+	default:
 		errs = append(errs, fmt.Sprintf("Decision must be \"Accept\" or \"Reject\", got %q", r.Decision))
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("review JSON: %s", strings.Join(errs, "; "))
-	}
-	return nil
+	return errs
 }
 
 // SameIdea reports whether b repeats a: the same Name, or a near-identical
