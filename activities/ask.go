@@ -55,9 +55,9 @@ func (a *Activities) ask(ctx context.Context, req llm.Request, what string, pars
 		fmt.Sprintf("%s: no usable reply in %d tries: %s", what, MaxReasks+1, clip(perr.Error(), maxQuotedError)))
 }
 
-// isUnparsable reports whether err is ask's "no usable reply" failure, which
+// IsUnparsable reports whether err is ask's "no usable reply" failure, which
 // callers holding an earlier good answer may fall back from.
-func isUnparsable(err error) bool {
+func IsUnparsable(err error) bool {
 	var app *temporal.ApplicationError
 	return errors.As(err, &app) && app.Type() == ErrTypeUnparsable
 }

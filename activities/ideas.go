@@ -186,7 +186,7 @@ func (a *Activities) askIdea(ctx context.Context, in IdeaInput, t template.Templ
 		resp, turns, err := a.ask(ctx, req, fmt.Sprintf("idea %d round %d", in.Index, round), parse, fix)
 		chat = turns
 		if err != nil {
-			if round > 1 && isUnparsable(err) {
+			if round > 1 && IsUnparsable(err) {
 				// A reflection that cannot be read improves nothing: the
 				// previous round's idea is still a good one.
 				break

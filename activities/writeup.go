@@ -127,7 +127,7 @@ func (a *Activities) WriteSection(ctx context.Context, in SectionInput) (_ Secti
 	}
 	req.Messages = append(msgs, llm.Message{Role: "user", Content: fmt.Sprintf(refineSectionPrompt, sec.Name, sec.Name)})
 	_, msgs, err = a.ask(ctx, req, "section "+sec.Name+" refinement", parse, fix("Refine section"))
-	if err != nil && !isUnparsable(err) {
+	if err != nil && !IsUnparsable(err) {
 		return SectionResult{}, err
 	}
 	// An unusable refinement keeps the draft: parse set body only for

@@ -157,10 +157,15 @@ func (p *paperRun) run(ctx workflow.Context) error {
 	}
 	p.setStage(ctx, StageReview)
 	rev, err := callModel(summarize(ctx, "review"), p, acts.ReviewPaper, activities.ReviewInput{Paper: p.ref})
-	if err != nil {
+	switch {
+	case activities.IsUnparsable(err):
+		// The paper exists; a review that cannot be read must not lose it.
+		p.warn(ctx, "the review could not be read: "+rootMessage(err)+"; the paper is exported without a review (the replies are in logs/review_transcript.md)")
+	case err != nil:
 		return err
+	default:
+		p.prog.Overall, p.prog.Decision = rev.Overall, rev.Decision
 	}
-	p.prog.Overall, p.prog.Decision = rev.Overall, rev.Decision
 	if p.in.ResultsDir != "" {
 		p.setStage(ctx, StageExport)
 		ectx := fileOptions(summarize(ctx, "export to %s", p.in.ResultsDir))

@@ -85,6 +85,7 @@ type paperFake struct {
 	run     func(activities.RunInput) activities.RunResult
 	plot    func(activities.PlotInput) activities.RunResult
 	section func(activities.SectionInput) (llm.Usage, error) // the usage of the section's result
+	review  func(activities.ReviewInput) error              // nil: every review succeeds
 	build   func(activities.BuildInput) activities.BuildResult
 	// charge, when set, prices the model activities ("coder", "section",
 	// "review") against the budget they were given, as the real ones do.
@@ -220,6 +221,11 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(acts.ReviewPaper, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ReviewInput) (activities.ReviewResult, error) {
 			f.log("review " + in.Paper.Key)
+			if f.review != nil {
+				if err := f.review(in); err != nil {
+					return activities.ReviewResult{}, err
+				}
+			}
 			u := reviewUsage
 			if f.charge != nil {
 				var err error
@@ -816,6 +822,24 @@ func TestPaperWorkflow(t *testing.T) {
 				assert.Equal(t, pdfPath, o.prog.PDF)
 				assert.Equal(t, []string{"the PDF was built but 1 LaTeX problems remain (latex/problems.txt), first: overfull hbox"}, o.prog.Warnings)
 				assert.Equal(t, workflows.StateCompleted, o.prog.State)
+			},
+		},
+		{
+			name: "a review that cannot be read keeps the paper: exported, with a warning",
+			fake: func(f *paperFake) {
+				f.review = func(activities.ReviewInput) error {
+					// What the replies cost rides in the details, as the activity reports it.
+					return temporal.NewNonRetryableApplicationError("review: no usable reply in 3 tries: Decision is missing",
+						activities.ErrTypeUnparsable, nil, reviewUsage)
+				}
+			},
+			calls:  seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), tailFull),
+			stages: stagesFull,
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Equal(t, 0, o.prog.Overall)
+				assert.Equal(t, resultsTo+"/"+paperKey, o.prog.ResultDir)
+				assert.Equal(t, []string{"the review could not be read: review: no usable reply in 3 tries: Decision is missing; " +
+					"the paper is exported without a review (the replies are in logs/review_transcript.md)"}, o.prog.Warnings)
 			},
 		},
 		{
