@@ -22,23 +22,37 @@ type BuildInput struct {
 // are in latex/problems.txt.
 type BuildResult struct {
 	OK       bool   // compiled, and no problem found by the checks
-	PDF      string // path of <name>.pdf when one was produced
+	PDF      string // path of <name>.pdf when one was produced (this round or, see Earlier, before)
+	// Earlier: this round built no PDF, and PDF is the last one built, in
+	// an earlier round (its source is latex/pdf_source.tex).
+	Earlier  bool `json:",omitempty"`
 	Problems int
 	Summary  string // first problem, for status
 }
+
+// pdfSource (in latex/) is the source of the paper's last PDF.
+const pdfSource = "pdf_source.tex"
 
 // BuildPDF checks latex/template.tex (citations, figures, duplicates,
 // placeholders), runs chktex, and compiles pdflatex → bibtex → pdflatex ×2
 // into <paper>/<name>.pdf. Problems are written to latex/problems.txt for
 // the next fix round: unlike the reference system, compile errors go back
-// to the model.
+// to the model. A PDF that pdflatex writes despite errors is kept (built
+// with problems); a round that builds none keeps the last PDF built.
 func (a *Activities) BuildPDF(ctx context.Context, in BuildInput) (_ BuildResult, err error) {
 	s, err := a.paperScope(ctx, in.Paper, false)
 	if err != nil {
 		return BuildResult{}, err
 	}
 	defer s.close(ctx, &err)
-	dir := s.dir
+	return BuildLatex(ctx, a.LaTeX, s.dir, in.Paper.Name)
+}
+
+// BuildLatex is BuildPDF's work on a paper folder dir (a workspace or an
+// exported results folder: latex/template.tex, the figures beside latex/),
+// building <dir>/<name>.pdf; `starter latex build` runs it too. Its
+// problems are also in latex/problems.txt.
+func BuildLatex(ctx context.Context, compiler latex.Compiler, dir, name string) (BuildResult, error) {
 	latexDir := filepath.Join(dir, "latex")
 	texPath := filepath.Join(latexDir, "template.tex")
 	texBytes, err := os.ReadFile(texPath)
@@ -59,22 +73,31 @@ func (a *Activities) BuildPDF(ctx context.Context, in BuildInput) (_ BuildResult
 	if chkErr == nil {
 		_ = store.WriteFile(filepath.Join(latexDir, "chktex.txt"), []byte(strings.Join(warnings, "\n")))
 	}
-	pdf := filepath.Join(dir, in.Paper.Name+".pdf")
+	pdf := filepath.Join(dir, name+".pdf")
 	res := BuildResult{}
-	cerr := a.LaTeX.Compile(ctx, latexDir, "template.tex", pdf)
+	cerr := compiler.Compile(ctx, latexDir, "template.tex", pdf)
 	var ce *latex.CompileError
+	source := filepath.Join(latexDir, pdfSource)
 	switch {
 	case cerr == nil:
 		res.PDF = pdf
 	case errors.As(cerr, &ce):
 		problems = append(problems, "Compilation failed:\n"+ce.Feedback())
 		if ce.PDFProduced() {
-			res.PDF = pdf // e.g. only bibtex complained: a PDF, but not a clean one
+			res.PDF = pdf // built with problems: still a paper
+		} else if store.Exists(pdf) && store.Exists(source) {
+			res.PDF, res.Earlier = pdf, true // the last good PDF stays
 		} else if store.Exists(pdf) {
-			_ = os.Remove(pdf) // never leave a stale PDF that looks current
+			_ = os.Remove(pdf) // of unknown origin: never let it pass for this build
 		}
 	default:
 		return BuildResult{}, badInput("compile LaTeX: %v", cerr)
+	}
+	if res.PDF != "" && !res.Earlier {
+		// What this PDF was built from, for a later round that builds none.
+		if err := store.WriteFile(source, texBytes); err != nil {
+			return BuildResult{}, err
+		}
 	}
 	res.Problems = len(problems)
 	res.OK = res.PDF != "" && len(problems) == 0

@@ -150,7 +150,8 @@ Current file:
 %s`
 
 const writerSystem = `You are an expert machine-learning researcher writing a paper for a top conference, in LaTeX.
-Write concise, precise prose. Every number must come from the experiment logs and notes you are given; never invent results. Cite only with \cite{key} using the citation keys listed. Include only the figures listed as available, with \includegraphics{file.png}. Escape special characters such as _ and % in text. Do not use \section commands; write only the body of the part you are asked for.`
+Write concise, precise prose. Every number must come from the experiment logs and notes you are given; never invent results. Cite only with \cite{key} using the citation keys listed. Include only the figures listed as available, with \includegraphics{file.png}. Escape special characters such as _ and % in text. Do not use \section commands; write only the body of the part you are asked for.
+The preamble is fixed and already loads: amsmath, amssymb, amsthm (with theorem, lemma, proposition, corollary and definition environments), graphicx, subcaption, booktabs, multirow, xcolor, url, natbib (\citet, \citep), hyperref, cleveref (\cref), algorithm and algpseudocode (\begin{algorithmic} with \State, \If, \For, \EndFor). Use nothing else: no \usepackage lines, no other packages' commands.`
 
 // paperContext follows writerSystem in the system prompt: the material
 // every section draws on. It is the same for every section after the title

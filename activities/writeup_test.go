@@ -251,6 +251,13 @@ Fine line.
 \end{document}
 `
 
+// fatalTex stops pdflatex before any page: no PDF at all.
+const fatalTex = `\documentclass{article}
+\begin{document}
+\input{no_such_input_file}
+\end{document}
+`
+
 func TestBuildPDFMini(t *testing.T) {
 	needTeX(t)
 	tests := []struct {
@@ -262,7 +269,8 @@ func TestBuildPDFMini(t *testing.T) {
 		wantProblems []string
 	}{
 		{name: "clean document", tex: cleanTex, wantOK: true, wantPDF: true},
-		{name: "undefined control sequence", tex: brokenTex, stalePDF: true, wantProblems: []string{"Line 4", "Undefined control sequence", `\thismacroisnotdefined`}},
+		{name: "undefined control sequence: built with problems", tex: brokenTex, stalePDF: true, wantPDF: true, wantProblems: []string{"Line 4", "Undefined control sequence", `\thismacroisnotdefined`}},
+		{name: "a fatal error: no PDF, and a stale one does not survive", tex: fatalTex, stalePDF: true, wantProblems: []string{"no_such_input_file"}},
 		{name: "unknown citation", tex: strings.Replace(cleanTex, `\cite{knuth1984}`, `\cite{nobody2020}`, 1), wantPDF: true, wantProblems: []string{"nobody2020"}},
 	}
 	for _, tt := range tests {
@@ -403,4 +411,24 @@ func TestReviewPaperFakeModel(t *testing.T) {
 func readText(path string) string {
 	b, _ := os.ReadFile(path)
 	return string(b)
+}
+
+// TestBuildPDFKeepsLastPDF: a round that builds no PDF keeps the PDF of
+// the round before, with its source.
+func TestBuildPDFKeepsLastPDF(t *testing.T) {
+	needTeX(t)
+	e := newEnv(t, withTemplates(miniTemplate(t, cleanTex)))
+	ref, dir := miniPaper(t, e, "keep")
+	first := mustExecute[activities.BuildResult](t, e, e.acts.BuildPDF, activities.BuildInput{Paper: ref, Round: 1})
+	if !first.OK || first.Earlier {
+		t.Fatalf("first build = %+v", first)
+	}
+	writeFile(t, filepath.Join(dir, "latex", "template.tex"), fatalTex)
+	second := mustExecute[activities.BuildResult](t, e, e.acts.BuildPDF, activities.BuildInput{Paper: ref, Round: 2})
+	if second.OK || !second.Earlier || second.PDF != first.PDF || !exists(first.PDF) {
+		t.Fatalf("second build = %+v, want the first PDF kept", second)
+	}
+	if got := readFile(t, filepath.Join(dir, "latex", "pdf_source.tex")); got != cleanTex {
+		t.Errorf("pdf_source.tex is not the source of the kept PDF:\n%s", got)
+	}
 }

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on Debian/Ubuntu: TeX for the
-# paper, chktex, poppler-utils (pdftotext/pdfinfo), bubblewrap (the
+# paper (texlive-science for the algorithm packages models write), chktex, poppler-utils (pdftotext/pdfinfo), bubblewrap (the
 # experiment sandbox) and Debian's Python with PyTorch, NumPy and Matplotlib
 # (under /usr/bin/python3). Skips apt when all of it is already there. Run as
 # root or with sudo available.
 set -euo pipefail
 
-packages=(texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended
+packages=(texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-science
   chktex poppler-utils bubblewrap python3 python3-torch python3-numpy python3-matplotlib)
 
 missing=()

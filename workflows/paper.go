@@ -339,14 +339,20 @@ func (p *paperRun) plots(ctx workflow.Context) error {
 }
 
 // latex checks and compiles the paper, sending problems back to the model
-// between rounds. A PDF with leftover warnings is kept (and reported); no
-// PDF at all fails the paper.
+// between rounds, LatexRounds in all. A round whose fix does not apply is
+// used up, and the same problems go back in the next; a build happens only
+// when the source changed. A PDF with leftover problems is kept (and
+// reported), and so is the last PDF built when a later round builds none:
+// only a paper that never had a PDF fails here.
 func (p *paperRun) latex(ctx workflow.Context) error {
 	var b activities.BuildResult
+	changed := true // the source differs from the last build
 	for round := 1; round <= p.in.LatexRounds; round++ {
-		bctx := fileOptions(summarize(ctx, "LaTeX check and build, round %d", round))
-		if err := workflow.ExecuteActivity(bctx, acts.BuildPDF, activities.BuildInput{Paper: p.ref, Round: round}).Get(ctx, &b); err != nil {
-			return err
+		if changed {
+			bctx := fileOptions(summarize(ctx, "LaTeX check and build, round %d", round))
+			if err := workflow.ExecuteActivity(bctx, acts.BuildPDF, activities.BuildInput{Paper: p.ref, Round: round}).Get(ctx, &b); err != nil {
+				return err
+			}
 		}
 		if b.OK || round == p.in.LatexRounds {
 			break
@@ -355,16 +361,21 @@ func (p *paperRun) latex(ctx workflow.Context) error {
 		if err != nil {
 			return err
 		}
-		if t.NoChanges || !t.Applied {
-			break // nothing changed, so compiling again would find the same
+		if t.NoChanges && b.PDF != "" && !b.Earlier {
+			break // the writer accepts the PDF with its remaining problems
 		}
+		changed = t.Applied && !t.NoChanges
 	}
 	if b.PDF == "" {
 		msg := fmt.Sprintf("LaTeX produced no PDF after fixing; %d problems remain, first: %s (see latex/problems.txt)", b.Problems, b.Summary)
 		return temporal.NewNonRetryableApplicationError(msg, activities.ErrTypeNoPDF, nil)
 	}
 	p.prog.PDF = b.PDF
-	if !b.OK {
+	switch {
+	case b.Earlier:
+		p.warn(ctx, fmt.Sprintf("the last LaTeX round built no PDF; the paper keeps the PDF of an earlier round (its source is latex/pdf_source.tex); "+
+			"%d problems remain (latex/problems.txt), first: %s", b.Problems, b.Summary))
+	case !b.OK:
 		p.warn(ctx, fmt.Sprintf("the PDF was built but %d LaTeX problems remain (latex/problems.txt), first: %s", b.Problems, b.Summary))
 	}
 	return nil

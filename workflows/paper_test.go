@@ -761,6 +761,51 @@ func TestPaperWorkflow(t *testing.T) {
 			},
 		},
 		{
+			name: "a fix that does not apply uses its round; the problems go back again and the next fix is built",
+			fake: func(f *paperFake) {
+				f.build = func(in activities.BuildInput) activities.BuildResult {
+					if in.Round < 3 {
+						return noPDF(in)
+					}
+					return activities.BuildResult{OK: true, PDF: pdfPath}
+				}
+				base := f.coder
+				f.coder = func(in activities.CoderTurnInput) activities.CoderTurnResult {
+					if in.Kind == activities.KindLatexFix && in.Attempt == 1 {
+						return activities.CoderTurnResult{Feedback: "1 of 1 edit blocks failed to apply"}
+					}
+					return base(in)
+				}
+			},
+			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(),
+				"build 1", latexTurn(1, "undefined ref"), latexTurn(2, "undefined ref"), "build 3", reviewAndExport()),
+			stages: stagesFull,
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Equal(t, pdfPath, o.prog.PDF)
+				assert.Empty(t, o.prog.Warnings)
+			},
+		},
+		{
+			name: "the last good PDF is kept when the last round builds none",
+			fake: func(f *paperFake) {
+				f.build = func(in activities.BuildInput) activities.BuildResult {
+					if in.Round == 1 {
+						return activities.BuildResult{PDF: pdfPath, Problems: 1, Summary: "undefined control sequence \\Cref"}
+					}
+					return activities.BuildResult{PDF: pdfPath, Earlier: true, Problems: 3, Summary: "emergency stop"}
+				}
+			},
+			in: func(in *workflows.PaperInput) { in.LatexRounds = 2 },
+			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(),
+				"build 1", latexTurn(1, "undefined control sequence \\Cref"), "build 2", reviewAndExport()),
+			stages: stagesFull,
+			check: func(t *testing.T, o paperOutcome) {
+				assert.Equal(t, pdfPath, o.prog.PDF)
+				assert.Equal(t, []string{"the last LaTeX round built no PDF; the paper keeps the PDF of an earlier round (its source is latex/pdf_source.tex); " +
+					"3 problems remain (latex/problems.txt), first: emergency stop"}, o.prog.Warnings)
+			},
+		},
+		{
 			name: "no PDF after every LaTeX round fails the paper",
 			fake: func(f *paperFake) { f.build = noPDF },
 			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(),
@@ -783,7 +828,7 @@ func TestPaperWorkflow(t *testing.T) {
 			progError: "latex: LaTeX produced no PDF after fixing; 2 problems remain, first: undefined ref (see latex/problems.txt)",
 		},
 		{
-			name: "NO CHANGES stops the LaTeX rounds; without a PDF the paper fails",
+			name: "NO CHANGES without a PDF uses up the rounds (no rebuild of the same source); never a PDF fails the paper",
 			fake: func(f *paperFake) {
 				f.build = noPDF
 				base := f.coder
@@ -795,7 +840,7 @@ func TestPaperWorkflow(t *testing.T) {
 				}
 			},
 			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(),
-				"build 1", latexTurn(1, "undefined ref")),
+				"build 1", latexTurn(1, "undefined ref"), latexTurn(2, "undefined ref"), latexTurn(3, "undefined ref"), latexTurn(4, "undefined ref")),
 			stages:    []string{"setup", "experiments", "plots", "notes", "writeup", "latex", "failed"},
 			wantErr:   []string{"no PDF"},
 			errTypes:  []string{"PaperFailed", activities.ErrTypeNoPDF},

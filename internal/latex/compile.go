@@ -125,11 +125,12 @@ func tailLines(s string, n int) string {
 // each under Timeout. If a pass times out, or the first pass produces no PDF
 // (a fatal error), or after the final pass there is no PDF or the log has "!"
 // errors, it returns a *CompileError naming the failing stage with the parsed
-// errors and the source lines they refer to. BibTeX errors (not warnings) do
-// not stop the build; when they are the only problem the PDF is still copied
-// to outPDF and a *CompileError with Stage "bibtex" is returned. Other
-// failures (missing binaries, unreadable files, cancelled ctx) are returned as
-// plain errors.
+// errors and the source lines they refer to. A PDF that pdflatex wrote
+// despite errors after the first pass is still copied to outPDF (the
+// CompileError's PDFProduced says so). BibTeX errors (not warnings) do not
+// stop the build; when they are the only problem the PDF is copied too and
+// the *CompileError has Stage "bibtex". Other failures (missing binaries,
+// unreadable files, cancelled ctx) are returned as plain errors.
 func (c Compiler) Compile(ctx context.Context, latexDir, texFile, outPDF string) error {
 	pdflatex, err := lookBinary(orDefault(c.PDFLatex, "pdflatex"), "texlive-latex-base")
 	if err != nil {
@@ -252,17 +253,30 @@ func (c Compiler) Compile(ctx context.Context, latexDir, texFile, outPDF string)
 		bibTail = tailLines(out, logTailLines)
 	}
 
+	// keepPDF copies a PDF that pdflatex wrote despite errors (nonstopmode
+	// goes on past most of them): a PDF with problems is still a paper.
+	keepPDF := func(ce *CompileError) error {
+		if exists(pathOf(".pdf")) {
+			if err := copyFile(pathOf(".pdf"), outPDF); err != nil {
+				return err
+			}
+			ce.pdfWritten = true
+		}
+		return ce
+	}
+
 	// Passes 2 and 3.
 	for _, stage := range []string{"pdflatex (pass 2)", "pdflatex (pass 3)"} {
 		if ce, err := latexPass(stage); err != nil || ce != nil {
-			if ce != nil {
-				ce.Errors = append(bibErrs, ce.Errors...)
+			if err != nil {
+				return err
 			}
-			return errOrCompile(ce, err)
+			ce.Errors = append(bibErrs, ce.Errors...)
+			return keepPDF(ce)
 		}
 	}
 	if ce := finalCheck("pdflatex (pass 3)", bibErrs); ce != nil {
-		return ce
+		return keepPDF(ce)
 	}
 
 	if err := copyFile(pathOf(".pdf"), outPDF); err != nil {

@@ -570,8 +570,9 @@ func TestCompileBrokenDocument(t *testing.T) {
 		!strings.Contains(fb, "Source line 17: Quantum widgets \\undefinedmacro{improve} everything") {
 		t.Errorf("Feedback:\n%s", fb)
 	}
-	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Errorf("output PDF must not be written on failure (stat err %v)", err)
+	// nonstopmode goes on past the error: the PDF is kept, built with problems.
+	if _, err := os.Stat(out); err != nil || !ce.PDFProduced() {
+		t.Errorf("the PDF pdflatex wrote despite the error was not kept (stat err %v, PDFProduced %v)", err, ce.PDFProduced())
 	}
 }
 

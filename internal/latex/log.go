@@ -202,8 +202,10 @@ func cleanContext(s string) string {
 // warnings of the failing pdflatex log). LogTail is the end of the failing
 // step's log, for problems the parser did not recognise.
 //
-// When only BibTeX reported errors (Stage "bibtex"), the PDF was still
-// produced and copied to the requested output path.
+// When only BibTeX reported errors (Stage "bibtex"), or pdflatex reported
+// errors but still wrote a PDF (nonstopmode goes on past most errors: an
+// undefined command, a missing figure, a stray $), the PDF was copied to
+// the requested output path: see PDFProduced.
 type CompileError struct {
 	Stage   string
 	Errors  []LogError
@@ -231,7 +233,7 @@ func (e *CompileError) Error() string {
 }
 
 // PDFProduced reports whether a PDF was nevertheless produced and copied to
-// the output path (true only for BibTeX-only failures).
+// the output path: a paper built with problems.
 func (e *CompileError) PDFProduced() bool { return e.pdfWritten }
 
 // maxFeedbackErrors bounds the number of problems listed by Feedback.
