@@ -21,8 +21,8 @@ type BuildInput struct {
 // BuildResult says whether the paper is clean; the details for the model
 // are in latex/problems.txt.
 type BuildResult struct {
-	OK       bool   // compiled, and no problem found by the checks
-	PDF      string // path of <name>.pdf when one was produced (this round or, see Earlier, before)
+	OK  bool   // compiled, and no problem found by the checks
+	PDF string // path of <name>.pdf when one was produced (this round or, see Earlier, before)
 	// Earlier: this round built no PDF, and PDF is the last one built, in
 	// an earlier round (its source is latex/pdf_source.tex).
 	Earlier  bool `json:",omitempty"`

@@ -85,7 +85,7 @@ type paperFake struct {
 	run     func(activities.RunInput) activities.RunResult
 	plot    func(activities.PlotInput) activities.RunResult
 	section func(activities.SectionInput) (llm.Usage, error) // the usage of the section's result
-	review  func(activities.ReviewInput) error              // nil: every review succeeds
+	review  func(activities.ReviewInput) error               // nil: every review succeeds
 	build   func(activities.BuildInput) activities.BuildResult
 	// charge, when set, prices the model activities ("coder", "section",
 	// "review") against the budget they were given, as the real ones do.
