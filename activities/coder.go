@@ -131,7 +131,8 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res Code
 		res.Plan = planOf(resp.Content)
 
 		blocks, perr := editblock.Parse(resp.Content)
-		done := hasLine(resp.Content, "ALL_COMPLETED") && in.Kind != KindLatexFix && in.Kind != KindPlot && in.Kind != KindPlotFix && in.Kind != KindNotes
+		// As the reference: the word anywhere ("ALL_COMPLETED.", "All done, ALL_COMPLETED").
+		done := strings.Contains(resp.Content, "ALL_COMPLETED") && in.Kind != KindLatexFix && in.Kind != KindPlot && in.Kind != KindPlotFix && in.Kind != KindNotes
 		if perr != nil {
 			res.Feedback = perr.Error()
 			msg = fmt.Sprintf("Your SEARCH/REPLACE blocks are malformed, nothing was applied: %v\nResend all of them in the required format.", perr)
@@ -266,15 +267,6 @@ func langOf(f string) string {
 		return "latex"
 	}
 	return "text"
-}
-
-func hasLine(s, word string) bool {
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Trim(strings.TrimSpace(l), "*`") == word {
-			return true
-		}
-	}
-	return false
 }
 
 func tailOf(s string) string {

@@ -173,6 +173,10 @@ func TestCoderTurnWithFakeModel(t *testing.T) {
 			wantApplied: true, wantDone: true, wantCalls: 1,
 		},
 		{
+			name: "ALL_COMPLETED inside a sentence, with a full stop", reply: "THOUGHT: All runs are done, ALL_COMPLETED.\n", kind: activities.KindNext, allowDone: true,
+			wantApplied: true, wantDone: true, wantCalls: 1,
+		},
+		{
 			name: "ALL_COMPLETED ignored while plotting", reply: "ALL_COMPLETED\n", kind: activities.KindPlot, allowDone: true,
 			wantCalls: activities.MaxEditReflections + 1, wantFeedback: "no SEARCH/REPLACE blocks",
 		},

@@ -5,6 +5,7 @@ package llm
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -182,6 +183,11 @@ func (o *OpenAI) Chat(ctx context.Context, req Request) (Response, error) {
 		creq.MaxCompletionTokens = maxTokens
 	} else {
 		creq.MaxTokens, creq.Temperature = maxTokens, req.Temperature
+		if req.Temperature == 0 {
+			// go-openai omits a zero temperature (omitempty), so the API's
+			// default (1.0) would apply: headerDoer writes it in.
+			ctx = context.WithValue(ctx, zeroTemperatureKey{}, true)
+		}
 	}
 	resp, err := o.client.CreateChatCompletion(ctx, creq)
 	if err != nil {
@@ -242,7 +248,15 @@ type headerDoer struct{ next openai.HTTPDoer }
 // maxReplyBytes bounds what is read of one completion (far above any reply).
 const maxReplyBytes = 64 << 20
 
+// zeroTemperatureKey marks a request whose temperature is really 0.
+type zeroTemperatureKey struct{}
+
 func (h *headerDoer) Do(r *http.Request) (*http.Response, error) {
+	if r.Context().Value(zeroTemperatureKey{}) != nil && r.Body != nil {
+		if err := setZeroTemperature(r); err != nil {
+			return nil, err
+		}
+	}
 	resp, err := h.next.Do(r)
 	if err != nil {
 		return resp, err
@@ -276,6 +290,29 @@ func (h *headerDoer) Do(r *http.Request) (*http.Response, error) {
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	return resp, nil
+}
+
+// setZeroTemperature adds "temperature": 0 to a JSON request body that
+// lacks it.
+func setZeroTemperature(r *http.Request) error {
+	body, err := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	if err != nil {
+		return fmt.Errorf("read request body: %w", err)
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) == nil {
+		if _, ok := fields["temperature"]; !ok {
+			fields["temperature"] = json.RawMessage("0")
+			if b, err := json.Marshal(fields); err == nil {
+				body = b
+			}
+		}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return nil
 }
 
 func clipBytes(b []byte, n int) string {

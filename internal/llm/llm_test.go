@@ -200,8 +200,10 @@ func TestOpenAIChatSendsConversationInOrder(t *testing.T) {
 			if got.Model != tt.req.Model || got.MaxTokens != tt.wantMax {
 				t.Errorf("model/max_tokens = %q/%d, want %q/%d", got.Model, got.MaxTokens, tt.req.Model, tt.wantMax)
 			}
-			if tt.wantTemp != 0 && (got.Temperature == nil || *got.Temperature != tt.wantTemp) {
-				t.Errorf("temperature = %v, want %v", got.Temperature, tt.wantTemp)
+			// Temperature 0 is sent too (go-openai alone would omit it, and
+			// the API's default of 1.0 would apply).
+			if got.Temperature == nil || *got.Temperature != tt.wantTemp {
+				t.Errorf("temperature = %v in %s, want %v", got.Temperature, rec.body, tt.wantTemp)
 			}
 			if len(got.Messages) != len(tt.wantRoles) {
 				t.Fatalf("sent %d messages (%s), want %d", len(got.Messages), rec.body, len(tt.wantRoles))
