@@ -14,6 +14,8 @@ type PreflightInput struct {
 	Model    string
 	// NeedBaseline: papers use the template's run_0 (not quick, no re-run).
 	NeedBaseline bool
+	// Budget: the campaign has a budget, so the model needs a known price.
+	Budget bool `json:",omitempty"`
 }
 
 // PreflightResult reports the interpreter chosen for the template.
@@ -29,7 +31,7 @@ type PreflightResult struct {
 // reported at once; the error is final, since only a person can fix them.
 func (a *Activities) Preflight(ctx context.Context, in PreflightInput) (PreflightResult, error) {
 	r := preflight.Run(ctx, preflight.Options{Templates: a.Templates, Template: in.Template, Model: in.Model,
-		Python: a.Python, Registry: a.LLM, NeedBaseline: in.NeedBaseline})
+		Python: a.Python, Registry: a.LLM, NeedBaseline: in.NeedBaseline, Budget: in.Budget})
 	if len(r.Problems) > 0 {
 		typ := ErrTypeBadInput
 		if r.Problems[0].Kind == preflight.KindModel {

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/aiscientist/aiscientist/internal/llm"
 	"github.com/aiscientist/aiscientist/internal/store"
 	"github.com/aiscientist/aiscientist/internal/store/s3store"
 	"github.com/aiscientist/aiscientist/worker/app"
@@ -154,6 +155,9 @@ func printProgress(w interface{ Write([]byte) (int, error) }, p any) error {
 		fmt.Fprintf(w, "campaign %s  template %s  model %s\nstage %s  state %s  ideation tokens %d ($%.4f)\nnovelty check: %s\n",
 			v.Campaign, v.Template, v.Model, v.Stage, v.State, v.Tokens.Total(), v.Tokens.CostUSD, v.NoveltyCheck)
 		printBudget(w, v.Budget, true)
+		if n := v.Tokens.UnpricedCalls; n > 0 {
+			fmt.Fprintf(w, "cost unknown for %d ideation calls: the model has no known price (%s)\n", n, llm.UnpricedHint)
+		}
 		if v.Error != "" {
 			fmt.Fprintf(w, "error: %s\n", v.Error)
 		}
@@ -175,6 +179,9 @@ func printProgress(w interface{ Write([]byte) (int, error) }, p any) error {
 		fmt.Fprintf(w, "paper %s  (%s)\ntemplate %s  model %s\nstage %s  state %s  run %d attempt %d\ntokens: prompt %d (cached %d), completion %d, calls %d, cost $%.4f\n",
 			v.Paper, v.Title, v.Template, v.Model, v.Stage, v.State, v.Run, v.Attempt, v.Tokens.PromptTokens, v.Tokens.CachedPromptTokens, v.Tokens.CompletionTokens, v.Tokens.Calls, v.Tokens.CostUSD)
 		printBudget(w, v.Budget, false)
+		if n := v.Tokens.UnpricedCalls; n > 0 {
+			fmt.Fprintf(w, "cost unknown for %d of %d calls: the model has no known price (%s); the cost shown leaves them out\n", n, v.Tokens.Calls, llm.UnpricedHint)
+		}
 		if v.Host != "" {
 			fmt.Fprintf(w, "experiment host: %s (device %d)\n", v.Host, v.Device)
 		}

@@ -52,6 +52,7 @@ func launchCmd(g *globals) *cobra.Command {
 				// The same checks as `starter preflight`, before anything starts.
 				pf := o.pf
 				pf.template, pf.model, pf.templates, pf.quick, pf.templateBaseline = o.template, o.model, o.templates, o.quick, o.templateBaseline
+				pf.budget = o.budgetUSD > 0 || o.paperBudgetUSD > 0
 				if err := pf.run(cmd); err != nil {
 					return fmt.Errorf("%w (skip with --preflight=false when the worker runs elsewhere)", err)
 				}

@@ -14,6 +14,7 @@ import (
 type preflightOpts struct {
 	template, model, templates, python, modelsFile, llmBaseURL string
 	quick, templateBaseline                                    bool
+	budget                                                     bool // the run has a budget
 }
 
 func (o *preflightOpts) flags(cmd *cobra.Command) {
@@ -35,7 +36,7 @@ func (o *preflightOpts) run(cmd *cobra.Command) error {
 		python = os.Getenv("AISCI_PYTHON")
 	}
 	r := preflight.Run(cmd.Context(), preflight.Options{Templates: o.templates, Template: o.template, Model: o.model,
-		Python: python, Registry: reg, NeedBaseline: !o.quick && o.templateBaseline, Call: true})
+		Python: python, Registry: reg, NeedBaseline: !o.quick && o.templateBaseline, Call: true, Budget: o.budget})
 	w := cmd.ErrOrStderr()
 	if len(r.Problems) > 0 {
 		for _, p := range r.Problems {

@@ -125,7 +125,8 @@ func (c *campaignRun) run(ctx workflow.Context, carry *CampaignCarry) error {
 
 	c.setStage(ctx, StagePreflight)
 	var pre activities.PreflightResult
-	check := activities.PreflightInput{Template: in.Template, Model: in.Model, NeedBaseline: !in.Quick && in.TemplateBaseline}
+	check := activities.PreflightInput{Template: in.Template, Model: in.Model, NeedBaseline: !in.Quick && in.TemplateBaseline,
+		Budget: in.BudgetUSD > 0 || in.PaperBudgetUSD > 0}
 	pctx := fileOptions(summarize(ctx, "preflight: tools, Python, template, model"))
 	if err := workflow.ExecuteActivity(pctx, acts.Preflight, check).Get(ctx, &pre); err != nil {
 		return err

@@ -89,6 +89,9 @@ func (m *Meter) admit(info ModelInfo, req Request) error {
 	if !m.budget.Limited() {
 		return nil
 	}
+	if info.Unpriced {
+		return &PermanentError{Err: fmt.Errorf("model %s has no known price, so a budget cannot limit what it spends: %s, or run without a budget", info.Name, UnpricedHint)}
+	}
 	need, how := info.WorstCase(req)
 	m.mu.Lock()
 	spent := m.budget.SpentUSD + m.usage.CostUSD

@@ -115,3 +115,22 @@ func TestMeterRecordsFailedCalls(t *testing.T) {
 		t.Errorf("records = %+v, want one failed call", records)
 	}
 }
+
+// TestUnpricedModelAndBudget: with a budget an unpriced model is refused
+// (permanently, naming the fix); without one its calls are counted as
+// unpriced.
+func TestUnpricedModelAndBudget(t *testing.T) {
+	info := ModelInfo{Name: "gemini-9.0-ultra", APIModel: "gemini-9.0-ultra", Unpriced: true}
+	stub := &stubClient{usage: Usage{PromptTokens: 10, CompletionTokens: 5, Calls: 1}}
+	c := &metered{info: info, inner: stub}
+	ctx, _ := WithMeter(context.Background(), Budget{LimitUSD: 5})
+	_, err := c.Chat(ctx, Request{Model: info.Name})
+	if !IsPermanent(err) || !strings.Contains(err.Error(), "no known price") || !strings.Contains(err.Error(), "--models FILE") || stub.calls != 0 {
+		t.Fatalf("err = %v after %d calls, want a permanent refusal before any call", err, stub.calls)
+	}
+	ctx, m := WithMeter(context.Background(), Budget{})
+	resp, err := c.Chat(ctx, Request{Model: info.Name})
+	if err != nil || resp.Usage.UnpricedCalls != 1 || m.Usage().UnpricedCalls != 1 {
+		t.Fatalf("usage %+v, meter %+v, %v; want one unpriced call", resp.Usage, m.Usage(), err)
+	}
+}

@@ -42,6 +42,9 @@ type Usage struct {
 	CachedPromptTokens int     `json:"cached_prompt_tokens,omitempty"`
 	Calls              int     `json:"calls"`
 	CostUSD            float64 `json:"cost_usd,omitempty"`
+	// UnpricedCalls were made with a model of unknown price: CostUSD
+	// leaves them out, so the cost is a lower bound.
+	UnpricedCalls int `json:"unpriced_calls,omitempty"`
 }
 
 // Add returns the sum of two usages.
@@ -49,6 +52,7 @@ func (u Usage) Add(o Usage) Usage {
 	return Usage{
 		PromptTokens: u.PromptTokens + o.PromptTokens, CompletionTokens: u.CompletionTokens + o.CompletionTokens,
 		CachedPromptTokens: u.CachedPromptTokens + o.CachedPromptTokens, Calls: u.Calls + o.Calls, CostUSD: u.CostUSD + o.CostUSD,
+		UnpricedCalls: u.UnpricedCalls + o.UnpricedCalls,
 	}
 }
 

@@ -40,7 +40,17 @@ type ModelInfo struct {
 	// Reasoning models (o1, o3): no system role, no temperature,
 	// max_completion_tokens instead of max_tokens.
 	Reasoning bool `json:"reasoning,omitempty"`
+	// Unpriced: no price is known (a family match, or a models-file entry
+	// without prices), so its cost shows as unknown and a budget cannot
+	// limit it. Local models are free, not unpriced.
+	Unpriced bool `json:"-"`
 }
+
+// UnpricedHint says how to give a model its price.
+const UnpricedHint = `add its prices in a models file (--models FILE or AISCI_MODELS: [{"name": ..., "provider": ..., "input_per_m": ..., "output_per_m": ...}], US dollars per million tokens)`
+
+// free: providers whose calls cost nothing.
+func free(provider string) bool { return provider == ProviderLocal || provider == ProviderScripted }
 
 // Cost prices a usage with this model's rates.
 func (m ModelInfo) Cost(u Usage) float64 {
@@ -63,6 +73,14 @@ var builtinModels = []ModelInfo{
 	{Name: "gpt-4o-2024-08-06", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 16384, InputPerM: 2.5, OutputPerM: 10, CachedInputPerM: 1.25},
 	{Name: "gpt-4o", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 16384, InputPerM: 2.5, OutputPerM: 10, CachedInputPerM: 1.25},
 	{Name: "gpt-4o-mini", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 16384, InputPerM: 0.15, OutputPerM: 0.6, CachedInputPerM: 0.075},
+	{Name: "gpt-4o-mini-2024-07-18", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 16384, InputPerM: 0.15, OutputPerM: 0.6, CachedInputPerM: 0.075},
+	{Name: "gpt-4o-2024-11-20", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 16384, InputPerM: 2.5, OutputPerM: 10, CachedInputPerM: 1.25},
+	{Name: "o1-2024-12-17", Provider: ProviderOpenAI, ContextWindow: 200000, MaxOutput: 100000, InputPerM: 15, OutputPerM: 60, CachedInputPerM: 7.5, Reasoning: true},
+	{Name: "o1-preview-2024-09-12", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 32768, InputPerM: 15, OutputPerM: 60, CachedInputPerM: 7.5, Reasoning: true},
+	{Name: "o1-mini-2024-09-12", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 65536, InputPerM: 1.1, OutputPerM: 4.4, CachedInputPerM: 0.55, Reasoning: true},
+	{Name: "o3-mini-2025-01-31", Provider: ProviderOpenAI, ContextWindow: 200000, MaxOutput: 100000, InputPerM: 1.1, OutputPerM: 4.4, CachedInputPerM: 0.55, Reasoning: true},
+	{Name: "o3", Provider: ProviderOpenAI, ContextWindow: 200000, MaxOutput: 100000, InputPerM: 2, OutputPerM: 8, CachedInputPerM: 0.5, Reasoning: true},
+	{Name: "o4-mini", Provider: ProviderOpenAI, ContextWindow: 200000, MaxOutput: 100000, InputPerM: 1.1, OutputPerM: 4.4, CachedInputPerM: 0.275, Reasoning: true},
 	{Name: "o1", Provider: ProviderOpenAI, ContextWindow: 200000, MaxOutput: 100000, InputPerM: 15, OutputPerM: 60, CachedInputPerM: 7.5, Reasoning: true},
 	{Name: "o1-preview", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 32768, InputPerM: 15, OutputPerM: 60, CachedInputPerM: 7.5, Reasoning: true},
 	{Name: "o1-mini", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 65536, InputPerM: 1.1, OutputPerM: 4.4, CachedInputPerM: 0.55, Reasoning: true},
@@ -71,16 +89,32 @@ var builtinModels = []ModelInfo{
 	{Name: "gpt-4.1-mini", Provider: ProviderOpenAI, ContextWindow: 1047576, MaxOutput: 32768, InputPerM: 0.4, OutputPerM: 1.6, CachedInputPerM: 0.1},
 	{Name: "gpt-4.1-nano", Provider: ProviderOpenAI, ContextWindow: 1047576, MaxOutput: 32768, InputPerM: 0.1, OutputPerM: 0.4, CachedInputPerM: 0.025},
 	{Name: "deepseek-chat", Provider: ProviderDeepSeek, ContextWindow: 64000, MaxOutput: 8192, InputPerM: 0.27, OutputPerM: 1.1, CachedInputPerM: 0.07},
+	// deepseek-coder now answers as deepseek-chat, at its price; the
+	// reference's deepseek-coder-v2-0724 is sent as deepseek-coder.
+	{Name: "deepseek-coder", Provider: ProviderDeepSeek, ContextWindow: 64000, MaxOutput: 8192, InputPerM: 0.27, OutputPerM: 1.1, CachedInputPerM: 0.07},
+	{Name: "deepseek-coder-v2-0724", Provider: ProviderDeepSeek, APIModel: "deepseek-coder", ContextWindow: 64000, MaxOutput: 8192, InputPerM: 0.27, OutputPerM: 1.1, CachedInputPerM: 0.07},
 	{Name: "deepseek-reasoner", Provider: ProviderDeepSeek, ContextWindow: 64000, MaxOutput: 8192, InputPerM: 0.55, OutputPerM: 2.19, CachedInputPerM: 0.14},
 	{Name: "llama3.1-405b", Provider: ProviderOpenRouter, APIModel: "meta-llama/llama-3.1-405b-instruct", ContextWindow: 131072, MaxOutput: 4096, InputPerM: 0.8, OutputPerM: 0.8},
+	{Name: "llama-3-1-405b-instruct", Provider: ProviderOpenRouter, APIModel: "meta-llama/llama-3.1-405b-instruct", ContextWindow: 131072, MaxOutput: 4096, InputPerM: 0.8, OutputPerM: 0.8},
+	{Name: "claude-3-opus-20240229", Provider: ProviderAnthropic, ContextWindow: 200000, MaxOutput: 4096, InputPerM: 15, OutputPerM: 75, CachedInputPerM: 1.5},
+	{Name: "claude-3-haiku-20240307", Provider: ProviderAnthropic, ContextWindow: 200000, MaxOutput: 4096, InputPerM: 0.25, OutputPerM: 1.25, CachedInputPerM: 0.03},
+	{Name: "claude-3-5-haiku-20241022", Provider: ProviderAnthropic, ContextWindow: 200000, MaxOutput: 8192, InputPerM: 0.8, OutputPerM: 4, CachedInputPerM: 0.08},
 	{Name: "gemini-1.5-flash", Provider: ProviderGemini, ContextWindow: 1048576, MaxOutput: 8192, InputPerM: 0.075, OutputPerM: 0.3},
 	{Name: "gemini-1.5-pro", Provider: ProviderGemini, ContextWindow: 2097152, MaxOutput: 8192, InputPerM: 1.25, OutputPerM: 5},
 	{Name: "gemini-2.0-flash", Provider: ProviderGemini, ContextWindow: 1048576, MaxOutput: 8192, InputPerM: 0.1, OutputPerM: 0.4},
+	{Name: "gemini-2.5-flash", Provider: ProviderGemini, ContextWindow: 1048576, MaxOutput: 65536, InputPerM: 0.3, OutputPerM: 2.5},
+	{Name: "gemini-2.5-pro", Provider: ProviderGemini, ContextWindow: 1048576, MaxOutput: 65536, InputPerM: 1.25, OutputPerM: 10},
 	{Name: "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0", Provider: ProviderBedrock, ContextWindow: 200000, MaxOutput: 8192, InputPerM: 3, OutputPerM: 15},
 	{Name: "bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0", Provider: ProviderBedrock, ContextWindow: 200000, MaxOutput: 8192, InputPerM: 3, OutputPerM: 15},
+	{Name: "bedrock/anthropic.claude-3-sonnet-20240229-v1:0", Provider: ProviderBedrock, ContextWindow: 200000, MaxOutput: 4096, InputPerM: 3, OutputPerM: 15},
+	{Name: "bedrock/anthropic.claude-3-haiku-20240307-v1:0", Provider: ProviderBedrock, ContextWindow: 200000, MaxOutput: 4096, InputPerM: 0.25, OutputPerM: 1.25},
+	{Name: "bedrock/anthropic.claude-3-opus-20240229-v1:0", Provider: ProviderBedrock, ContextWindow: 200000, MaxOutput: 4096, InputPerM: 15, OutputPerM: 75},
 	// Vertex AI bills Claude at Anthropic's list prices, cache reads included.
 	{Name: "vertex_ai/claude-3-5-sonnet@20240620", Provider: ProviderVertex, ContextWindow: 200000, MaxOutput: 8192, InputPerM: 3, OutputPerM: 15, CachedInputPerM: 0.3},
 	{Name: "vertex_ai/claude-3-5-sonnet-v2@20241022", Provider: ProviderVertex, ContextWindow: 200000, MaxOutput: 8192, InputPerM: 3, OutputPerM: 15, CachedInputPerM: 0.3},
+	{Name: "vertex_ai/claude-3-opus@20240229", Provider: ProviderVertex, ContextWindow: 200000, MaxOutput: 4096, InputPerM: 15, OutputPerM: 75, CachedInputPerM: 1.5},
+	{Name: "vertex_ai/claude-3-sonnet@20240229", Provider: ProviderVertex, ContextWindow: 200000, MaxOutput: 4096, InputPerM: 3, OutputPerM: 15},
+	{Name: "vertex_ai/claude-3-haiku@20240307", Provider: ProviderVertex, ContextWindow: 200000, MaxOutput: 4096, InputPerM: 0.25, OutputPerM: 1.25, CachedInputPerM: 0.03},
 	{Name: "vertex_ai/claude-3-7-sonnet@20250219", Provider: ProviderVertex, ContextWindow: 200000, MaxOutput: 64000, InputPerM: 3, OutputPerM: 15, CachedInputPerM: 0.3},
 	{Name: "vertex_ai/claude-sonnet-4@20250514", Provider: ProviderVertex, ContextWindow: 200000, MaxOutput: 64000, InputPerM: 3, OutputPerM: 15, CachedInputPerM: 0.3},
 }
@@ -126,10 +160,15 @@ func LoadModelsFile(path string) ([]ModelInfo, error) {
 	if err := json.Unmarshal(b, &ms); err != nil {
 		return nil, fmt.Errorf("models file %s: want a JSON list of {\"name\", \"provider\", ...}: %w", path, err)
 	}
+	var raw []map[string]json.RawMessage
+	_ = json.Unmarshal(b, &raw)
 	for i, m := range ms {
 		if m.Name == "" || m.Provider == "" {
 			return nil, fmt.Errorf("models file %s: entry %d needs \"name\" and \"provider\"", path, i)
 		}
+		_, in := raw[i]["input_per_m"]
+		_, out := raw[i]["output_per_m"]
+		ms[i].Unpriced = !in && !out && !free(m.Provider) // 0 written out means free
 	}
 	return ms, nil
 }
@@ -147,6 +186,7 @@ func (c *Catalog) Lookup(name string) (ModelInfo, error) {
 		if strings.HasPrefix(name, r.prefix) && len(name) > len(r.prefix) {
 			m := r.info
 			m.Name = name
+			m.Unpriced = m.InputPerM == 0 && m.OutputPerM == 0 && !free(m.Provider)
 			m.APIModel = strings.TrimPrefix(name, routePrefix[r.info.Provider])
 			if r.info.Provider == ProviderLocal {
 				m.APIModel = strings.TrimPrefix(name, r.prefix)

@@ -110,3 +110,48 @@ func TestRegistryMissingKeysNameTheVariable(t *testing.T) {
 		}
 	}
 }
+
+// TestUnpriced: family matches and models-file entries without prices are
+// unpriced (cost unknown, no budget); local models and explicit zeros are
+// free; the reference's names are all known and priced.
+func TestUnpriced(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "models.json")
+	if err := os.WriteFile(file, []byte(`[{"name": "my-proxy", "provider": "openai"}, {"name": "my-free", "provider": "openai", "input_per_m": 0, "output_per_m": 0}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	extra, err := LoadModelsFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCatalog(extra...)
+	for _, tt := range []struct {
+		name     string
+		unpriced bool
+	}{
+		{"bedrock/anthropic.claude-unknown-v9:0", true},
+		{"vertex_ai/claude-future@20300101", true},
+		{"gemini-9.0-ultra", true},
+		{"my-proxy", true},
+		{"my-free", false},
+		{"ollama/llama3", false},
+		{"gpt-4.1-2025-04-14", false},
+	} {
+		m, err := c.Lookup(tt.name)
+		if err != nil || m.Unpriced != tt.unpriced {
+			t.Errorf("%s: unpriced = %v, %v; want %v", tt.name, m.Unpriced, err, tt.unpriced)
+		}
+	}
+	for _, name := range []string{"claude-3-5-sonnet-20240620", "claude-3-5-sonnet-20241022", "gpt-4o-mini-2024-07-18", "gpt-4o-2024-05-13",
+		"gpt-4o-2024-08-06", "o1-preview-2024-09-12", "o1-mini-2024-09-12", "o1-2024-12-17", "o3-mini-2025-01-31", "deepseek-coder",
+		"deepseek-coder-v2-0724", "deepseek-chat", "deepseek-reasoner", "llama3.1-405b", "bedrock/anthropic.claude-3-sonnet-20240229-v1:0",
+		"bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0", "bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0",
+		"bedrock/anthropic.claude-3-haiku-20240307-v1:0", "bedrock/anthropic.claude-3-opus-20240229-v1:0", "vertex_ai/claude-3-opus@20240229",
+		"vertex_ai/claude-3-5-sonnet@20240620", "vertex_ai/claude-3-5-sonnet-v2@20241022", "vertex_ai/claude-3-sonnet@20240229",
+		"vertex_ai/claude-3-haiku@20240307"} {
+		m, err := c.Lookup(name)
+		if err != nil || m.Unpriced || m.InputPerM == 0 || m.OutputPerM == 0 || m.MaxOutput == 0 {
+			t.Errorf("%s: %+v, %v; want a priced model with its output cap", name, m, err)
+		}
+	}
+}

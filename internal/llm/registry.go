@@ -153,6 +153,9 @@ func (c *metered) Chat(ctx context.Context, req Request) (Response, error) {
 	}
 	resp, err := c.inner.Chat(ctx, req)
 	resp.Usage.CostUSD = c.info.Cost(resp.Usage)
+	if c.info.Unpriced {
+		resp.Usage.UnpricedCalls = resp.Usage.Calls
+	}
 	if m != nil {
 		m.count(c.info.Name, resp.Usage, err)
 	}

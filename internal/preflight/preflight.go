@@ -40,6 +40,8 @@ type Options struct {
 	NeedBaseline bool // papers use the template's run_0
 	// Call makes one minimal real request to the model.
 	Call bool
+	// Budget: the run has a budget, which needs the model's price.
+	Budget bool
 }
 
 // Report is the outcome; no Problems means ready.
@@ -85,6 +87,9 @@ func Run(ctx context.Context, o Options) Report {
 	if r.Model, err = o.Registry.Model(o.Model); err != nil {
 		add(KindModel, "%v", err)
 		return r
+	}
+	if o.Budget && r.Model.Unpriced {
+		add(KindModel, "model %s has no known price, so a budget cannot limit what it spends: %s, or launch without --budget-usd/--paper-budget-usd", o.Model, llm.UnpricedHint)
 	}
 	client, err := o.Registry.Client(o.Model)
 	if err != nil {
