@@ -90,9 +90,22 @@ func (a *Activities) chat(ctx context.Context, req llm.Request) (llm.Response, e
 	if resp.FinishReason != llm.FinishLength {
 		return resp, nil
 	}
-	// Cut off at the output cap: never parse half a reply. Ask once for a
-	// complete, shorter one; if that is cut off too, the call fails (and
-	// Temporal retries it a bounded number of times).
+	// Cut off at the output cap: never parse half a reply. First the same
+	// request with twice the room, when the model has it (a reasoning
+	// model that spent its tokens thinking answers empty); then once more
+	// asking for a complete, more concise reply; if that is cut off too,
+	// the call fails (and Temporal retries it a bounded number of times).
+	spent := resp.Usage
+	if roomier, ok := moreRoom(a.LLM, req); ok {
+		if resp, err = c.Chat(ctx, roomier); err != nil {
+			return llm.Response{}, temporalError(fmt.Errorf("chat with %s: %w", req.Model, err))
+		}
+		resp.Usage = resp.Usage.Add(spent)
+		if resp.FinishReason != llm.FinishLength {
+			return resp, nil
+		}
+		req, spent = roomier, resp.Usage
+	}
 	retry := req
 	retry.Messages = append(append([]llm.Message(nil), req.Messages...),
 		llm.Message{Role: "assistant", Content: resp.Content},
@@ -101,11 +114,29 @@ func (a *Activities) chat(ctx context.Context, req llm.Request) (llm.Response, e
 	if err != nil {
 		return llm.Response{}, temporalError(fmt.Errorf("chat with %s: %w", req.Model, err))
 	}
-	again.Usage = again.Usage.Add(resp.Usage)
+	again.Usage = again.Usage.Add(spent)
 	if again.FinishReason == llm.FinishLength {
 		return llm.Response{}, temporal.NewApplicationError(fmt.Sprintf("model %s was cut off at its output limit twice", req.Model), ErrTypeTruncated)
 	}
 	return again, nil
+}
+
+// moreRoom is req with twice the reply's room, when the model allows more
+// than req got.
+func moreRoom(reg *llm.Registry, req llm.Request) (llm.Request, bool) {
+	info, err := reg.Model(req.Model)
+	if err != nil {
+		return req, false
+	}
+	answer := req.MaxTokens
+	if answer <= 0 {
+		if answer = info.OutputCap; answer <= 0 {
+			answer = llm.DefaultOutputCap
+		}
+	}
+	roomier := req
+	roomier.MaxTokens = 2 * answer
+	return roomier, info.RequestTokens(roomier.MaxTokens) > info.RequestTokens(req.MaxTokens)
 }
 
 func temporalError(err error) error {

@@ -369,3 +369,54 @@ func TestChatErrorMapping(t *testing.T) {
 }
 
 func firstLine(s string) string { return strings.SplitN(s, "\n", 2)[0] }
+
+// TestTruncatedReplyGetsMoreRoom: a reply cut off at the output cap (a
+// reasoning model that spent it thinking answers empty) is asked again
+// with twice the room, then once more for a concise reply, before the
+// call fails; every reply is paid for.
+func TestTruncatedReplyGetsMoreRoom(t *testing.T) {
+	cut := fakeReply{Content: "", Finish: openai.FinishReasonLength}
+	for _, tt := range []struct {
+		name      string
+		replies   []fakeReply
+		wantCalls int
+		wantMax   []int
+		wantErr   string
+	}{
+		{name: "more room is enough", replies: []fakeReply{cut, {Content: ideaReply("roomy", " I am done")}},
+			wantCalls: 2, wantMax: []int{llm.DefaultOutputCap, 2 * llm.DefaultOutputCap}},
+		{name: "then a concise reply", replies: []fakeReply{cut, cut, {Content: ideaReply("concise", " I am done")}},
+			wantCalls: 3, wantMax: []int{llm.DefaultOutputCap, 2 * llm.DefaultOutputCap, 2 * llm.DefaultOutputCap}},
+		{name: "cut off every time", replies: []fakeReply{cut, cut, cut, cut, cut, cut, cut, cut, cut},
+			wantErr: "cut off at its output limit twice"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeModel(t, func(n int, _ openai.ChatCompletionRequest) fakeReply {
+				if n <= len(tt.replies) { // n counts from 1
+					return tt.replies[n-1]
+				}
+				return cut
+			})
+			e := newEnv(t, withFake(f))
+			res, err := execute[activities.IdeaResult](t, e, e.acts.GenerateIdea, activities.IdeaInput{
+				CampaignKey: "grokking/cut", Template: "grokking", Model: fakeModelName, Reflections: 1})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Usage.Calls != tt.wantCalls || f.calls() != tt.wantCalls {
+				t.Errorf("calls = %d (usage %d), want %d", f.calls(), res.Usage.Calls, tt.wantCalls)
+			}
+			for i, want := range tt.wantMax {
+				if got := f.request(i).MaxTokens; got != want {
+					t.Errorf("request %d max_tokens = %d, want %d", i, got, want)
+				}
+			}
+		})
+	}
+}

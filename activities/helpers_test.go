@@ -53,6 +53,7 @@ type fakeReply struct {
 	Status  int
 	Header  http.Header
 	Content string
+	Finish  openai.FinishReason // empty: stop
 }
 
 // fakeModel is an OpenAI-compatible server with canned replies.
@@ -92,9 +93,13 @@ func newFakeModel(t *testing.T, reply func(n int, req openai.ChatCompletionReque
 			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"message": fmt.Sprintf("fake error %d", rep.Status), "type": "fake"}})
 			return
 		}
+		finish := rep.Finish
+		if finish == "" {
+			finish = openai.FinishReasonStop
+		}
 		_ = json.NewEncoder(w).Encode(openai.ChatCompletionResponse{
 			ID: "fake", Object: "chat.completion", Model: req.Model,
-			Choices: []openai.ChatCompletionChoice{{Message: openai.ChatCompletionMessage{Role: "assistant", Content: rep.Content}, FinishReason: openai.FinishReasonStop}},
+			Choices: []openai.ChatCompletionChoice{{Message: openai.ChatCompletionMessage{Role: "assistant", Content: rep.Content}, FinishReason: finish}},
 			Usage:   openai.Usage{PromptTokens: 10, CompletionTokens: 5, TotalTokens: 15},
 		})
 	}))

@@ -126,9 +126,9 @@ func (m ModelInfo) WorstCase(req Request) (float64, string) {
 		chars += len(msg.Content)
 	}
 	in := (chars + charsPerToken - 1) / charsPerToken
-	out := req.MaxTokens
+	out := req.MaxTokens // as sent: metered sets it
 	if out <= 0 {
-		out = DefaultMaxTokens
+		out = m.RequestTokens(0)
 	}
 	if m.MaxOutput > 0 && out > m.MaxOutput {
 		out = m.MaxOutput

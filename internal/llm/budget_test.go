@@ -29,7 +29,7 @@ func TestWorstCase(t *testing.T) {
 		req  Request
 		want float64
 	}{
-		{"default output cap", Request{System: "abc", Messages: []Message{{Content: "defghi"}}}, (3*3 + 4096*15) / 1e6},
+		{"default output cap", Request{System: "abc", Messages: []Message{{Content: "defghi"}}}, (3*3 + DefaultOutputCap*15) / 1e6},
 		{"model cap wins", Request{MaxTokens: 100000}, 8192 * 15 / 1e6},
 		{"prompt rounds up", Request{System: "abcd", MaxTokens: 10}, (2*3 + 10*15) / 1e6},
 		{"n samples", Request{MaxTokens: 10, N: 3}, 3 * 10 * 15 / 1e6},

@@ -32,6 +32,8 @@ type Request struct {
 	MaxTokens   int
 	// N asks for several samples (review ensembles); 0 or 1 means one.
 	N int
+	// ReasoningEffort is passed to reasoning models that take it.
+	ReasoningEffort string
 }
 
 // Usage counts tokens and money of one or more calls.
@@ -100,7 +102,9 @@ type Client interface {
 	Chat(ctx context.Context, req Request) (Response, error)
 }
 
-// DefaultMaxTokens caps replies, as the reference system does.
+// DefaultMaxTokens caps a reply when a provider client is used without the
+// registry's metering (which sends each model's own limit, see
+// ModelInfo.RequestTokens): the reference system's cap.
 const DefaultMaxTokens = 4096
 
 // PermanentError marks failures that retrying cannot fix (bad key, unknown model).
@@ -184,7 +188,7 @@ func (o *OpenAI) Chat(ctx context.Context, req Request) (Response, error) {
 		creq.N = req.N
 	}
 	if o.Reasoning {
-		creq.MaxCompletionTokens = maxTokens
+		creq.MaxCompletionTokens, creq.ReasoningEffort = maxTokens, req.ReasoningEffort
 	} else {
 		creq.MaxTokens, creq.Temperature = maxTokens, req.Temperature
 		if req.Temperature == 0 {

@@ -324,3 +324,36 @@ func TestOpenAIChatFinishAndUsage(t *testing.T) {
 		t.Errorf("cost = %v, want %v", got, want)
 	}
 }
+
+// TestReasoningModelRequest: a reasoning model gets room to think
+// (max_completion_tokens: its answer's cap plus the allowance), the
+// configured reasoning effort, no temperature and no system role.
+func TestReasoningModelRequest(t *testing.T) {
+	rec := &recorder{respond: okCompletion}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	reg := Registry{
+		Catalog: NewCatalog(ModelInfo{Name: "o3-mini", Provider: ProviderOpenAI, MaxOutput: 100000, Reasoning: true, ReasoningEffort: "high", InputPerM: 1, OutputPerM: 4}),
+		Getenv:  envOf(map[string]string{"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": srv.URL + "/v1"}),
+	}
+	c, err := reg.Client("o3-mini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Chat(context.Background(), Request{Model: "o3-mini", System: "be exact", Messages: []Message{{Role: "user", Content: "q"}}}); err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(rec.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if got := body["max_completion_tokens"]; got != float64(DefaultOutputCap+DefaultReasoningTokens) {
+		t.Errorf("max_completion_tokens = %v in %s", got, rec.body)
+	}
+	if body["reasoning_effort"] != "high" || body["temperature"] != nil || body["max_tokens"] != nil {
+		t.Errorf("reasoning_effort/temperature/max_tokens wrong in %s", rec.body)
+	}
+	if msgs := body["messages"].([]any); len(msgs) != 1 || msgs[0].(map[string]any)["role"] != "user" {
+		t.Errorf("messages = %v, want the instructions folded into one user turn", msgs)
+	}
+}

@@ -32,7 +32,19 @@ type ModelInfo struct {
 	// providers, Anthropic, Bedrock, Vertex AI).
 	BaseURL       string `json:"base_url,omitempty"`
 	ContextWindow int    `json:"context_window,omitempty"`
-	MaxOutput     int    `json:"max_output,omitempty"`
+	// MaxOutput is the most output tokens the model can give in one reply
+	// (for reasoning models, hidden reasoning included).
+	MaxOutput int `json:"max_output,omitempty"`
+	// OutputCap is what a reply is given when the caller sets no limit
+	// (0: DefaultOutputCap, at most MaxOutput); a reply cut off there is
+	// asked again with more room, up to MaxOutput.
+	OutputCap int `json:"output_cap,omitempty"`
+	// ReasoningTokens is what a reasoning model may think on top of its
+	// answer's tokens (0: DefaultReasoningTokens), within MaxOutput; and
+	// ReasoningEffort ("low", "medium", "high"; empty: the provider's
+	// default) is passed on to providers that take it.
+	ReasoningTokens int    `json:"reasoning_tokens,omitempty"`
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
 	// Prices in US dollars per million tokens; cached input defaults to input.
 	InputPerM       float64 `json:"input_per_m"`
 	OutputPerM      float64 `json:"output_per_m"`
@@ -52,6 +64,40 @@ const UnpricedHint = `add its prices in a models file (--models FILE or AISCI_MO
 // free: providers whose calls cost nothing.
 func free(provider string) bool { return provider == ProviderLocal || provider == ProviderScripted }
 
+// DefaultOutputCap is the reply length asked for when neither the caller
+// nor the model's entry sets one: twice the reference's 4,096 (which cut
+// off 16 of 465 real Claude calls), within every listed model's maximum
+// and short enough for a non-streaming Anthropic call.
+const DefaultOutputCap = 8192
+
+// DefaultReasoningTokens is a reasoning model's allowance for thinking, on
+// top of its answer (OpenAI advises reserving about 25,000 in all).
+const DefaultReasoningTokens = 16384
+
+// RequestTokens is the output limit to send for a reply of asked tokens
+// (0: the model's OutputCap): a reasoning model gets its thinking
+// allowance on top; nothing passes MaxOutput.
+func (m ModelInfo) RequestTokens(asked int) int {
+	out := asked
+	if out <= 0 {
+		out = m.OutputCap
+		if out <= 0 {
+			out = DefaultOutputCap
+		}
+	}
+	if m.Reasoning {
+		r := m.ReasoningTokens
+		if r <= 0 {
+			r = DefaultReasoningTokens
+		}
+		out += r
+	}
+	if m.MaxOutput > 0 && out > m.MaxOutput {
+		out = m.MaxOutput
+	}
+	return out
+}
+
 // Cost prices a usage with this model's rates.
 func (m ModelInfo) Cost(u Usage) float64 {
 	cachedRate := m.CachedInputPerM
@@ -66,7 +112,7 @@ func (m ModelInfo) Cost(u Usage) float64 {
 // prices at the time of writing. Override or add any of them with a models
 // file (AISCI_MODELS or --models) instead of changing code.
 var builtinModels = []ModelInfo{
-	{Name: "scripted", Provider: ProviderScripted, ContextWindow: 1 << 20, MaxOutput: 1 << 16},
+	{Name: "scripted", Provider: ProviderScripted, ContextWindow: 1 << 20, MaxOutput: 1 << 16, OutputCap: 4096},
 	{Name: "claude-3-5-sonnet-20240620", Provider: ProviderAnthropic, ContextWindow: 200000, MaxOutput: 8192, InputPerM: 3, OutputPerM: 15, CachedInputPerM: 0.3},
 	{Name: "claude-3-5-sonnet-20241022", Provider: ProviderAnthropic, ContextWindow: 200000, MaxOutput: 8192, InputPerM: 3, OutputPerM: 15, CachedInputPerM: 0.3},
 	{Name: "gpt-4o-2024-05-13", Provider: ProviderOpenAI, ContextWindow: 128000, MaxOutput: 4096, InputPerM: 5, OutputPerM: 15},

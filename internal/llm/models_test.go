@@ -155,3 +155,25 @@ func TestUnpriced(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestTokens(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		m     ModelInfo
+		asked int
+		want  int
+	}{
+		{"the default cap", ModelInfo{MaxOutput: 16384}, 0, DefaultOutputCap},
+		{"the model's own cap", ModelInfo{MaxOutput: 16384, OutputCap: 12000}, 0, 12000},
+		{"a small model's maximum", ModelInfo{MaxOutput: 4096}, 0, 4096},
+		{"asked for", ModelInfo{MaxOutput: 16384}, 1000, 1000},
+		{"never past the maximum", ModelInfo{MaxOutput: 16384}, 50000, 16384},
+		{"a reasoning model thinks on top", ModelInfo{MaxOutput: 100000, Reasoning: true}, 0, DefaultOutputCap + DefaultReasoningTokens},
+		{"its own allowance", ModelInfo{MaxOutput: 100000, Reasoning: true, ReasoningTokens: 30000}, 4096, 34096},
+		{"within its maximum", ModelInfo{MaxOutput: 32768, Reasoning: true, ReasoningTokens: 30000}, 0, 32768},
+	} {
+		if got := tt.m.RequestTokens(tt.asked); got != tt.want {
+			t.Errorf("%s: RequestTokens(%d) = %d, want %d", tt.name, tt.asked, got, tt.want)
+		}
+	}
+}

@@ -139,11 +139,9 @@ type metered struct {
 
 func (c *metered) Chat(ctx context.Context, req Request) (Response, error) {
 	req.Model = c.info.APIModel
-	if req.MaxTokens == 0 {
-		req.MaxTokens = DefaultMaxTokens
-	}
-	if c.info.MaxOutput > 0 && req.MaxTokens > c.info.MaxOutput {
-		req.MaxTokens = c.info.MaxOutput
+	req.MaxTokens = c.info.RequestTokens(req.MaxTokens)
+	if req.ReasoningEffort == "" {
+		req.ReasoningEffort = c.info.ReasoningEffort
 	}
 	m := meterFrom(ctx)
 	if m != nil {

@@ -86,7 +86,7 @@ func TestVertexChat(t *testing.T) {
 				if got := anthPath(t, b, "system", 0, "cache_control", "type"); got != "ephemeral" {
 					t.Errorf("system cache_control = %v, want the Anthropic request shape kept", got)
 				}
-				if got := b["max_tokens"]; got != float64(DefaultMaxTokens) {
+				if got := b["max_tokens"]; got != float64(DefaultOutputCap) { // the model's cap, from the catalog
 					t.Errorf("max_tokens = %v", got)
 				}
 			},
