@@ -56,7 +56,39 @@ func startMeter(ctx context.Context, dir string, b llm.Budget) (context.Context,
 			activity.GetLogger(ctx).Warn("call ledger not written", "path", path, "error", err)
 		}
 	}
-	return ctx, m
+	return llm.WithReplies(ctx, fileReplies{dir: repliesDir(dir, info)}), m
+}
+
+// RepliesDir (under a paper's or campaign's folder) keeps the replies of
+// model calls of activities that have not finished yet, so a retry pays
+// only for the calls it has not had (see llm.Replies): one folder per
+// workflow run and activity, removed when the activity succeeds. A resumed
+// paper is a new run and asks afresh, since its stage failed with those
+// replies.
+const RepliesDir = "logs/replies"
+
+func repliesDir(dir string, info activity.Info) string {
+	return filepath.Join(dir, RepliesDir, info.WorkflowExecution.RunID, info.ActivityID)
+}
+
+// fileReplies keeps each reply as <seq>.json.
+type fileReplies struct{ dir string }
+
+type savedReply struct {
+	Key   string       `json:"key"` // llm.RequestKey of the request
+	Reply llm.Response `json:"reply"`
+}
+
+func (f fileReplies) Load(seq int, key string) (llm.Response, bool) {
+	var s savedReply
+	if err := readJSON(filepath.Join(f.dir, fmt.Sprintf("%03d.json", seq)), &s); err != nil || s.Key != key {
+		return llm.Response{}, false
+	}
+	return s.Reply, true
+}
+
+func (f fileReplies) Save(seq int, key string, resp llm.Response) error {
+	return writeJSON(filepath.Join(f.dir, fmt.Sprintf("%03d.json", seq)), savedReply{Key: key, Reply: resp})
 }
 
 // earlierAttempts sums the ledger's calls of this activity's earlier attempts.

@@ -108,7 +108,26 @@ func (s *scope) metered() Metered { return Metered{Usage: s.usage()} }
 // error wins.
 func (s *scope) close(ctx context.Context, err *error) {
 	*err = withUsage(s.m, *err)
+	if s.m != nil && *err == nil && activity.IsActivity(ctx) {
+		// Done: its own result is stored, the checkpointed replies are not needed.
+		_ = os.RemoveAll(repliesDir(s.dir, activity.GetInfo(ctx)))
+		_ = removeEmpty(filepath.Join(s.dir, RepliesDir))
+	}
 	s.a.push(ctx, s.key, s.dir, s.mirror, err)
+}
+
+// removeEmpty removes the empty folders under and including dir.
+func removeEmpty(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			_ = removeEmpty(filepath.Join(dir, e.Name()))
+		}
+	}
+	return os.Remove(dir) // fails, harmlessly, when not empty
 }
 
 func (a *Activities) pull(ctx context.Context, key, dir string, mayBeMissing, mirror bool) error {

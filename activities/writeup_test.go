@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -430,5 +431,52 @@ func TestBuildPDFKeepsLastPDF(t *testing.T) {
 	}
 	if got := readFile(t, filepath.Join(dir, "latex", "pdf_source.tex")); got != cleanTex {
 		t.Errorf("pdf_source.tex is not the source of the kept PDF:\n%s", got)
+	}
+}
+
+// TestRetryPaysOnce: a section whose refinement call fails after the
+// draft arrived is retried without paying for the draft again; the call
+// ledger shows the replay as free, and the replies are gone once the
+// section is written.
+func TestRetryPaysOnce(t *testing.T) {
+	draft := "THOUGHT: a draft.\n```latex\nDraft of the method.\n```\n"
+	final := "THOUGHT: refined.\n```latex\nThe refined method.\n```\n"
+	var asked []string
+	f := newFakeModel(t, func(n int, req openai.ChatCompletionRequest) fakeReply {
+		last := req.Messages[len(req.Messages)-1].Content
+		asked = append(asked, last[:min(len(last), 20)])
+		switch n {
+		case 1:
+			return fakeReply{Content: draft}
+		case 2:
+			return fakeReply{Status: http.StatusServiceUnavailable} // the provider has a bad moment
+		}
+		return fakeReply{Content: final}
+	})
+	e := newEnv(t, withFake(f))
+	ref, dir := resultsPaper(t, e, "payonce", fakeModelName)
+	in := activities.SectionInput{Paper: ref, Section: "Method"}
+	if _, err := execute[activities.SectionResult](t, e, e.acts.WriteSection, in); err == nil {
+		t.Fatal("the first attempt should fail on the 503")
+	}
+	saved, _ := filepath.Glob(filepath.Join(dir, activities.RepliesDir, "*", "*", "*.json"))
+	if len(saved) != 1 {
+		t.Fatalf("checkpointed replies after the failure: %v, want the draft's", saved)
+	}
+	res := mustExecute[activities.SectionResult](t, e, e.acts.WriteSection, in) // Temporal's retry
+	if f.calls() != 3 {
+		t.Errorf("the provider was asked %d times (%q), want 3: draft, failed refinement, refinement", f.calls(), asked)
+	}
+	if res.Usage.Calls != 1 {
+		t.Errorf("the retry paid for %d calls, want 1 (the draft is replayed)", res.Usage.Calls)
+	}
+	if !strings.Contains(readFile(t, filepath.Join(dir, "latex", "template.tex")), "The refined method.") {
+		t.Error("the refined section is not in the paper")
+	}
+	if !strings.Contains(readFile(t, filepath.Join(dir, "logs", "calls.jsonl")), `"replayed":true`) {
+		t.Error("the ledger does not show the replayed draft")
+	}
+	if exists(filepath.Join(dir, activities.RepliesDir)) {
+		t.Error("checkpointed replies stay after the section was written")
 	}
 }

@@ -42,6 +42,9 @@ type CallRecord struct {
 	Model string    `json:"model"`
 	Usage Usage     `json:"usage"`
 	Error string    `json:"error,omitempty"`
+	// Replayed: the reply was saved by an earlier attempt of the same
+	// activity and served again, free (its cost is on that attempt's line).
+	Replayed bool `json:"replayed,omitempty"`
 }
 
 // Meter counts what one activity spends and refuses calls that could break
@@ -100,6 +103,13 @@ func (m *Meter) admit(info ModelInfo, req Request) error {
 		return &BudgetError{Model: info.Name, NeedUSD: need, LeftUSD: left, LimitUSD: m.budget.LimitUSD, SpentUSD: spent, EstimateOf: how}
 	}
 	return nil
+}
+
+// replayed records a reply an earlier attempt paid for, at no cost.
+func (m *Meter) replayed(model string) {
+	if m.Record != nil {
+		m.Record(CallRecord{Time: time.Now().UTC(), Model: model, Replayed: true})
+	}
 }
 
 func (m *Meter) count(model string, u Usage, err error) {

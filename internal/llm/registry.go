@@ -144,12 +144,30 @@ func (c *metered) Chat(ctx context.Context, req Request) (Response, error) {
 		req.ReasoningEffort = c.info.ReasoningEffort
 	}
 	m := meterFrom(ctx)
+	p := replayerFrom(ctx)
+	seq, key := 0, ""
+	if p != nil {
+		seq, key = p.seq(), RequestKey(req)
+		if resp, ok := p.store.Load(seq, key); ok {
+			// Paid for by an earlier attempt (whose ledger lines count it).
+			resp.Usage = Usage{}
+			if m != nil {
+				m.replayed(c.info.Name)
+			}
+			return resp, nil
+		}
+	}
 	if m != nil {
 		if err := m.admit(c.info, req); err != nil {
 			return Response{}, err
 		}
 	}
 	resp, err := c.inner.Chat(ctx, req)
+	if err == nil && p != nil {
+		if serr := p.store.Save(seq, key, resp); serr != nil {
+			return Response{}, fmt.Errorf("checkpoint the reply of %s: %w", c.info.Name, serr)
+		}
+	}
 	resp.Usage.CostUSD = c.info.Cost(resp.Usage)
 	if c.info.Unpriced {
 		resp.Usage.UnpricedCalls = resp.Usage.Calls
