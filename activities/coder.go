@@ -122,8 +122,7 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res Code
 		// Earlier turns are kept without their file dumps: the current
 		// files are always attached to the newest message only.
 		msgs := append(append([]llm.Message(nil), conv.Messages...), llm.Message{Role: "user", Content: withFiles(msg, dir, allowed, in.Kind)})
-		req := llm.Request{Model: in.Paper.Model, System: system, Messages: msgs}
-		resp, err := a.chat(ctx, req)
+		resp, err := a.chatWithin(ctx, llm.Request{Model: in.Paper.Model, System: system, Messages: msgs})
 		if err != nil {
 			return CoderTurnResult{}, err
 		}

@@ -3,6 +3,7 @@ package activities_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -355,5 +356,60 @@ func TestCoderTurnSyntaxCheck(t *testing.T) {
 				t.Error("the syntax check left __pycache__ in the workspace")
 			}
 		})
+	}
+}
+
+// TestCoderTurnLongConversation: a conversation far longer than the
+// model's window still gets a reply: the provider's context-overflow
+// error leads to a trimmed retry (the task, the latest turns and the
+// current files), not a failed paper.
+func TestCoderTurnLongConversation(t *testing.T) {
+	const window = 12000 // tokens the fake model takes, at 3 characters a token
+	edit := "THOUGHT: Lower the weight decay.\n\nexperiment.py\n```python\n<<<<<<< SEARCH\nWEIGHT_DECAY = 0.5\n=======\nWEIGHT_DECAY = 0.1\n>>>>>>> REPLACE\n```\n"
+	var sizes []int
+	f := newFakeModel(t, func(_ int, req openai.ChatCompletionRequest) fakeReply {
+		n := 0
+		for _, m := range req.Messages {
+			n += len(m.Content)
+		}
+		sizes = append(sizes, n)
+		if n > 3*window {
+			return fakeReply{Status: http.StatusBadRequest, Message: fmt.Sprintf("This model's maximum context length is %d tokens. However, your messages resulted in %d tokens. (context_length_exceeded)", window, n/3)}
+		}
+		return fakeReply{Content: edit}
+	})
+	e := newEnv(t, withFake(f))
+	ref, dir := grokkingPaper(t, e, "long", fakeModelName)
+	writeRun(t, dir, 0, 0.91)
+	// 40 earlier turns of 2,000 characters each: about 27k tokens.
+	type msg struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	}
+	var history []msg
+	for i := 0; i < 20; i++ {
+		history = append(history, msg{"user", fmt.Sprintf("turn %d: %s", i, strings.Repeat("u", 2000))}, msg{"assistant", fmt.Sprintf("reply %d: %s", i, strings.Repeat("a", 2000))})
+	}
+	b, _ := json.Marshal(map[string]any{"messages": history, "turns": map[string]any{}})
+	writeFile(t, filepath.Join(dir, "chats", "coder.json"), string(b))
+
+	in := activities.CoderTurnInput{Paper: ref, Conversation: activities.ConvCoder, TurnID: "run1-attempt1-implement", Kind: activities.KindImplement, Run: 1, MaxRuns: 5}
+	res := mustExecute[activities.CoderTurnResult](t, e, e.acts.CoderTurn, in)
+	if !res.Applied {
+		t.Fatalf("turn = %+v, want the edit applied", res)
+	}
+	if len(sizes) < 2 || sizes[0] <= 3*window || sizes[len(sizes)-1] > 3*window {
+		t.Errorf("request sizes %v: want a first one too long, then a trimmed one that fits", sizes)
+	}
+	last := f.request(f.calls() - 1)
+	if !strings.Contains(last.Messages[len(last.Messages)-1].Content, "Current files") && !strings.Contains(last.Messages[len(last.Messages)-1].Content, "Current file") {
+		t.Error("the trimmed request lost the current files")
+	}
+	var conv struct {
+		Messages []msg `json:"messages"`
+	}
+	_ = json.Unmarshal([]byte(readFile(t, filepath.Join(dir, "chats", "coder.json"))), &conv)
+	if len(conv.Messages) != 42 {
+		t.Errorf("the stored conversation has %d messages, want all 40 earlier ones kept and the new exchange", len(conv.Messages))
 	}
 }

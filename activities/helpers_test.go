@@ -54,6 +54,7 @@ type fakeReply struct {
 	Header  http.Header
 	Content string
 	Finish  openai.FinishReason // empty: stop
+	Message string              // an error's message (with Status)
 }
 
 // fakeModel is an OpenAI-compatible server with canned replies.
@@ -90,7 +91,11 @@ func newFakeModel(t *testing.T, reply func(n int, req openai.ChatCompletionReque
 		w.Header().Set("Content-Type", "application/json")
 		if rep.Status != 0 && rep.Status != http.StatusOK {
 			w.WriteHeader(rep.Status)
-			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"message": fmt.Sprintf("fake error %d", rep.Status), "type": "fake"}})
+			msg := rep.Message
+			if msg == "" {
+				msg = fmt.Sprintf("fake error %d", rep.Status)
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"message": msg, "type": "fake"}})
 			return
 		}
 		finish := rep.Finish

@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -175,5 +176,22 @@ func TestRequestTokens(t *testing.T) {
 		if got := tt.m.RequestTokens(tt.asked); got != tt.want {
 			t.Errorf("%s: RequestTokens(%d) = %d, want %d", tt.name, tt.asked, got, tt.want)
 		}
+	}
+}
+
+func TestContextOverflowRecognised(t *testing.T) {
+	for _, msg := range []string{
+		"This model's maximum context length is 65536 tokens. However, you requested 70000 tokens (context_length_exceeded)",
+		"prompt is too long: 210000 tokens > 200000 maximum",
+		"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+		"Input is too long for requested model.",
+	} {
+		err := ProviderError("P", "m", "KEY", 400, 0, errors.New(msg))
+		if !IsContextOverflow(err) || !IsPermanent(err) {
+			t.Errorf("%q: overflow %v, permanent %v", msg, IsContextOverflow(err), IsPermanent(err))
+		}
+	}
+	if err := ProviderError("P", "m", "KEY", 400, 0, errors.New("invalid value for temperature")); IsContextOverflow(err) {
+		t.Error("a plain bad request taken for an overflow")
 	}
 }
