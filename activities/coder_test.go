@@ -27,8 +27,8 @@ func TestCoderTurnScriptedSweep(t *testing.T) {
 	writeRun(t, dir, 0, 0.91)
 	expPath := filepath.Join(dir, "experiment.py")
 	original := readFile(t, expPath)
-	if !strings.Contains(original, "\nWEIGHT_DECAY = 0.5\n") {
-		t.Fatal("the grokking template no longer has the line WEIGHT_DECAY = 0.5")
+	if !strings.Contains(original, "\nWEIGHT_DECAY = 1.0\n") {
+		t.Fatal("the grokking template no longer has the line WEIGHT_DECAY = 1.0")
 	}
 
 	impl := activities.CoderTurnInput{Paper: ref, Conversation: activities.ConvCoder, TurnID: "implement-1", Kind: activities.KindImplement, Run: 1, MaxRuns: 5}
@@ -39,7 +39,7 @@ func TestCoderTurnScriptedSweep(t *testing.T) {
 	if len(res.Changed) != 1 || res.Changed[0] != "experiment.py" {
 		t.Errorf("Changed = %v, want [experiment.py]", res.Changed)
 	}
-	if want := strings.Replace(original, "\nWEIGHT_DECAY = 0.5\n", "\nWEIGHT_DECAY = 0.1\n", 1); readFile(t, expPath) != want {
+	if want := strings.Replace(original, "\nWEIGHT_DECAY = 1.0\n", "\nWEIGHT_DECAY = 0.1\n", 1); readFile(t, expPath) != want {
 		t.Errorf("experiment.py after run 1's edit is not the original with WEIGHT_DECAY = 0.1")
 	}
 	if res.Usage.Calls != 1 || e.scripted.calls.Load() != 1 {
@@ -58,7 +58,7 @@ func TestCoderTurnScriptedSweep(t *testing.T) {
 	if readFile(t, expPath) != original {
 		t.Error("the repeated turn edited experiment.py again")
 	}
-	writeFile(t, expPath, strings.Replace(original, "WEIGHT_DECAY = 0.5", "WEIGHT_DECAY = 0.1", 1))
+	writeFile(t, expPath, strings.Replace(original, "WEIGHT_DECAY = 1.0", "WEIGHT_DECAY = 0.1", 1))
 
 	// The conversation keeps the prompts without file dumps.
 	var conv struct {
@@ -99,7 +99,7 @@ func TestCoderTurnScriptedSweep(t *testing.T) {
 		t.Error("the turn of an earlier run was reused after a resume")
 	}
 	writeFile(t, filepath.Join(dir, "chats", "coder.json"), raw)
-	writeFile(t, expPath, strings.Replace(original, "WEIGHT_DECAY = 0.5", "WEIGHT_DECAY = 0.1", 1))
+	writeFile(t, expPath, strings.Replace(original, "WEIGHT_DECAY = 1.0", "WEIGHT_DECAY = 0.1", 1))
 
 	// Run 1 succeeded: notes for run 1, then run 2's value.
 	writeRun(t, dir, 1, 0.95)
@@ -186,7 +186,7 @@ func TestCoderTurnWithFakeModel(t *testing.T) {
 			wantCalls: activities.MaxEditReflections + 1, wantFeedback: "no SEARCH/REPLACE blocks",
 		},
 		{
-			name: "malformed block", reply: "experiment.py\n```python\n<<<<<<< SEARCH\nWEIGHT_DECAY = 0.5\n```\n", kind: activities.KindEditFailed,
+			name: "malformed block", reply: "experiment.py\n```python\n<<<<<<< SEARCH\nWEIGHT_DECAY = 1.0\n```\n", kind: activities.KindEditFailed,
 			wantCalls: activities.MaxEditReflections + 1, wantFeedback: "",
 		},
 		{
@@ -202,7 +202,7 @@ func TestCoderTurnWithFakeModel(t *testing.T) {
 			wantCalls: activities.MaxEditReflections + 1, wantFeedback: "failed",
 		},
 		{
-			name: "experiment.py not editable in a LaTeX fix", reply: editReply("experiment.py", "WEIGHT_DECAY = 0.5\n", "WEIGHT_DECAY = 9\n"), kind: activities.KindLatexFix,
+			name: "experiment.py not editable in a LaTeX fix", reply: editReply("experiment.py", "WEIGHT_DECAY = 1.0\n", "WEIGHT_DECAY = 9\n"), kind: activities.KindLatexFix,
 			wantCalls: activities.MaxEditReflections + 1, wantFeedback: "failed",
 		},
 		{
@@ -289,7 +289,7 @@ func TestCoderTurnReflectionFeedback(t *testing.T) {
 		if n == 1 {
 			return fakeReply{Content: badSearchReply}
 		}
-		return fakeReply{Content: editReply("experiment.py", "WEIGHT_DECAY = 0.5\n", "WEIGHT_DECAY = 0.25\n")}
+		return fakeReply{Content: editReply("experiment.py", "WEIGHT_DECAY = 1.0\n", "WEIGHT_DECAY = 0.25\n")}
 	})
 	e := newEnv(t, withFake(f))
 	ref, dir := grokkingPaper(t, e, "reflect", fakeModelName)
@@ -311,7 +311,7 @@ func TestCoderTurnReflectionFeedback(t *testing.T) {
 // turn; a turn that never compiles is not applied, so it is never run.
 func TestCoderTurnSyntaxCheck(t *testing.T) {
 	needPython(t)
-	broken := editReply("experiment.py", "WEIGHT_DECAY = 0.5\n", "WEIGHT_DECAY = (0.5\n")
+	broken := editReply("experiment.py", "WEIGHT_DECAY = 1.0\n", "WEIGHT_DECAY = (0.5\n")
 	fixed := editReply("experiment.py", "WEIGHT_DECAY = (0.5\n", "WEIGHT_DECAY = 0.7\n")
 	tests := []struct {
 		name        string
@@ -365,7 +365,7 @@ func TestCoderTurnSyntaxCheck(t *testing.T) {
 // current files), not a failed paper.
 func TestCoderTurnLongConversation(t *testing.T) {
 	const window = 12000 // tokens the fake model takes, at 3 characters a token
-	edit := "THOUGHT: Lower the weight decay.\n\nexperiment.py\n```python\n<<<<<<< SEARCH\nWEIGHT_DECAY = 0.5\n=======\nWEIGHT_DECAY = 0.1\n>>>>>>> REPLACE\n```\n"
+	edit := "THOUGHT: Lower the weight decay.\n\nexperiment.py\n```python\n<<<<<<< SEARCH\nWEIGHT_DECAY = 1.0\n=======\nWEIGHT_DECAY = 0.1\n>>>>>>> REPLACE\n```\n"
 	var sizes []int
 	f := newFakeModel(t, func(_ int, req openai.ChatCompletionRequest) fakeReply {
 		n := 0

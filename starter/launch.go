@@ -104,7 +104,7 @@ func (o *launchOpts) flags(cmd *cobra.Command) {
 	f.IntVar(&o.numIdeas, "num-ideas", 1, "number of ideas to generate")
 	f.StringVar(&o.out, "out", "results", "results folder; papers land in <out>/<template>/<timestamp>_<Name>/")
 	f.BoolVar(&o.quick, "quick", false, "run the template's quick configuration (AISCI_QUICK=1), for CPUs and demos")
-	f.BoolVar(&o.templateBaseline, "template-baseline", false, "full configuration: compare against the template's checked-in run_0 instead of a baseline run on the experiment host (cached per host)")
+	f.BoolVar(&o.templateBaseline, "template-baseline", false, "full configuration: compare against a run_0 in the template folder instead of a baseline run on the experiment host (cached per host)")
 	f.BoolVar(&o.holdIdeas, "hold-ideas", false, "hold each new idea until 'starter approve' (or 'starter reject'); papers start only for approved ideas")
 	f.BoolVar(&o.autoApprove, "auto-approve", true, "start papers for new ideas without asking (the default; --hold-ideas turns it off)")
 	f.DurationVar(&o.runTimeout, "run-timeout", 0, "wall-clock limit of one experiment run (default: the template's run_timeout_seconds, else 2h; 20m with --quick)")

@@ -72,7 +72,7 @@ func Run(ctx context.Context, o Options) Report {
 	} else {
 		if o.NeedBaseline {
 			if _, err := os.Stat(filepath.Join(t.Dir, "run_0", "final_info.json")); err != nil {
-				add(KindSetup, "template %s has no baseline run_0/final_info.json: produce it on this host with `python experiment.py --out_dir=run_0` in the template folder, or use --quick", t.Name)
+				add(KindSetup, "template %s has no baseline run_0/final_info.json: produce it on this host with `python experiment.py --out_dir=run_0` in the template folder, or leave out --template-baseline (each host then computes its own), or use --quick", t.Name)
 			}
 		}
 		if r.Python, err = pyrun.ForTemplate(ctx, o.Python, t.Dir); err != nil {

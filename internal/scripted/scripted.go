@@ -143,7 +143,7 @@ var ideas = []struct {
 	Name, Title, Constant string
 	Values                []string
 }{
-	{"weight_decay_grokking", "How Weight Decay Strength Shifts the Onset of Grokking", "WEIGHT_DECAY", []string{"0.1", "1.0"}},
+	{"weight_decay_grokking", "How Weight Decay Strength Shifts the Onset of Grokking", "WEIGHT_DECAY", []string{"0.1", "0.3"}},
 	{"learning_rate_grokking", "Learning Rate and the Timing of Delayed Generalisation", "LEARNING_RATE", []string{"3e-4", "3e-3"}},
 	{"train_fraction_grokking", "Less Data, Later Insight: Training Fraction and Grokking", "TRAIN_FRACTION", []string{"0.3", "0.7"}},
 }

@@ -37,7 +37,7 @@ func ideaGenPrompt(proposed ...string) string {
 
 const reflectPrompt = "## Idea reflection\nThis is reflection round 2 of 3.\nIf there is nothing to improve, repeat the previous JSON exactly and write \"I am done\"."
 
-const sweepIdea = "Sweep the constant WEIGHT_DECAY in experiment.py over the values 0.1, 1.0 (one run per value) and compare validation accuracy."
+const sweepIdea = "Sweep the constant WEIGHT_DECAY in experiment.py over the values 0.1, 0.3 (one run per value) and compare validation accuracy."
 
 const experimentPy = "import torch\n\nLEARNING_RATE = 1e-3\nWEIGHT_DECAY = 0.5\nBETA1 = 0.9\n\n\ndef main():\n    print(WEIGHT_DECAY)\n"
 
@@ -162,21 +162,21 @@ func TestReplyCoderSteps(t *testing.T) {
 			msgs: []string{first, runCompletedPrompt(1, filesDump("experiment.py", strings.Replace(experimentPy, "0.5", "0.1", 1)))},
 			wantBlocks: []block{
 				{"notes.txt", "", ""}, // replace checked below via wantContains
-				{"experiment.py", "WEIGHT_DECAY = 0.1\n", "WEIGHT_DECAY = 1.0\n"},
+				{"experiment.py", "WEIGHT_DECAY = 0.1\n", "WEIGHT_DECAY = 0.3\n"},
 			},
 			wantContains: []string{"## Run 1: WEIGHT_DECAY = 0.1", "final_val_acc=0.97"},
 			wantAbsent:   []string{"ALL_COMPLETED"},
 		},
 		{
 			name:         "run completed beyond the planned values",
-			msgs:         []string{first, runCompletedPrompt(2, filesDump("experiment.py", strings.Replace(experimentPy, "0.5", "1.0", 1)))},
+			msgs:         []string{first, runCompletedPrompt(2, filesDump("experiment.py", strings.Replace(experimentPy, "0.5", "0.3", 1)))},
 			wantBlocks:   []block{{"notes.txt", "", ""}},
-			wantContains: []string{"\nALL_COMPLETED\n", "## Run 2: WEIGHT_DECAY = 1.0"},
+			wantContains: []string{"\nALL_COMPLETED\n", "## Run 2: WEIGHT_DECAY = 0.3"},
 		},
 		{
 			name:       "edit failed: retry the run named",
 			msgs:       []string{first, "## Edit failed\nYour edits for run 2 were not applied, so nothing was run: x\n" + filesDump("experiment.py", experimentPy)},
-			wantBlocks: []block{{"experiment.py", "WEIGHT_DECAY = 0.5\n", "WEIGHT_DECAY = 1.0\n"}},
+			wantBlocks: []block{{"experiment.py", "WEIGHT_DECAY = 0.5\n", "WEIGHT_DECAY = 0.3\n"}},
 		},
 		{
 			name:         "constant missing from experiment.py",
@@ -191,7 +191,7 @@ func TestReplyCoderSteps(t *testing.T) {
 		{
 			name:       "plotting labels every completed run",
 			msgs:       []string{first, "## Plotting\nFill in the labels dictionary. Completed runs: run_0, run_1, run_2.\nWe will run plot.py." + filesDump("plot.py", plotPy)},
-			wantBlocks: []block{{"plot.py", "    \"run_0\": \"Baseline\",\n", "    \"run_0\": \"Baseline\",\n    \"run_1\": \"WEIGHT_DECAY = 0.1\",\n    \"run_2\": \"WEIGHT_DECAY = 1.0\",\n"}},
+			wantBlocks: []block{{"plot.py", "    \"run_0\": \"Baseline\",\n", "    \"run_0\": \"Baseline\",\n    \"run_1\": \"WEIGHT_DECAY = 0.1\",\n    \"run_2\": \"WEIGHT_DECAY = 0.3\",\n"}},
 		},
 		{
 			name:         "notes on figures",

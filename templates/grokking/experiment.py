@@ -35,7 +35,7 @@ import torch.nn.functional as F
 # HYPERPARAMETERS (edit these; one plain assignment per line)
 # ---------------------------------------------------------------------------
 LEARNING_RATE = 1e-3
-WEIGHT_DECAY = 0.5
+WEIGHT_DECAY = 1.0
 BETA1 = 0.9
 BETA2 = 0.98
 NUM_LAYERS = 2
@@ -45,10 +45,10 @@ DROPOUT = 0.0
 BATCH_SIZE = 512
 TRAIN_FRACTION = 0.5
 WARMUP_STEPS = 50
-NUM_STEPS = 3000
+NUM_STEPS = 7500
 EVAL_EVERY = 50
 PRIME = 97
-SEEDS = [0, 1]
+SEEDS = [0, 1, 2]
 DATASETS = ["x_div_y", "x_minus_y", "x_plus_y", "permutation"]
 # ---------------------------------------------------------------------------
 # END HYPERPARAMETERS
