@@ -19,6 +19,7 @@ import (
 	"github.com/aiscientist/aiscientist/internal/latex"
 	"github.com/aiscientist/aiscientist/internal/llm"
 	"github.com/aiscientist/aiscientist/internal/sandbox"
+	"github.com/aiscientist/aiscientist/internal/scholar"
 	"github.com/aiscientist/aiscientist/internal/store"
 	"github.com/aiscientist/aiscientist/internal/store/s3store"
 	"github.com/aiscientist/aiscientist/internal/template"
@@ -37,6 +38,9 @@ type Activities struct {
 	// Remote, when set, holds every workspace (S3 or MinIO); Store is then
 	// this worker's cache of it. See workspace.go.
 	Remote *s3store.Store
+	// Literature searches Semantic Scholar, OpenAlex and arXiv (one per
+	// process: its rate limits and cache are shared by every paper).
+	Literature *scholar.Service
 	// ModelSlots, when set, bounds the model calls this worker makes at
 	// once (worker --llm-concurrency): a buffered channel used as a
 	// semaphore, shared by every Activities of the process.

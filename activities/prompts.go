@@ -234,3 +234,31 @@ The paper (text extracted from its PDF):
 const reviewBadJSONPrompt = `## Review
 Your review could not be used: %s.
 Reply again with THOUGHT: and REVIEW JSON: followed by a json block holding every field of the form with values in range.`
+
+const noveltySystem = `You are an ambitious AI researcher checking whether a research idea is new before anyone spends compute on it. You search the literature one query at a time, read what comes back, and decide honestly: an idea is "not novel" when a published paper already does essentially the same experiment or reaches the same finding; a different setting, dataset or a clearly new angle can still be novel. Be critical: a reviewer will check.`
+
+const noveltyFirstPrompt = `## Novelty check
+The research area:
+%s
+
+The idea to check:
+` + "```json" + `
+%s
+` + "```"
+
+// noveltyRoundPrompt: round, rounds, what the last search found.
+const noveltyRoundPrompt = `## Novelty check round %d of %d
+%s
+
+Either search once more, with a query you expect to find the closest existing work, or decide when you have seen enough. Reply with THOUGHT: (your reasoning about the papers so far) and then RESPONSE: with one JSON object, either
+` + "```json" + `
+{"Query": "a literature search query"}
+` + "```" + `
+or
+` + "```json" + `
+{"Decision": "novel" or "not novel", "Reasoning": "why, naming the closest papers", "Closest": ["title of the closest paper", "..."]}
+` + "```"
+
+const noveltyBadJSONPrompt = `## Novelty check
+Your reply could not be used: %s.
+Reply again with THOUGHT: and RESPONSE: followed by a json block holding either {"Query": "..."} or {"Decision": "novel" or "not novel", "Reasoning": "...", "Closest": [...]}.`

@@ -28,6 +28,7 @@ import (
 
 	"github.com/aiscientist/aiscientist/internal/latex"
 	"github.com/aiscientist/aiscientist/internal/paper"
+	"github.com/aiscientist/aiscientist/internal/scholar"
 	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
 )
@@ -64,10 +65,17 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	// The scripted model is free; priced here (per million tokens: $1 in,
 	// $2 out) so the campaign's budget runs out mid-paper for real.
 	models := filepath.Join(t.TempDir(), "models.json")
-	if err := os.WriteFile(models, []byte(`[{"name": "scripted", "provider": "scripted", "input_per_m": 1, "output_per_m": 2}]`), 0o644); err != nil {
+	if err := os.WriteFile(models, []byte(`[{"name": "scripted", "provider": "scripted", "input_per_m": 1, "output_per_m": 2, "output_cap": 4096}]`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := app.Config{Dev: true, DataDir: dataDir, Port: -1, UIPort: uiPort, Templates: templates, Python: os.Getenv("AISCI_PYTHON"), ModelsFile: models}
+	// The novelty check searches a test double of the literature engines.
+	litURL, stopLit, err := scholar.StartFake()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopLit()
+	cfg := app.Config{Dev: true, DataDir: dataDir, Port: -1, UIPort: uiPort, Templates: templates, Python: os.Getenv("AISCI_PYTHON"), ModelsFile: models,
+		Literature: scholar.FakeConfig(litURL)}
 	a, err := app.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +121,15 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	idea := prog.Ideas[0]
 	if want := "paper/grokking/" + idea.Name; idea.PaperID != want {
 		t.Errorf("paper ID = %q, want %q", idea.PaperID, want)
+	}
+	// The idea was checked against the (fake) literature: a query, the
+	// papers seen and the decision, kept beside the idea.
+	if !strings.HasPrefix(idea.Novelty, "novel; closest: ") || !strings.HasPrefix(prog.NoveltyCheck, "on (") {
+		t.Errorf("novelty = %q, check %q", idea.Novelty, prog.NoveltyCheck)
+	}
+	nov, err := os.ReadFile(filepath.Join(dataDir, "artifacts", "campaigns", strings.TrimPrefix(id, "campaign/"), "ideas", idea.Name, "novelty.json"))
+	if err != nil || !strings.Contains(string(nov), `"query"`) || !strings.Contains(string(nov), `"novel": true`) || !strings.Contains(string(nov), "Grokking") {
+		t.Errorf("novelty.json: %v\n%.600s", err, nov)
 	}
 
 	// The exported folder holds a real multi-page PDF and a valid review.

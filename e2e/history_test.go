@@ -72,7 +72,8 @@ func TestCampaignHistorySize(t *testing.T) {
 		start := time.Now()
 		id := fmt.Sprintf("campaign/history/limit-%d", limit)
 		run, err := a.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflows.CampaignWorkflow,
-			workflows.CampaignInput{Template: "grokking", Model: "scripted", NumIdeas: ideas, Parallel: 8, ResultsDir: "/results", HistoryLimit: limit})
+			workflows.CampaignInput{Template: "grokking", Model: "scripted", NumIdeas: ideas, Parallel: 8, ResultsDir: "/results", HistoryLimit: limit,
+				SkipNoveltyCheck: true})
 		if err != nil {
 			t.Fatal(err)
 		}

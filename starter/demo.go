@@ -14,6 +14,7 @@ import (
 	"github.com/aiscientist/aiscientist/internal/latex"
 	"github.com/aiscientist/aiscientist/internal/logging"
 	"github.com/aiscientist/aiscientist/internal/paper"
+	"github.com/aiscientist/aiscientist/internal/scholar"
 	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
 )
@@ -25,9 +26,10 @@ func demoCmd() *cobra.Command {
 		Use:   "demo --out DIR",
 		Short: "Write one complete paper offline: embedded server, worker, scripted model, quick grokking",
 		Long: `Starts an embedded Temporal server, the Web UI and a worker in this process, then runs
-one campaign with the scripted test-double model on the quick grokking template: a real
-Python experiment, real plots, a real pdflatex build and a review. Exits 0 only when
-DIR/grokking/<paper>/ holds the PDF and review.json.`,
+one campaign with the scripted test-double model on the quick grokking template: a novelty
+check against a test double of the literature engines, a real Python experiment, real
+plots, a real pdflatex build and a review. Exits 0 only when DIR/grokking/<paper>/ holds
+the PDF and review.json.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			w := cmd.OutOrStdout()
@@ -47,7 +49,15 @@ DIR/grokking/<paper>/ holds the PDF and review.json.`,
 			if python == "" {
 				python = os.Getenv("AISCI_PYTHON")
 			}
-			a, err := app.Start(ctx, app.Config{Dev: true, DataDir: dataDir, Port: port, UIPort: 0, Templates: templates, Python: python, Logger: logger})
+			// Offline: the novelty check searches a test double of the
+			// literature engines (a few real grokking papers, written here).
+			litURL, stopLit, err := scholar.StartFake()
+			if err != nil {
+				return err
+			}
+			defer stopLit()
+			a, err := app.Start(ctx, app.Config{Dev: true, DataDir: dataDir, Port: port, UIPort: 0, Templates: templates, Python: python, Logger: logger,
+				Literature: scholar.FakeConfig(litURL)})
 			if err != nil {
 				return err
 			}

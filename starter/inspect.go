@@ -171,6 +171,9 @@ func printProgress(w interface{ Write([]byte) (int, error) }, p any) error {
 				score = fmt.Sprintf("  %s %d/10", i.Decision, i.Overall)
 			}
 			fmt.Fprintf(w, "  %-32s %-17s %s%s%s%s\n", i.Name, i.State, i.PaperID, score, cost, errSuffix(i.Error))
+			if i.Novelty != "" {
+				fmt.Fprintf(w, "  %-32s novelty: %s\n", "", i.Novelty)
+			}
 			if i.PDF != "" {
 				fmt.Fprintf(w, "  %-32s pdf: %s\n", "", i.PDF)
 			}

@@ -9,13 +9,16 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/aiscientist/aiscientist/internal/scholar"
 	"github.com/aiscientist/aiscientist/internal/template"
 	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
@@ -27,6 +30,8 @@ type launchOpts struct {
 	budgetUSD, paperBudgetUSD                           float64
 	quick, wait, skipIdeas, preflight, templateBaseline bool
 	holdIdeas, autoApprove                              bool
+	skipNovelty, keepNotNovel                           bool
+	engine                                              string
 	runTimeout                                          time.Duration
 	pf                                                  preflightOpts
 }
@@ -39,6 +44,9 @@ func launchCmd(g *globals) *cobra.Command {
 		Example: `  starter launch --template grokking --model gpt-4o-2024-08-06 --num-ideas 2 --wait
   starter launch --template grokking --model scripted --num-ideas 1 --quick --wait`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !slices.Contains(scholar.Engines, o.engine) {
+				return fmt.Errorf("--engine %q: known engines are %s", o.engine, strings.Join(scholar.Engines, ", "))
+			}
 			if o.budgetUSD < 0 || o.paperBudgetUSD < 0 {
 				return errors.New("--budget-usd and --paper-budget-usd must not be negative")
 			}
@@ -76,6 +84,7 @@ func launchCmd(g *globals) *cobra.Command {
 func (o *launchOpts) launch(ctx context.Context, w io.Writer, c client.Client, g *globals, out string) error {
 	in := workflows.CampaignInput{Template: o.template, Model: o.model, NumIdeas: o.numIdeas, Quick: o.quick, TemplateBaseline: o.templateBaseline,
 		SkipIdeaGeneration: o.skipIdeas, HoldIdeas: o.holdIdeas, Parallel: o.parallel, ResultsDir: out, MaxRuns: o.maxRuns,
+		SkipNoveltyCheck: o.skipNovelty, KeepNotNovel: o.keepNotNovel, Engine: o.engine,
 		BudgetUSD: o.budgetUSD, PaperBudgetUSD: o.paperBudgetUSD,
 		Stamp: time.Now().UTC().Format("20060102_150405")}
 	switch {
@@ -111,6 +120,9 @@ func (o *launchOpts) flags(cmd *cobra.Command) {
 	f.BoolVar(&o.wait, "wait", false, "follow progress until the campaign ends; exit non-zero if it or a paper failed")
 	f.BoolVar(&o.skipIdeas, "skip-idea-generation", false, "run stored ideas instead of asking the model: the template's seed_ideas.json, then every idea earlier campaigns generated for it (--num-ideas of them)")
 	f.IntVar(&o.parallel, "parallel", 1, "papers run at once")
+	f.BoolVar(&o.skipNovelty, "skip-novelty-check", false, "start papers without checking the ideas against the literature")
+	f.BoolVar(&o.keepNotNovel, "keep-not-novel", false, "run ideas the novelty check judged not novel too")
+	f.StringVar(&o.engine, "engine", scholar.SemanticScholar, "literature engine tried first ("+strings.Join(scholar.Engines, ", ")+"); the others are fallbacks")
 	f.IntVar(&o.maxRuns, "max-runs", 5, "experiment runs per paper")
 	f.Float64Var(&o.budgetUSD, "budget-usd", 0, "model spending limit for the whole campaign in US dollars (0: none); at the limit papers stop cleanly until 'starter budget' raises it")
 	f.Float64Var(&o.paperBudgetUSD, "paper-budget-usd", 0, "model spending limit for each paper in US dollars (0: none)")

@@ -41,6 +41,7 @@ type Stage string
 const (
 	StagePreflight Stage = "preflight"
 	StageIdeas     Stage = "ideas"
+	StageNovelty   Stage = "novelty"
 	StagePapers    Stage = "papers"
 )
 
@@ -84,6 +85,8 @@ const (
 	StatePending  State = "pending" // kept, its paper not started yet
 	StateSkipped  State = "skipped" // a duplicate, or skipped by request
 	StateRejected State = "rejected"
+	// StateNotNovel: the novelty check found the idea done before.
+	StateNotNovel State = "not novel"
 )
 
 // Search attributes the workflows publish, so papers and campaigns are
@@ -199,6 +202,8 @@ type PaperInput struct {
 	PlotTimeout      time.Duration // default 10 min
 	LatexRounds      int           // check/compile rounds, default 5
 	ResultsDir       string        // export root; empty: no export
+	// Novelty is the campaign's novelty verdict, for the paper's status.
+	Novelty string `json:",omitempty"`
 	// BudgetUSD limits this paper's model spending (0: no limit of its own).
 	BudgetUSD float64
 	// GrantUSD is the campaign's share for this paper (0: none); the
@@ -293,10 +298,18 @@ type CampaignInput struct {
 	TemplateBaseline   bool // full papers use the template's run_0, not the host's
 	SkipIdeaGeneration bool // run stored ideas: the template's seeds, then its idea store
 	// HoldIdeas holds each new idea until an approve (or reject) update.
-	HoldIdeas   bool
-	Reflections int // idea self-reflection rounds, default 3
-	Parallel    int // papers at once, default 1
-	ResultsDir  string
+	HoldIdeas bool
+	// SkipNoveltyCheck starts papers without checking ideas against the
+	// literature; KeepNotNovel runs ideas judged not novel anyway. Engine
+	// is the literature engine tried first (default semanticscholar, then
+	// the others), NoveltyRounds the most rounds per idea (default 10).
+	SkipNoveltyCheck bool
+	KeepNotNovel     bool
+	Engine           string
+	NoveltyRounds    int
+	Reflections      int // idea self-reflection rounds, default 3
+	Parallel         int // papers at once, default 1
+	ResultsDir       string
 	// Stamp (YYYYMMDD_HHMMSS) names result folders; default: workflow start time.
 	Stamp string
 	// Paper settings passed on to every paper (zero: paper defaults).
@@ -331,10 +344,13 @@ type CampaignCarry struct {
 
 // IdeaStatus is one idea and its paper as the campaign sees it.
 type IdeaStatus struct {
-	Name     string `json:"name"`
-	Title    string `json:"title"`
-	PaperID  string `json:"paper_id,omitempty"`
-	State    State  `json:"state"` // pending, awaiting approval, running, budget exhausted, completed, failed, skipped, rejected
+	Name    string `json:"name"`
+	Title   string `json:"title"`
+	PaperID string `json:"paper_id,omitempty"`
+	State   State  `json:"state"` // pending, awaiting approval, not novel, running, budget exhausted, completed, failed, skipped, rejected
+	// Novelty is the novelty check's verdict, with the closest papers
+	// (the queries and papers seen: ideas/<name>/novelty.json).
+	Novelty  string `json:"novelty,omitempty"`
 	Error    string `json:"error,omitempty"`
 	Overall  int    `json:"overall,omitempty"`
 	Decision string `json:"decision,omitempty"`
@@ -349,7 +365,7 @@ type CampaignProgress struct {
 	Campaign string       `json:"campaign"`
 	Template string       `json:"template"`
 	Model    string       `json:"model"`
-	Stage    Stage        `json:"stage"` // preflight, ideas, papers, done
+	Stage    Stage        `json:"stage"` // preflight, ideas, novelty, papers, done
 	State    State        `json:"state"`
 	Ideas    []IdeaStatus `json:"ideas"`
 	Tokens   llm.Usage    `json:"tokens"` // ideation only; papers report their own

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -13,6 +14,7 @@ import (
 	"github.com/aiscientist/aiscientist/activities"
 	"github.com/aiscientist/aiscientist/internal/llm"
 	"github.com/aiscientist/aiscientist/internal/paper"
+	"github.com/aiscientist/aiscientist/internal/scholar"
 )
 
 // CampaignWorkflow generates ideas and runs one child PaperWorkflow each.
@@ -31,11 +33,24 @@ func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignProgress,
 	if in.Stamp == "" {
 		in.Stamp = workflow.Now(ctx).UTC().Format("20060102_150405")
 	}
+	if in.NoveltyRounds <= 0 {
+		in.NoveltyRounds = 10
+	}
+	if in.Engine == "" {
+		in.Engine = scholar.SemanticScholar
+	}
 	info := workflow.GetInfo(ctx)
 	carry := in.Carry
+	novelty := fmt.Sprintf("on (%s first, then the other engines; up to %d rounds per idea)", in.Engine, in.NoveltyRounds)
+	switch {
+	case in.SkipNoveltyCheck:
+		novelty = "off (--skip-novelty-check)"
+	case in.KeepNotNovel:
+		novelty += "; ideas judged not novel run too (--keep-not-novel)"
+	}
 	c := &campaignRun{in: in, id: info.WorkflowExecution.ID, total: in.BudgetUSD, prog: CampaignProgress{
 		Campaign: info.WorkflowExecution.ID, Template: in.Template, Model: in.Model, State: StateRunning,
-		NoveltyCheck: "off (not implemented yet)"}}
+		NoveltyCheck: novelty}}
 	if k := in.Carry; k != nil {
 		c.prog, c.finished, c.total, c.paused = k.Prog, k.Finished, k.Total, k.Paused
 		c.prog.State = StateRunning
@@ -136,7 +151,6 @@ func (c *campaignRun) run(ctx workflow.Context, carry *CampaignCarry) error {
 	}
 
 	c.setStage(ctx, StageIdeas)
-	log.Info("novelty check is off: literature search is not implemented yet, so ideas are not checked against published work")
 	campaignKey := in.Template + "/" + in.Stamp
 	var ideas []paper.Idea
 	lastErr := ""
@@ -181,8 +195,114 @@ func (c *campaignRun) run(ctx workflow.Context, carry *CampaignCarry) error {
 		return fmt.Errorf("no usable idea was generated; last error: %s", lastErr)
 	}
 
+	if !in.SkipNoveltyCheck {
+		c.setStage(ctx, StageNovelty)
+		var err error
+		if ideas, err = c.checkNovelty(ctx, campaignKey, ideas); err != nil {
+			return err
+		}
+		if len(ideas) == 0 {
+			return errors.New("no idea passed the novelty check (see each idea's closest papers in starter status; --keep-not-novel runs them anyway)")
+		}
+	}
+
 	c.setStage(ctx, StagePapers)
 	return c.papers(ctx, ideas, 0, 0)
+}
+
+// noveltyOutcome is one idea's novelty check.
+type noveltyOutcome struct {
+	novel    bool
+	closest  []string
+	warnings []string
+	err      error
+}
+
+// checkNovelty checks every idea against the literature at once (the
+// engines' rate limiters, not the workflow, pace the searches) and keeps
+// the novel ones, in order. An idea whose check failed (the engines were
+// down for good) is kept, with the failure shown: it is not known to be
+// done before.
+func (c *campaignRun) checkNovelty(ctx workflow.Context, key string, ideas []paper.Idea) ([]paper.Idea, error) {
+	out := make([]noveltyOutcome, len(ideas))
+	running := len(ideas)
+	sp := &noveltySpender{campaignRun: c, running: &running}
+	for i := range ideas {
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer func() { running-- }()
+			out[i] = c.noveltyOf(ctx, sp, key, ideas[i])
+		})
+	}
+	if err := workflow.Await(ctx, func() bool { return running == 0 }); err != nil {
+		return nil, err
+	}
+	var kept []paper.Idea
+	for i, idea := range ideas {
+		o, st := out[i], c.status(idea.Name)
+		closest := ""
+		if len(o.closest) > 0 {
+			closest = "; closest: " + strings.Join(o.closest, "; ")
+		}
+		switch {
+		case temporal.IsCanceledError(o.err):
+			return nil, o.err
+		case o.err != nil:
+			st.Novelty = "not checked: " + rootMessage(o.err)
+			workflow.GetLogger(ctx).Warn("novelty check failed; the idea is kept", "idea", idea.Name, "error", o.err)
+			kept = append(kept, idea)
+		case o.novel:
+			st.Novelty = "novel" + closest
+			kept = append(kept, idea)
+		case c.in.KeepNotNovel:
+			st.Novelty = "not novel, run anyway (--keep-not-novel)" + closest
+			kept = append(kept, idea)
+		default:
+			st.Novelty = "not novel" + closest
+			st.State, st.Error = StateNotNovel, "the novelty check found it done before"+closest
+		}
+		for _, w := range o.warnings {
+			st.Novelty += " (" + w + ")"
+		}
+	}
+	return kept, nil
+}
+
+// noveltyOf runs one idea's rounds until the model decides.
+func (c *campaignRun) noveltyOf(ctx workflow.Context, sp spender, key string, idea paper.Idea) noveltyOutcome {
+	var o noveltyOutcome
+	for round := 1; round <= c.in.NoveltyRounds; round++ {
+		in := activities.NoveltyInput{CampaignKey: key, Template: c.in.Template, Model: c.in.Model, Idea: idea,
+			Round: round, MaxRounds: c.in.NoveltyRounds, Engine: c.in.Engine}
+		r, err := callModel(summarize(ctx, "novelty of %s, round %d", idea.Name, round), sp, acts.NoveltyRound, in)
+		if err != nil {
+			o.err = err
+			return o
+		}
+		if r.Warning != "" && !slices.Contains(o.warnings, r.Warning) {
+			o.warnings = append(o.warnings, r.Warning)
+		}
+		if r.Decided {
+			o.novel, o.closest = r.Novel, r.Closest
+			return o
+		}
+	}
+	return o // not reached: the last round always decides
+}
+
+// noveltySpender is the campaign paying for checks that run at once: each
+// may spend an equal part of what is left, so together they never pass
+// the budget.
+type noveltySpender struct {
+	*campaignRun
+	running *int
+}
+
+func (s *noveltySpender) budget() llm.Budget {
+	b := s.campaignRun.budget()
+	if b.Limited() {
+		b.LimitUSD = b.SpentUSD + s.left()/float64(max(*s.running, 1))
+	}
+	return b
 }
 
 // papers runs one child PaperWorkflow per idea from ideas[next:], in order,
@@ -283,7 +403,7 @@ func (c *campaignRun) startPaper(ctx workflow.Context, idea paper.Idea, grant fl
 		Memo: map[string]any{"workspace_key": ref.Key, "campaign": c.id},
 	})
 	f := workflow.ExecuteChildWorkflow(cctx, PaperWorkflow, PaperInput{
-		Paper: ref, Idea: idea, Quick: in.Quick, TemplateBaseline: in.TemplateBaseline, MaxRuns: in.MaxRuns,
+		Paper: ref, Idea: idea, Novelty: st.Novelty, Quick: in.Quick, TemplateBaseline: in.TemplateBaseline, MaxRuns: in.MaxRuns,
 		RunTimeout: in.RunTimeout, HostTimeout: in.HostTimeout, ResultsDir: in.ResultsDir,
 		BudgetUSD: in.PaperBudgetUSD, GrantUSD: grant,
 	})

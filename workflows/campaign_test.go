@@ -48,6 +48,10 @@ type campaignFake struct {
 	preflight func(activities.PreflightInput) error
 	ideas     func(activities.IdeaInput) (activities.IdeaResult, error)
 	child     func(ctx workflow.Context, in workflows.PaperInput) (workflows.PaperResult, error)
+	// novelty answers NoveltyRound (nil: novel at round 1); novelties
+	// records the calls.
+	novelty   func(activities.NoveltyInput) (activities.NoveltyResult, error)
+	novelties []activities.NoveltyInput
 }
 
 // ideasByIndex answers GenerateIdea from a list; past its end: Exhausted.
@@ -98,6 +102,16 @@ func (f *campaignFake) register(env *testsuite.TestWorkflowEnvironment, mockChil
 			f.ideaCalls = append(f.ideaCalls, in)
 			f.mu.Unlock()
 			return f.ideas(in)
+		})
+	env.OnActivity(acts.NoveltyRound, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.NoveltyInput) (activities.NoveltyResult, error) {
+			f.mu.Lock()
+			f.novelties = append(f.novelties, in)
+			f.mu.Unlock()
+			if f.novelty != nil {
+				return f.novelty(in)
+			}
+			return activities.NoveltyResult{Decided: true, Novel: true, Closest: []string{"Grokking (2022)"}}, nil
 		})
 	if !mockChild {
 		env.RegisterWorkflow(workflows.PaperWorkflow)
@@ -168,8 +182,9 @@ func runCampaign(t *testing.T, in workflows.CampaignInput, mockChild bool, confi
 	return out
 }
 
+// campaignInput skips the novelty check, which has tests of its own.
 func campaignInput() workflows.CampaignInput {
-	return workflows.CampaignInput{Template: tmpl, Model: model, NumIdeas: 1, ResultsDir: resultsTo, Stamp: stamp}
+	return workflows.CampaignInput{Template: tmpl, Model: model, NumIdeas: 1, ResultsDir: resultsTo, Stamp: stamp, SkipNoveltyCheck: true}
 }
 
 func completedStatus(name string) workflows.IdeaStatus {
@@ -482,4 +497,82 @@ func TestCampaignTemplateRunTimeout(t *testing.T) {
 			assert.Equal(t, tc.want, o.fake.children[0].In.RunTimeout)
 		})
 	}
+}
+
+// TestCampaignNoveltyCheck: every idea is checked against the literature
+// before any paper starts; the model searches, then decides; ideas judged
+// not novel get no paper (unless kept), with their closest papers shown.
+func TestCampaignNoveltyCheck(t *testing.T) {
+	twoIdeas := func(f *campaignFake) {
+		f.ideas = ideasByIndex(activities.IdeaResult{Idea: idea("alpha")}, activities.IdeaResult{Idea: idea("beta")})
+		f.novelty = func(in activities.NoveltyInput) (activities.NoveltyResult, error) {
+			if in.Round == 1 {
+				return activities.NoveltyResult{Query: "about " + in.Idea.Name, Found: 3, Engine: "openalex"}, nil
+			}
+			if in.Idea.Name == "beta" {
+				return activities.NoveltyResult{Decided: true, Closest: []string{"Beta Was Done (2021)"}}, nil
+			}
+			return activities.NoveltyResult{Decided: true, Novel: true, Closest: []string{"Near Alpha (2023)"}}, nil
+		}
+	}
+	in := campaignInput()
+	in.NumIdeas, in.SkipNoveltyCheck, in.Engine = 2, false, "openalex"
+	t.Run("not novel gets no paper", func(t *testing.T) {
+		o := runCampaign(t, in, true, twoIdeas)
+		require.NoError(t, o.err)
+		assert.Equal(t, []string{"paper/nanoGPT/alpha"}, o.fake.childIDs())
+		require.Len(t, o.prog.Ideas, 2)
+		assert.Equal(t, workflows.StateCompleted, o.prog.Ideas[0].State)
+		assert.Equal(t, "novel; closest: Near Alpha (2023)", o.prog.Ideas[0].Novelty)
+		assert.Equal(t, workflows.StateNotNovel, o.prog.Ideas[1].State)
+		assert.Equal(t, "not novel; closest: Beta Was Done (2021)", o.prog.Ideas[1].Novelty)
+		assert.Contains(t, o.prog.NoveltyCheck, "on (openalex first")
+		assert.Equal(t, "novel; closest: Near Alpha (2023)", o.fake.children[0].In.Novelty, "the paper shows its verdict")
+		// Two rounds each, the rounds of both ideas under way together.
+		require.Len(t, o.fake.novelties, 4)
+		assert.Equal(t, []int{1, 1, 2, 2}, []int{o.fake.novelties[0].Round, o.fake.novelties[1].Round, o.fake.novelties[2].Round, o.fake.novelties[3].Round})
+		assert.Equal(t, 10, o.fake.novelties[0].MaxRounds)
+		assert.Equal(t, "openalex", o.fake.novelties[0].Engine)
+		assert.Equal(t, []string{"preflight", "ideas", "novelty", "papers", "done"}, o.stages)
+	})
+	t.Run("kept with --keep-not-novel", func(t *testing.T) {
+		keep := in
+		keep.KeepNotNovel = true
+		o := runCampaign(t, keep, true, twoIdeas)
+		require.NoError(t, o.err)
+		assert.Equal(t, []string{"paper/nanoGPT/alpha", "paper/nanoGPT/beta"}, o.fake.childIDs())
+		assert.Equal(t, "not novel, run anyway (--keep-not-novel); closest: Beta Was Done (2021)", o.prog.Ideas[1].Novelty)
+	})
+	t.Run("a check that fails keeps the idea, saying so", func(t *testing.T) {
+		o := runCampaign(t, in, true, func(f *campaignFake) {
+			twoIdeas(f)
+			f.novelty = func(in activities.NoveltyInput) (activities.NoveltyResult, error) {
+				if in.Idea.Name == "beta" {
+					return activities.NoveltyResult{}, temporal.NewNonRetryableApplicationError("semanticscholar: the key was refused (HTTP 403; check S2_API_KEY)", activities.ErrTypeLiterature, nil)
+				}
+				return activities.NoveltyResult{Decided: true, Novel: true}, nil
+			}
+		})
+		require.NoError(t, o.err)
+		assert.Equal(t, []string{"paper/nanoGPT/alpha", "paper/nanoGPT/beta"}, o.fake.childIDs())
+		assert.Equal(t, "not checked: semanticscholar: the key was refused (HTTP 403; check S2_API_KEY)", o.prog.Ideas[1].Novelty)
+	})
+	t.Run("no novel idea fails the campaign", func(t *testing.T) {
+		o := runCampaign(t, in, true, func(f *campaignFake) {
+			twoIdeas(f)
+			f.novelty = func(activities.NoveltyInput) (activities.NoveltyResult, error) {
+				return activities.NoveltyResult{Decided: true}, nil
+			}
+		})
+		require.Error(t, o.err)
+		assert.Contains(t, o.err.Error(), "no idea passed the novelty check")
+		assert.Empty(t, o.fake.childIDs())
+	})
+	t.Run("checks that run at once share what is left of the budget", func(t *testing.T) {
+		b := in
+		b.BudgetUSD = 1
+		o := runCampaign(t, b, true, twoIdeas)
+		require.NoError(t, o.err)
+		assert.InDelta(t, 0.5, o.fake.novelties[0].Budget.LimitUSD-o.fake.novelties[0].Budget.SpentUSD, 0.1)
+	})
 }

@@ -35,8 +35,11 @@ func PaperWorkflow(ctx workflow.Context, in PaperInput) (PaperResult, error) {
 	p := &paperRun{in: in, ref: in.Paper, prog: PaperProgress{
 		Paper: workflow.GetInfo(ctx).WorkflowExecution.ID, Idea: in.Idea.Name, Title: in.Idea.Title,
 		Template: in.Paper.Template, Model: in.Paper.Model, State: StateRunning,
-		NoveltyCheck: "off (not implemented yet)", CitationSearch: "off (not implemented yet)",
+		NoveltyCheck: in.Novelty, CitationSearch: "off (not implemented yet)",
 	}}
+	if p.prog.NoveltyCheck == "" {
+		p.prog.NoveltyCheck = "not checked (off for its campaign, or started alone)"
+	}
 	if parent := workflow.GetInfo(ctx).ParentWorkflowExecution; parent != nil {
 		p.parent = parent.ID
 	}
@@ -108,7 +111,7 @@ func (p *paperRun) publish(ctx workflow.Context, more ...temporal.SearchAttribut
 
 func (p *paperRun) run(ctx workflow.Context) error {
 	log := workflow.GetLogger(ctx)
-	log.Info("novelty check and citation search are off: they arrive with literature search; ideas are not checked against the literature", "paper", p.prog.Paper)
+	log.Info("citation search is off: the paper cites only its template's bibliography", "paper", p.prog.Paper)
 
 	p.setStage(ctx, StageSetup)
 	setup := activities.PaperSetup{Paper: p.ref, Idea: p.in.Idea}

@@ -17,7 +17,8 @@ import (
 //   - paper_budget_stop: a quick grokking paper on an experiment host that
 //     stops at its share of the campaign's budget in mid-paper and goes on
 //     after the campaign's budget is raised by an update;
-//   - campaign_budget_raise: its campaign;
+//   - campaign_budget_raise: its campaign, with its idea's novelty check
+//     (two rounds against the fake literature engines);
 //   - campaign_continue_as_new: the first run of a 50-idea campaign that
 //     continued as new (recorded by e2e TestCampaignHistorySize; its
 //     activities and papers are stand-ins, which replay does not need).

@@ -323,3 +323,19 @@ func TestKeysAndDedup(t *testing.T) {
 		t.Errorf("not escaped:\n%s", b)
 	}
 }
+
+// TestFakeHandler: the test double answers each engine's client in its shape.
+func TestFakeHandler(t *testing.T) {
+	srv := httptest.NewServer(FakeHandler())
+	defer srv.Close()
+	for _, e := range []Engine{&S2{BaseURL: srv.URL}, &OpenAlexEngine{BaseURL: srv.URL}, &ArXivEngine{BaseURL: srv.URL}} {
+		got, err := e.Search(context.Background(), "How Weight Decay Strength Shifts the Onset of Grokking", 10)
+		if err != nil || len(got) == 0 || !strings.Contains(got[0].Title, "rokking") {
+			t.Errorf("%s: %v, %v", e.Name(), got, err)
+		}
+		none, err := e.Search(context.Background(), "zebra", 10)
+		if err != nil || len(none) != 0 {
+			t.Errorf("%s: nothing to find: %v, %v", e.Name(), none, err)
+		}
+	}
+}

@@ -249,12 +249,35 @@ type Result struct {
 // error is the first engine's (transient when any failure was, so the
 // caller's retries can wait for an engine to come back).
 func (s *Service) Search(ctx context.Context, query string, limit int) (Result, error) {
+	return s.SearchFrom(ctx, "", query, limit)
+}
+
+// SearchFrom is Search trying engine first (empty: the service's own
+// order); an engine the service does not use is an error.
+func (s *Service) SearchFrom(ctx context.Context, engine, query string, limit int) (Result, error) {
+	order := s.engines
+	if engine != "" && engine != s.engines[0].Name() {
+		order = nil
+		for _, e := range s.engines {
+			if e.Name() == engine {
+				order = append(order, e)
+			}
+		}
+		if len(order) == 0 {
+			return Result{}, &PermanentError{Engine: engine, Err: fmt.Errorf("unknown literature engine (known: %s)", strings.Join(Engines, ", "))}
+		}
+		for _, e := range s.engines {
+			if e.Name() != engine {
+				order = append(order, e)
+			}
+		}
+	}
 	if strings.TrimSpace(query) == "" {
-		return Result{}, &PermanentError{Engine: s.engines[0].Name(), Err: errors.New("empty query")}
+		return Result{}, &PermanentError{Engine: order[0].Name(), Err: errors.New("empty query")}
 	}
 	var res Result
 	var first, transient error
-	for _, e := range s.engines {
+	for _, e := range order {
 		papers, err := e.Search(ctx, query, limit)
 		if err == nil {
 			res.Papers, res.Engine = Dedup(papers), e.Name()

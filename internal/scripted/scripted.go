@@ -114,6 +114,8 @@ func replyTo(system string, msgs []string) string {
 		// Only user messages arrive here, so the idea is recomputed from the
 		// generation prompt exactly as it was first chosen.
 		return ideaReply(msgs[0], true)
+	case strings.HasPrefix(header, "## Novelty check"):
+		return novelty(all, last)
 	case strings.HasPrefix(header, "## Implement run"):
 		return implement(all, last, 1, "")
 	case strings.HasPrefix(header, "## Run") && strings.Contains(header, "completed"):
@@ -178,6 +180,30 @@ var (
 	sweepRe = regexp.MustCompile(`Sweep the constant (\w+) in experiment\.py over the values ([^(]+?) \(`)
 	varyRe  = regexp.MustCompile(`Vary ([A-Z][A-Z0-9_]*) over ([-+0-9.eE]+(?:(?:, | and |, and )[-+0-9.eE]+)*)`)
 )
+
+var (
+	ideaTitleRe  = regexp.MustCompile(`"Title":\s*"([^"]+)"`)
+	firstFoundRe = regexp.MustCompile(`(?m)^0: ([^\n]+?)\. `)
+)
+
+// novelty searches once for the idea's title, then decides "novel",
+// naming the closest paper the search found.
+func novelty(all, last string) string {
+	if !strings.Contains(last, " found:\n") && !strings.Contains(last, "found no papers") {
+		title := "grokking"
+		if m := ideaTitleRe.FindStringSubmatch(all); m != nil {
+			title = m[1]
+		}
+		return fmt.Sprintf("THOUGHT: First I look for work on the same question. %s\n\nRESPONSE:\n```json\n{\"Query\": %q}\n```\n", Disclaimer, title)
+	}
+	closest := "none of the papers found"
+	if m := firstFoundRe.FindStringSubmatch(last); m != nil {
+		closest = m[1]
+	}
+	js, _ := json.Marshal(map[string]any{"Decision": "novel",
+		"Reasoning": "The closest work found, " + closest + ", studies grokking but not this sweep. " + Disclaimer, "Closest": []string{closest}})
+	return "THOUGHT: The search shows related work but not this experiment.\n\nRESPONSE:\n```json\n" + string(js) + "\n```\n"
+}
 
 func sweep(all string) (string, []string) {
 	m := sweepRe.FindStringSubmatch(all)

@@ -26,6 +26,7 @@ import (
 	"github.com/aiscientist/aiscientist/internal/llm"
 	"github.com/aiscientist/aiscientist/internal/logging"
 	"github.com/aiscientist/aiscientist/internal/sandbox"
+	"github.com/aiscientist/aiscientist/internal/scholar"
 	"github.com/aiscientist/aiscientist/internal/scripted"
 	"github.com/aiscientist/aiscientist/internal/store"
 	"github.com/aiscientist/aiscientist/internal/store/s3store"
@@ -60,7 +61,11 @@ type Config struct {
 	Remote *s3store.Store
 	// LLMConcurrency bounds this process's model calls at once (0: none).
 	LLMConcurrency int
-	Logger         *zap.Logger
+	// Literature configures the literature search; empty fields come from
+	// the environment (S2_API_KEY, SEMANTIC_SCHOLAR_BASE_URL, ...), and the
+	// cache is <artifacts>/literature unless set.
+	Literature scholar.Config
+	Logger     *zap.Logger
 }
 
 // App is a running worker process.
@@ -143,6 +148,11 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.logger = cfg.Logger
+	lit, err := literature(cfg.Literature, cfg.Artifacts)
+	if err != nil {
+		a.Stop()
+		return nil, err
+	}
 	var modelSlots chan struct{}
 	if cfg.LLMConcurrency > 0 {
 		modelSlots = make(chan struct{}, cfg.LLMConcurrency)
@@ -157,6 +167,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 			Sandbox:   sb,
 			Remote:    cfg.Remote,
 
+			Literature: lit,
 			ModelSlots: modelSlots,
 		}
 		if artifacts != "" && artifacts != cfg.Artifacts {
@@ -200,6 +211,25 @@ func SandboxConfig(noSandbox bool, hide ...string) sandbox.Config {
 		}
 	}
 	return c
+}
+
+// literature builds the process's one literature service: cfg's settings,
+// the environment's for the ones left empty.
+func literature(cfg scholar.Config, artifacts string) (*scholar.Service, error) {
+	env := scholar.ConfigFromEnv(os.Getenv)
+	for _, f := range []struct {
+		dst *string
+		env string
+	}{{&cfg.S2Key, env.S2Key}, {&cfg.S2URL, env.S2URL},
+		{&cfg.Mail, env.Mail}, {&cfg.OpenAlexURL, env.OpenAlexURL}, {&cfg.ArXivURL, env.ArXivURL}} {
+		if *f.dst == "" {
+			*f.dst = f.env
+		}
+	}
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = filepath.Join(artifacts, "literature")
+	}
+	return scholar.New(cfg)
 }
 
 // NewRegistry builds the model registry: built-in models, the models file

@@ -1,0 +1,78 @@
+package activities_test
+
+import (
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aiscientist/aiscientist/activities"
+	"github.com/aiscientist/aiscientist/internal/llm"
+	"github.com/aiscientist/aiscientist/internal/paper"
+	"github.com/aiscientist/aiscientist/internal/scholar"
+)
+
+func TestReadNoveltyReply(t *testing.T) {
+	for _, tt := range []struct {
+		reply, query, err string
+		decided, novel    bool
+	}{
+		{reply: "THOUGHT: look first.\nRESPONSE:\n```json\n{\"Query\": \"grokking weight decay\"}\n```", query: "grokking weight decay"},
+		{reply: "RESPONSE: {\"Decision\": \"Novel.\", \"Reasoning\": \"none does this\"}", decided: true, novel: true},
+		{reply: "RESPONSE: {\"decision\": \"not novel\", \"reasoning\": \"Nanda et al. did it\", \"closest\": \"Progress Measures\"}", decided: true},
+		{reply: "RESPONSE: {\"Decision\": \"maybe\"}", err: `"Decision" must be "novel" or "not novel", got "maybe"`},
+		{reply: "RESPONSE: {\"Thoughts\": \"hmm\"}", err: `neither "Query"`},
+		{reply: "I think it is novel.", err: "no JSON object"},
+	} {
+		r, err := activities.ReadNoveltyReply(tt.reply)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: err = %v, want %q", tt.reply, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || r.Query != tt.query || r.Decided != tt.decided || r.Novel != tt.novel {
+			t.Errorf("%q: %+v, %v", tt.reply, r, err)
+		}
+	}
+}
+
+// TestNoveltyRounds: the scripted model searches the (fake) literature
+// for the idea, then decides; the record keeps the query, the papers seen
+// and the decision; a retried round is answered from the record.
+func TestNoveltyRounds(t *testing.T) {
+	srv := httptest.NewServer(scholar.FakeHandler())
+	defer srv.Close()
+	e := newEnv(t)
+	lit, err := scholar.New(scholar.Config{S2URL: srv.URL, OpenAlexURL: srv.URL, ArXivURL: srv.URL, CacheDir: filepath.Join(e.root, "literature")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.acts.Literature = lit
+	idea := paper.Idea{Name: "weight_decay_grokking", Title: "How Weight Decay Strength Shifts the Onset of Grokking", Experiment: "Sweep WEIGHT_DECAY.",
+		Interestingness: 5, Feasibility: 9, Novelty: 3}
+	in := activities.NoveltyInput{CampaignKey: "grokking/nov", Template: "grokking", Model: llm.ScriptedModel, Idea: idea, Round: 1, MaxRounds: 10}
+	r1 := mustExecute[activities.NoveltyResult](t, e, e.acts.NoveltyRound, in)
+	if r1.Decided || r1.Query != idea.Title || r1.Found == 0 || r1.Engine != scholar.SemanticScholar {
+		t.Fatalf("round 1 = %+v, want a search for the title", r1)
+	}
+	in.Round = 2
+	r2 := mustExecute[activities.NoveltyResult](t, e, e.acts.NoveltyRound, in)
+	if !r2.Decided || !r2.Novel || len(r2.Closest) != 1 {
+		t.Fatalf("round 2 = %+v, want a novel decision naming the closest paper", r2)
+	}
+	before := e.scripted.calls.Load()
+	again := mustExecute[activities.NoveltyResult](t, e, e.acts.NoveltyRound, in)
+	if !again.Decided || e.scripted.calls.Load() != before || again.Usage.Calls != 0 {
+		t.Errorf("a retried round = %+v after %d more calls, want the record", again, e.scripted.calls.Load()-before)
+	}
+	rec := readFile(t, filepath.Join(e.root, "campaigns", "grokking", "nov", activities.NoveltyFile(idea.Name)))
+	for _, w := range []string{`"query": "How Weight Decay Strength Shifts the Onset of Grokking"`, `"novel": true`, `"engine": "semanticscholar"`, "Omnigrok"} {
+		if !strings.Contains(rec, w) {
+			t.Errorf("novelty.json lacks %s", w)
+		}
+	}
+	if n := lit.Requests()[scholar.SemanticScholar]; n != 1 {
+		t.Errorf("%d searches, want 1", n)
+	}
+}
