@@ -108,7 +108,7 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res Code
 		return done, nil
 	}
 	allowed := []string{"experiment.py", "plot.py", "notes.txt"}
-	if in.Kind == KindLatexFix {
+	if in.Kind == KindLatexFix || in.Kind == KindCite {
 		allowed = []string{"latex/template.tex"}
 	}
 	prompt, err := a.coderPrompt(dir, in, allowed)
@@ -131,7 +131,7 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res Code
 
 		blocks, perr := editblock.Parse(resp.Content)
 		// As the reference: the word anywhere ("ALL_COMPLETED.", "All done, ALL_COMPLETED").
-		done := strings.Contains(resp.Content, "ALL_COMPLETED") && in.Kind != KindLatexFix && in.Kind != KindPlot && in.Kind != KindPlotFix && in.Kind != KindNotes
+		done := strings.Contains(resp.Content, "ALL_COMPLETED") && in.Kind != KindLatexFix && in.Kind != KindCite && in.Kind != KindPlot && in.Kind != KindPlotFix && in.Kind != KindNotes
 		if perr != nil {
 			res.Feedback = perr.Error()
 			msg = fmt.Sprintf("Your SEARCH/REPLACE blocks are malformed, nothing was applied: %v\nResend all of them in the required format.", perr)
@@ -218,6 +218,8 @@ func (a *Activities) coderPrompt(dir string, in CoderTurnInput, allowed []string
 		return fmt.Sprintf(plotFailedPrompt, in.Attempt, in.MaxAttempts, in.Reason, tailOf(tail), ""), nil
 	case KindNotes:
 		return fmt.Sprintf(notesPrompt, strings.Join(figures(dir), ", "), ""), nil
+	case KindCite:
+		return fmt.Sprintf(citePrompt, in.Reason, ""), nil
 	case KindLatexFix:
 		problems := readText(dir, filepath.Join("latex", "problems.txt"))
 		return fmt.Sprintf(latexFixPrompt, in.Attempt, in.MaxAttempts, problems, strings.Join(figures(dir), ", "), ""), nil

@@ -60,6 +60,7 @@ func BuildLatex(ctx context.Context, compiler latex.Compiler, dir, name string) 
 		return BuildResult{}, missingInput("latex/template.tex: %v", err)
 	}
 	var problems []string
+	problems = append(problems, unverifiedEntries(dir, string(texBytes))...)
 	for _, p := range latex.Check(string(texBytes), dir) {
 		if p.Line > 0 {
 			problems = append(problems, fmt.Sprintf("- line %d [%s] %s", p.Line, p.Kind, p.Message))
@@ -114,6 +115,29 @@ func BuildLatex(ctx context.Context, compiler latex.Compiler, dir, name string) 
 		_ = os.Remove(filepath.Join(latexDir, "problems.txt"))
 	}
 	return res, nil
+}
+
+// unverifiedEntries names bibliography entries that came neither from the
+// template nor from a literature search (see CitableKeys): a key a model
+// invents is sent back, never satisfied with a made-up entry.
+func unverifiedEntries(dir, tex string) []string {
+	allowed := CitableKeys(dir)
+	if allowed == nil {
+		allowed = map[string]bool{}
+		for _, k := range latex.BibKeys(readText(dir, filepath.Join("latex", "skeleton.tex"))) {
+			allowed[k] = true
+		}
+	}
+	if len(allowed) == 0 {
+		return nil
+	}
+	var out []string
+	for _, k := range latex.BibKeys(tex) {
+		if !allowed[k] {
+			out = append(out, fmt.Sprintf("- [unverified-entry] the references.bib entry %q came neither from the template nor from a literature search: remove it, and cite only entries that were there", k))
+		}
+	}
+	return out
 }
 
 func firstN(s []string, n int) []string {

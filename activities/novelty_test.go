@@ -76,3 +76,53 @@ func TestNoveltyRounds(t *testing.T) {
 		t.Errorf("%d searches, want 1", n)
 	}
 }
+
+// TestCitationRounds: the scripted writer asks for a missing citation, the
+// (fake) literature finds it, its BibTeX enters references.bib, a cite
+// turn places it, and the next round ends the search; the PDF check
+// accepts the entry and refuses one nobody searched for.
+func TestCitationRounds(t *testing.T) {
+	srv := httptest.NewServer(scholar.FakeHandler())
+	defer srv.Close()
+	e := newEnv(t)
+	lit, err := scholar.New(scholar.Config{S2URL: srv.URL, OpenAlexURL: srv.URL, ArXivURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.acts.Literature = lit
+	ref, dir := resultsPaper(t, e, "cite", llm.ScriptedModel)
+	for _, sec := range activities.Sections {
+		mustExecute[activities.SectionResult](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: sec.Name})
+	}
+	in := activities.CitationInput{Paper: ref, Round: 1, MaxRounds: 20}
+	r1 := mustExecute[activities.CitationResult](t, e, e.acts.CitationRound, in)
+	if r1.Done || len(r1.Added) != 1 || r1.Added[0].Key != "varma2023explaining" {
+		t.Fatalf("round 1 = %+v, want the circuit-efficiency paper added", r1)
+	}
+	tex := readFile(t, filepath.Join(dir, "latex", "template.tex"))
+	if !strings.Contains(tex, "@misc{varma2023explaining,") && !strings.Contains(tex, "@article{varma2023explaining,") {
+		t.Fatalf("references.bib lacks the entry")
+	}
+	turn := activities.CoderTurnInput{Paper: ref, Conversation: activities.ConvWriter, TurnID: "cite-round1", Kind: activities.KindCite, Attempt: 1,
+		MaxAttempts: 20, Reason: "- varma2023explaining: Explaining Grokking Through Circuit Efficiency (2023). in the Related Work"}
+	ct := mustExecute[activities.CoderTurnResult](t, e, e.acts.CoderTurn, turn)
+	if !ct.Applied || !strings.Contains(readFile(t, filepath.Join(dir, "latex", "template.tex")), `\citet{varma2023explaining}`) {
+		t.Fatalf("cite turn = %+v, want the key cited", ct)
+	}
+	in.Round = 2
+	if r2 := mustExecute[activities.CitationResult](t, e, e.acts.CitationRound, in); !r2.Done {
+		t.Fatalf("round 2 = %+v, want done", r2)
+	}
+	build := mustExecute[activities.BuildResult](t, e, e.acts.BuildPDF, activities.BuildInput{Paper: ref, Round: 1})
+	problems := readText(filepath.Join(dir, "latex", "problems.txt"))
+	if build.PDF == "" || strings.Contains(problems, "varma2023explaining") {
+		t.Errorf("build = %+v\n%s", build, problems)
+	}
+	// An entry the writer made up is sent back.
+	writeFile(t, filepath.Join(dir, "latex", "template.tex"), strings.Replace(readFile(t, filepath.Join(dir, "latex", "template.tex")),
+		"@misc{varma2023explaining,", "@misc{made2024up,\n  title = {Made Up},\n  year = {2024}\n}\n@misc{varma2023explaining,", 1))
+	mustExecute[activities.BuildResult](t, e, e.acts.BuildPDF, activities.BuildInput{Paper: ref, Round: 2})
+	if p := readText(filepath.Join(dir, "latex", "problems.txt")); !strings.Contains(p, `the references.bib entry "made2024up" came neither from the template nor from a literature search`) {
+		t.Errorf("problems:\n%s", p)
+	}
+}

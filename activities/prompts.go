@@ -262,3 +262,45 @@ or
 const noveltyBadJSONPrompt = `## Novelty check
 Your reply could not be used: %s.
 Reply again with THOUGHT: and RESPONSE: followed by a json block holding either {"Query": "..."} or {"Decision": "novel" or "not novel", "Reasoning": "...", "Closest": [...]}.`
+
+const citationFirstPrompt = `## Citations
+Here is the paper so far (latex/template.tex from \begin{document} on):
+<paper>
+%s
+</paper>`
+
+// citationRoundPrompt: round, rounds, the bibliography's keys.
+const citationRoundPrompt = `## Citation round %d of %d
+The bibliography (references.bib) now holds: %s.
+Name the single most important citation still missing from the paper: a work the text relies on, compares with or should credit, most of all in the Related Work, the Introduction and where the method and results build on others. Reply with THOUGHT: and then RESPONSE: with one JSON object:
+` + "```json" + `
+{"Description": "what the citation supports and where it goes", "Query": "a literature search query that finds it"}
+` + "```" + `
+When nothing important is missing, reply with RESPONSE: {"Done": true}.`
+
+const citationBadJSONPrompt = `## Citations
+Your reply could not be used: %s.
+Reply again with THOUGHT: and RESPONSE: followed by {"Description": "...", "Query": "..."}, or {"Done": true}.`
+
+// citationSelectPrompt: the description asked for, the numbered results.
+const citationSelectPrompt = `## Citation selection
+You asked for: %s
+%s
+Choose the papers that are the citation you asked for (usually one; none if no result fits: never cite a paper only because it came up). Reply with THOUGHT: and RESPONSE: with one JSON object:
+` + "```json" + `
+{"Selected": [0], "Description": "where in the paper each is cited and for what"}
+` + "```" + `
+Use the numbers shown; "Selected": [] for none.`
+
+const citationBadSelectionPrompt = `## Citation selection
+Your reply could not be used: %s.
+Reply again with THOUGHT: and RESPONSE: followed by {"Selected": [numbers], "Description": "..."}.`
+
+// citePrompt: the papers added, one a line.
+const citePrompt = `## Add citations
+These papers were just added to the bibliography of latex/template.tex:
+%s
+Cite each where it belongs with \cite{key} (or \citet, \citep), in the Related Work and wherever else the text relies on it, with SEARCH/REPLACE blocks on latex/template.tex. Change only the sentences that gain a citation; do not edit the references.bib block.
+
+Current file:
+%s`

@@ -57,7 +57,7 @@ func TestWorkerKilledMidExperiment(t *testing.T) {
 	w1 := startWorkerProcess(ctx, t, bin, args, filepath.Join(tmp, "worker1"))
 	c := dialWorkerProcess(ctx, t, addr)
 	id, err := app.StartCampaign(ctx, c, workflows.CampaignInput{
-		Template: "grokking", Model: "scripted", NumIdeas: 1, Quick: true, SkipNoveltyCheck: true, ResultsDir: results, MaxRuns: 2, RunTimeout: 10 * time.Minute,
+		Template: "grokking", Model: "scripted", NumIdeas: 1, Quick: true, SkipNoveltyCheck: true, SkipCitations: true, ResultsDir: results, MaxRuns: 2, RunTimeout: 10 * time.Minute,
 	})
 	if err != nil {
 		t.Fatal(err)

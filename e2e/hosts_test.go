@@ -49,7 +49,7 @@ func TestHostDiesMidRun(t *testing.T) {
 	}
 
 	id, err := app.StartCampaign(ctx, a.Client, workflows.CampaignInput{
-		Template: "grokking", Model: "scripted", NumIdeas: 1, Quick: true, SkipNoveltyCheck: true, ResultsDir: t.TempDir(), MaxRuns: 1,
+		Template: "grokking", Model: "scripted", NumIdeas: 1, Quick: true, SkipNoveltyCheck: true, SkipCitations: true, ResultsDir: t.TempDir(), MaxRuns: 1,
 		RunTimeout: 10 * time.Minute, HostTimeout: 15 * time.Second,
 	})
 	if err != nil {

@@ -106,7 +106,7 @@ func flakyPaper(t *testing.T, failEvery int64) payCount {
 	idea := paper.Idea{Name: "weight_decay_grokking", Title: "How Weight Decay Strength Shifts the Onset of Grokking",
 		Experiment:      "Sweep the constant WEIGHT_DECAY in experiment.py over the values 0.1, 1.0 (one run per value) and compare validation accuracy with the baseline.",
 		Interestingness: 5, Feasibility: 9, Novelty: 3}
-	env.ExecuteWorkflow(workflows.PaperWorkflow, workflows.PaperInput{Paper: ref, Idea: idea, Quick: true, MaxRuns: 2, RunTimeout: 10 * time.Minute})
+	env.ExecuteWorkflow(workflows.PaperWorkflow, workflows.PaperInput{Paper: ref, Idea: idea, Quick: true, MaxRuns: 2, RunTimeout: 10 * time.Minute, SkipCitations: true})
 	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
 		t.Fatalf("paper (fail every %d): %v", failEvery, env.GetWorkflowError())
 	}

@@ -32,7 +32,7 @@ func TestResumeFailedPaper(t *testing.T) {
 	defer a.Stop()
 	id, err := app.StartCampaign(ctx, a.Client, workflows.CampaignInput{
 		Template: "grokking", Model: "scripted", NumIdeas: 1, Quick: true, ResultsDir: t.TempDir(), MaxRuns: 1,
-		RunTimeout: 10 * time.Minute, SkipNoveltyCheck: true,
+		RunTimeout: 10 * time.Minute, SkipNoveltyCheck: true, SkipCitations: true,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -30,7 +30,7 @@ type launchOpts struct {
 	budgetUSD, paperBudgetUSD                           float64
 	quick, wait, skipIdeas, preflight, templateBaseline bool
 	holdIdeas, autoApprove                              bool
-	skipNovelty, keepNotNovel                           bool
+	skipNovelty, keepNotNovel, skipCitations            bool
 	engine                                              string
 	runTimeout                                          time.Duration
 	pf                                                  preflightOpts
@@ -84,7 +84,7 @@ func launchCmd(g *globals) *cobra.Command {
 func (o *launchOpts) launch(ctx context.Context, w io.Writer, c client.Client, g *globals, out string) error {
 	in := workflows.CampaignInput{Template: o.template, Model: o.model, NumIdeas: o.numIdeas, Quick: o.quick, TemplateBaseline: o.templateBaseline,
 		SkipIdeaGeneration: o.skipIdeas, HoldIdeas: o.holdIdeas, Parallel: o.parallel, ResultsDir: out, MaxRuns: o.maxRuns,
-		SkipNoveltyCheck: o.skipNovelty, KeepNotNovel: o.keepNotNovel, Engine: o.engine,
+		SkipNoveltyCheck: o.skipNovelty, KeepNotNovel: o.keepNotNovel, Engine: o.engine, SkipCitations: o.skipCitations,
 		BudgetUSD: o.budgetUSD, PaperBudgetUSD: o.paperBudgetUSD,
 		Stamp: time.Now().UTC().Format("20060102_150405")}
 	switch {
@@ -122,6 +122,7 @@ func (o *launchOpts) flags(cmd *cobra.Command) {
 	f.IntVar(&o.parallel, "parallel", 1, "papers run at once")
 	f.BoolVar(&o.skipNovelty, "skip-novelty-check", false, "start papers without checking the ideas against the literature")
 	f.BoolVar(&o.keepNotNovel, "keep-not-novel", false, "run ideas the novelty check judged not novel too")
+	f.BoolVar(&o.skipCitations, "skip-citations", false, "write papers with their template's bibliography only, without the citation search")
 	f.StringVar(&o.engine, "engine", scholar.SemanticScholar, "literature engine tried first ("+strings.Join(scholar.Engines, ", ")+"); the others are fallbacks")
 	f.IntVar(&o.maxRuns, "max-runs", 5, "experiment runs per paper")
 	f.Float64Var(&o.budgetUSD, "budget-usd", 0, "model spending limit for the whole campaign in US dollars (0: none); at the limit papers stop cleanly until 'starter budget' raises it")

@@ -53,6 +53,7 @@ const (
 	StagePlots       Stage = "plots"
 	StageNotes       Stage = "notes"
 	StageWriteup     Stage = "writeup"
+	StageCitations   Stage = "citations"
 	StageLatex       Stage = "latex"
 	StageReview      Stage = "review"
 	StageExport      Stage = "export"
@@ -204,6 +205,13 @@ type PaperInput struct {
 	ResultsDir       string        // export root; empty: no export
 	// Novelty is the campaign's novelty verdict, for the paper's status.
 	Novelty string `json:",omitempty"`
+	// SkipCitations writes the paper with its template's bibliography only;
+	// otherwise up to CitationRounds (default 20) rounds search the
+	// literature for missing citations, Engine first (default
+	// semanticscholar).
+	SkipCitations  bool   `json:",omitempty"`
+	CitationRounds int    `json:",omitempty"`
+	Engine         string `json:",omitempty"`
 	// BudgetUSD limits this paper's model spending (0: no limit of its own).
 	BudgetUSD float64
 	// GrantUSD is the campaign's share for this paper (0: none); the
@@ -237,6 +245,9 @@ func (in *PaperInput) defaults() {
 	}
 	if in.HostWait <= 0 {
 		in.HostWait = 24 * time.Hour
+	}
+	if in.CitationRounds <= 0 {
+		in.CitationRounds = 20
 	}
 }
 
@@ -307,9 +318,11 @@ type CampaignInput struct {
 	KeepNotNovel     bool
 	Engine           string
 	NoveltyRounds    int
-	Reflections      int // idea self-reflection rounds, default 3
-	Parallel         int // papers at once, default 1
-	ResultsDir       string
+	// SkipCitations: papers cite their template's bibliography only.
+	SkipCitations bool
+	Reflections   int // idea self-reflection rounds, default 3
+	Parallel      int // papers at once, default 1
+	ResultsDir    string
 	// Stamp (YYYYMMDD_HHMMSS) names result folders; default: workflow start time.
 	Stamp string
 	// Paper settings passed on to every paper (zero: paper defaults).

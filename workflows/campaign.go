@@ -403,7 +403,7 @@ func (c *campaignRun) startPaper(ctx workflow.Context, idea paper.Idea, grant fl
 		Memo: map[string]any{"workspace_key": ref.Key, "campaign": c.id},
 	})
 	f := workflow.ExecuteChildWorkflow(cctx, PaperWorkflow, PaperInput{
-		Paper: ref, Idea: idea, Novelty: st.Novelty, Quick: in.Quick, TemplateBaseline: in.TemplateBaseline, MaxRuns: in.MaxRuns,
+		Paper: ref, Idea: idea, Novelty: st.Novelty, SkipCitations: in.SkipCitations, Engine: in.Engine, Quick: in.Quick, TemplateBaseline: in.TemplateBaseline, MaxRuns: in.MaxRuns,
 		RunTimeout: in.RunTimeout, HostTimeout: in.HostTimeout, ResultsDir: in.ResultsDir,
 		BudgetUSD: in.PaperBudgetUSD, GrantUSD: grant,
 	})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -35,8 +37,11 @@ func PaperWorkflow(ctx workflow.Context, in PaperInput) (PaperResult, error) {
 	p := &paperRun{in: in, ref: in.Paper, prog: PaperProgress{
 		Paper: workflow.GetInfo(ctx).WorkflowExecution.ID, Idea: in.Idea.Name, Title: in.Idea.Title,
 		Template: in.Paper.Template, Model: in.Paper.Model, State: StateRunning,
-		NoveltyCheck: in.Novelty, CitationSearch: "off (not implemented yet)",
+		NoveltyCheck: in.Novelty, CitationSearch: "off (--skip-citations)",
 	}}
+	if !in.SkipCitations {
+		p.prog.CitationSearch = "not yet searched"
+	}
 	if p.prog.NoveltyCheck == "" {
 		p.prog.NoveltyCheck = "not checked (off for its campaign, or started alone)"
 	}
@@ -110,9 +115,6 @@ func (p *paperRun) publish(ctx workflow.Context, more ...temporal.SearchAttribut
 }
 
 func (p *paperRun) run(ctx workflow.Context) error {
-	log := workflow.GetLogger(ctx)
-	log.Info("citation search is off: the paper cites only its template's bibliography", "paper", p.prog.Paper)
-
 	p.setStage(ctx, StageSetup)
 	setup := activities.PaperSetup{Paper: p.ref, Idea: p.in.Idea}
 	sctx := fileOptions(summarize(ctx, "set up the workspace from template %s", p.ref.Template))
@@ -154,6 +156,12 @@ func (p *paperRun) run(ctx workflow.Context) error {
 			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("write %s: %s", s.Name, rootMessage(err)), "WriteFailed", err)
 		}
 	}
+	if !p.in.SkipCitations {
+		p.setStage(ctx, StageCitations)
+		if err := p.citations(ctx); err != nil {
+			return err
+		}
+	}
 	p.setStage(ctx, StageLatex)
 	if err := p.latex(ctx); err != nil {
 		return err
@@ -180,6 +188,54 @@ func (p *paperRun) run(ctx workflow.Context) error {
 	return nil
 }
 
+// citations runs the citation rounds: the writer names the most important
+// missing citation, the literature is searched, the writer picks among the
+// results, their BibTeX enters the bibliography and the writer places the
+// \cite commands. A search that cannot be done (every engine down or
+// refusing) ends the rounds with a warning: the paper goes on with what
+// it has.
+func (p *paperRun) citations(ctx workflow.Context) error {
+	added, rounds := 0, 0
+	var warned []string
+	for round := 1; round <= p.in.CitationRounds; round++ {
+		rounds = round
+		in := activities.CitationInput{Paper: p.ref, Round: round, MaxRounds: p.in.CitationRounds, Engine: p.in.Engine}
+		r, err := callModel(summarize(ctx, "citation round %d", round), p, acts.CitationRound, in)
+		if temporal.IsCanceledError(err) {
+			return err
+		}
+		if err != nil {
+			p.warn(ctx, fmt.Sprintf("citation search stopped in round %d: %s", round, rootMessage(err)))
+			break
+		}
+		if r.Warning != "" && !slices.Contains(warned, r.Warning) {
+			warned = append(warned, r.Warning)
+			p.warn(ctx, r.Warning)
+		}
+		if r.Done {
+			break
+		}
+		if len(r.Added) == 0 {
+			continue
+		}
+		added += len(r.Added)
+		var list []string
+		for _, c := range r.Added {
+			list = append(list, fmt.Sprintf("- %s: %s (%d). %s", c.Key, c.Title, c.Year, c.Where))
+		}
+		turn := p.turn(fmt.Sprintf("cite-round%d", round), activities.KindCite, 0, round, p.in.CitationRounds, strings.Join(list, "\n"), false)
+		t, err := p.coderTurn(summarize(ctx, "cite the papers of round %d", round), turn)
+		if err != nil {
+			return err
+		}
+		if !t.Applied {
+			p.warn(ctx, fmt.Sprintf("the citations of round %d were not placed: %s (the LaTeX checks send unused entries back)", round, t.Feedback))
+		}
+	}
+	p.prog.CitationSearch = fmt.Sprintf("on: %d papers found by search added to the bibliography in %d rounds", added, rounds)
+	return nil
+}
+
 func (p *paperRun) warn(ctx workflow.Context, msg string) {
 	workflow.GetLogger(ctx).Warn(msg, "paper", p.prog.Paper)
 	p.prog.Warnings = append(p.prog.Warnings, msg)
@@ -187,7 +243,7 @@ func (p *paperRun) warn(ctx workflow.Context, msg string) {
 
 func (p *paperRun) turn(id, kind string, run, attempt, maxAttempts int, reason string, allowDone bool) activities.CoderTurnInput {
 	conv := activities.ConvCoder
-	if kind == activities.KindLatexFix {
+	if kind == activities.KindLatexFix || kind == activities.KindCite {
 		conv = activities.ConvWriter
 	}
 	return activities.CoderTurnInput{Paper: p.ref, Conversation: conv, TurnID: id, Kind: kind, Run: run, Attempt: attempt,

@@ -66,6 +66,7 @@ func paperInput() workflows.PaperInput {
 		Idea:             paper.Idea{Name: "alpha", Title: "Alpha Title", Experiment: "try alpha"},
 		ResultsDir:       resultsTo,
 		TemplateBaseline: true,
+		SkipCitations:    true, // the citation rounds have tests of their own
 	}
 }
 
@@ -86,7 +87,9 @@ type paperFake struct {
 	plot    func(activities.PlotInput) activities.RunResult
 	section func(activities.SectionInput) (llm.Usage, error) // the usage of the section's result
 	review  func(activities.ReviewInput) error               // nil: every review succeeds
-	build   func(activities.BuildInput) activities.BuildResult
+	// citation answers CitationRound (nil: done at once).
+	citation func(activities.CitationInput) (activities.CitationResult, error)
+	build    func(activities.BuildInput) activities.BuildResult
 	// charge, when set, prices the model activities ("coder", "section",
 	// "review") against the budget they were given, as the real ones do.
 	charge func(what string, b llm.Budget) (llm.Usage, error)
@@ -212,6 +215,14 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 			}
 			u, err := charge(in)
 			return activities.SectionResult{Metered: activities.Metered{Usage: u}}, err
+		})
+	env.OnActivity(acts.CitationRound, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CitationInput) (activities.CitationResult, error) {
+			f.log(fmt.Sprintf("citation round %d", in.Round))
+			if f.citation != nil {
+				return f.citation(in)
+			}
+			return activities.CitationResult{Done: true}, nil
 		})
 	env.OnActivity(acts.BuildPDF, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.BuildInput) (activities.BuildResult, error) {
@@ -460,7 +471,7 @@ func TestPaperWorkflow(t *testing.T) {
 					// 4 coder turns, 8 sections, 1 review
 					Figures: 3, PDF: pdfPath, Overall: 6, Decision: "Accept",
 					Workspace: "/ws/" + paperKey, ResultDir: "/results/nanoGPT/20250101_120000_alpha",
-					NoveltyCheck: "not checked (off for its campaign, or started alone)", CitationSearch: offNote,
+					NoveltyCheck: "not checked (off for its campaign, or started alone)", CitationSearch: "off (--skip-citations)",
 				}, o.prog)
 				// Defaults and the paper reference reach every activity.
 				for _, c := range o.fake.coders {
@@ -1071,4 +1082,43 @@ func TestSearchAttributeKeysInTestEnv(t *testing.T) {
 	var got []string
 	require.NoError(t, env.GetWorkflowResult(&got))
 	assert.Equal(t, []string{tmpl, "alpha", "done"}, got)
+}
+
+// TestPaperCitations: after the write-up, rounds search for missing
+// citations until the writer is done; each round that adds papers gets a
+// cite turn placing them; a search that cannot be done ends the rounds
+// with a warning and the paper goes on.
+func TestPaperCitations(t *testing.T) {
+	in := paperInput()
+	in.SkipCitations, in.Engine = false, "arxiv"
+	t.Run("rounds until done, a cite turn for what was added", func(t *testing.T) {
+		o := runPaper(t, in, func(f *paperFake) {
+			f.citation = func(c activities.CitationInput) (activities.CitationResult, error) {
+				switch c.Round {
+				case 1:
+					return activities.CitationResult{Query: "grokking circuits", Found: 3, Engine: "arxiv",
+						Added: []activities.CitedPaper{{Key: "varma2023explaining", Title: "Explaining Grokking", Year: 2023, Where: "related work"}}}, nil
+				case 2:
+					return activities.CitationResult{Query: "nothing useful", Found: 2}, nil
+				}
+				return activities.CitationResult{Done: true}, nil
+			}
+		})
+		require.NoError(t, o.err)
+		cite := coderCall("writer", "cite", "cite-round1", 0, 1, false, "- varma2023explaining: Explaining Grokking (2023). related work")
+		assert.Equal(t, seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(),
+			"citation round 1", cite, "citation round 2", "citation round 3", "build 1", reviewAndExport()), o.calls)
+		assert.Equal(t, "on: 1 papers found by search added to the bibliography in 3 rounds", o.prog.CitationSearch)
+		assert.Contains(t, o.stages, "citations")
+	})
+	t.Run("a search that cannot be done ends the rounds, with a warning", func(t *testing.T) {
+		o := runPaper(t, in, func(f *paperFake) {
+			f.citation = func(activities.CitationInput) (activities.CitationResult, error) {
+				return activities.CitationResult{}, temporal.NewNonRetryableApplicationError("no literature engine answered", activities.ErrTypeLiterature, nil)
+			}
+		})
+		require.NoError(t, o.err)
+		assert.Equal(t, []string{"citation search stopped in round 1: no literature engine answered"}, o.prog.Warnings)
+		assert.Equal(t, "on: 0 papers found by search added to the bibliography in 1 rounds", o.prog.CitationSearch)
+	})
 }

@@ -16,7 +16,8 @@ import (
 // Development):
 //   - paper_budget_stop: a quick grokking paper on an experiment host that
 //     stops at its share of the campaign's budget in mid-paper and goes on
-//     after the campaign's budget is raised by an update;
+//     after the campaign's budget is raised by an update, with two citation
+//     rounds (one paper added and cited) against the fake literature;
 //   - campaign_budget_raise: its campaign, with its idea's novelty check
 //     (two rounds against the fake literature engines);
 //   - campaign_continue_as_new: the first run of a 50-idea campaign that

@@ -109,7 +109,8 @@ func (p Paper) finish(engineBib string) Paper {
 func (p Paper) generate() string {
 	kind := "misc"
 	var fields [][2]string
-	fields = append(fields, [2]string{"title", "{" + bibEscape(p.Title) + "}"})
+	// Braced twice, so bibliography styles keep the title's capitals.
+	fields = append(fields, [2]string{"title", "{{" + bibEscape(p.Title) + "}}"})
 	if len(p.Authors) > 0 {
 		names := make([]string, len(p.Authors))
 		for i, a := range p.Authors {

@@ -90,7 +90,7 @@ func TestS2(t *testing.T) {
 	}
 	// Null fields: no crash, a generated entry.
 	q := got[1]
-	if q.Key != "anonndomnigrok" || !strings.Contains(q.BibTeX, "title = {Omnigrok: Grokking Beyond Algorithmic Data}") || q.Abstract != "" {
+	if q.Key != "anonndomnigrok" || !strings.Contains(q.BibTeX, "title = {{Omnigrok: Grokking Beyond Algorithmic Data}}") || q.Abstract != "" {
 		t.Errorf("second paper = %+v\n%s", q, q.BibTeX)
 	}
 	if h := f.headers[0].Get("X-API-KEY"); h != "k-123" {

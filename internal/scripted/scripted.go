@@ -116,6 +116,17 @@ func replyTo(system string, msgs []string) string {
 		return ideaReply(msgs[0], true)
 	case strings.HasPrefix(header, "## Novelty check"):
 		return novelty(all, last)
+	case strings.HasPrefix(header, "## Citation selection"):
+		js, _ := json.Marshal(map[string]any{"Selected": []int{0}, "Description": "in the Related Work, on why generalisation is delayed"})
+		return "THOUGHT: The first result is the paper asked for.\n\nRESPONSE:\n```json\n" + string(js) + "\n```\n"
+	case strings.HasPrefix(header, "## Citations"), strings.HasPrefix(header, "## Citation round"):
+		if runOf(last, `## Citation round (\d+)`) > 1 {
+			return "THOUGHT: The paper cites what it builds on.\n\nRESPONSE: {\"Done\": true}\n"
+		}
+		return "THOUGHT: The Related Work should discuss why grokking happens.\n\nRESPONSE:\n```json\n" +
+			`{"Description": "the explanation of grokking by circuit efficiency, for the Related Work", "Query": "explaining grokking through circuit efficiency"}` + "\n```\n"
+	case strings.HasPrefix(header, "## Add citations"):
+		return cite(last)
 	case strings.HasPrefix(header, "## Implement run"):
 		return implement(all, last, 1, "")
 	case strings.HasPrefix(header, "## Run") && strings.Contains(header, "completed"):
@@ -203,6 +214,20 @@ func novelty(all, last string) string {
 	js, _ := json.Marshal(map[string]any{"Decision": "novel",
 		"Reasoning": "The closest work found, " + closest + ", studies grokking but not this sweep. " + Disclaimer, "Closest": []string{closest}})
 	return "THOUGHT: The search shows related work but not this experiment.\n\nRESPONSE:\n```json\n" + string(js) + "\n```\n"
+}
+
+var addedKeyRe = regexp.MustCompile(`(?m)^- ([A-Za-z0-9_:-]+): `)
+
+// cite places the first added key after the Related Work heading.
+func cite(last string) string {
+	m := addedKeyRe.FindStringSubmatch(last)
+	tex := fileIn(last, "latex/template.tex")
+	heading := regexp.MustCompile(`(?m)^\\section\{Related Work\}.*$`).FindString(tex)
+	if m == nil || heading == "" {
+		return "THOUGHT: The scripted test model finds no Related Work heading to cite after."
+	}
+	return fmt.Sprintf("THOUGHT: Cite the analysis in the Related Work.\n\nlatex/template.tex\n```latex\n<<<<<<< SEARCH\n%s\n=======\n%s\nWhy generalisation comes late is analysed by~\\citet{%s}.\n>>>>>>> REPLACE\n```\n",
+		heading, heading, m[1])
 }
 
 func sweep(all string) (string, []string) {
