@@ -121,7 +121,7 @@ func (a *Activities) CitationRound(ctx context.Context, in CitationInput) (_ Cit
 	}
 	found, err := a.Literature.SearchFrom(ctx, in.Engine, ask.Query, 10)
 	if err != nil {
-		return CitationResult{}, literatureError(err)
+		return CitationResult{}, literatureError(ctx, err)
 	}
 	res.Query, res.Found, res.Engine = ask.Query, len(found.Papers), found.Engine
 	if len(found.Skipped) > 0 {
@@ -145,7 +145,7 @@ func (a *Activities) CitationRound(ctx context.Context, in CitationInput) (_ Cit
 	var entries []string
 	for _, i := range sel.Indices {
 		p := found.Papers[i]
-		if titles[latex.NormTitle(p.Title)] {
+		if titles[latex.NormTitle(p.Title)] || p.DOI != "" && strings.Contains(strings.ToLower(tex), strings.ToLower(p.DOI)) {
 			continue // the bibliography has it already, under its own key
 		}
 		titles[latex.NormTitle(p.Title)] = true

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aiscientist/aiscientist/internal/llm"
@@ -197,7 +200,7 @@ func (a *Activities) NoveltyRound(ctx context.Context, in NoveltyInput) (_ Novel
 	default:
 		found, err := a.Literature.SearchFrom(ctx, in.Engine, reply.Query, 10)
 		if err != nil {
-			return NoveltyResult{}, literatureError(err)
+			return NoveltyResult{}, literatureError(ctx, err)
 		}
 		rec.Rounds = append(rec.Rounds, noveltyRound{Round: in.Round, Query: reply.Query, Engine: found.Engine, Skipped: found.Skipped, Papers: found.Papers})
 		res.Query, res.Found, res.Engine = reply.Query, len(found.Papers), found.Engine
@@ -217,15 +220,23 @@ func (a *Activities) NoveltyRound(ctx context.Context, in NoveltyInput) (_ Novel
 }
 
 // literatureError maps search failures onto Temporal's retries: a refusal
-// is final, a rate limit waits as long as the engine asked.
-func literatureError(err error) error {
-	switch {
-	case scholar.IsPermanent(err):
+// is final; otherwise the next try waits as long as the engine asked, or
+// an exponential backoff (5 s doubling per attempt, at most 5 min), with
+// jitter so that papers stopped by the same 429 do not come back at once.
+func literatureError(ctx context.Context, err error) error {
+	if scholar.IsPermanent(err) {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeLiterature, err)
-	case scholar.RetryAfter(err) > 0:
-		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: scholar.RetryAfter(err), Cause: err})
 	}
-	return err
+	delay := scholar.RetryAfter(err)
+	if delay <= 0 {
+		attempt := int32(1)
+		if activity.IsActivity(ctx) {
+			attempt = activity.GetInfo(ctx).Attempt
+		}
+		delay = min(5*time.Second<<min(attempt-1, 10), 5*time.Minute)
+	}
+	delay += time.Duration(rand.Int64N(int64(delay)/2 + 1))
+	return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: delay, Cause: err})
 }
 
 // papersForPrompt lists a round's results as the model sees them.

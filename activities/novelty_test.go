@@ -1,15 +1,19 @@
 package activities_test
 
 import (
+	"errors"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aiscientist/aiscientist/activities"
 	"github.com/aiscientist/aiscientist/internal/llm"
 	"github.com/aiscientist/aiscientist/internal/paper"
 	"github.com/aiscientist/aiscientist/internal/scholar"
+	"go.temporal.io/sdk/temporal"
 )
 
 func TestReadNoveltyReply(t *testing.T) {
@@ -124,5 +128,25 @@ func TestCitationRounds(t *testing.T) {
 	mustExecute[activities.BuildResult](t, e, e.acts.BuildPDF, activities.BuildInput{Paper: ref, Round: 2})
 	if p := readText(filepath.Join(dir, "latex", "problems.txt")); !strings.Contains(p, `the references.bib entry "made2024up" came neither from the template nor from a literature search`) {
 		t.Errorf("problems:\n%s", p)
+	}
+}
+
+// TestLiteratureRetryDelay: a search failure waits as the engine asked,
+// or backs off, always with jitter; a refusal is final.
+func TestLiteratureRetryDelay(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "20")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	e := newEnv(t)
+	lit, _ := scholar.New(scholar.Config{S2URL: srv.URL, NoFallback: true})
+	e.acts.Literature = lit
+	idea := paper.Idea{Name: "wd", Title: "Weight decay", Experiment: "x", Interestingness: 5, Feasibility: 5, Novelty: 5}
+	_, err := execute[activities.NoveltyResult](t, e, e.acts.NoveltyRound, activities.NoveltyInput{CampaignKey: "grokking/rl", Template: "grokking",
+		Model: llm.ScriptedModel, Idea: idea, Round: 1, MaxRounds: 10})
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.NonRetryable() || app.NextRetryDelay() < 20*time.Second || app.NextRetryDelay() > 30*time.Second {
+		t.Fatalf("err = %v (delay %v), want a retry after 20-30 s", err, app.NextRetryDelay())
 	}
 }

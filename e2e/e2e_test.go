@@ -69,13 +69,13 @@ func TestOnePaperEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The novelty check searches a test double of the literature engines.
-	litURL, stopLit, err := scholar.StartFake()
+	lit, err := scholar.StartFake()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stopLit()
+	defer lit.Stop()
 	cfg := app.Config{Dev: true, DataDir: dataDir, Port: -1, UIPort: uiPort, Templates: templates, Python: os.Getenv("AISCI_PYTHON"), ModelsFile: models,
-		Literature: scholar.FakeConfig(litURL)}
+		Literature: scholar.FakeConfig(lit.URL)}
 	a, err := app.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +130,10 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	nov, err := os.ReadFile(filepath.Join(dataDir, "artifacts", "campaigns", strings.TrimPrefix(id, "campaign/"), "ideas", idea.Name, "novelty.json"))
 	if err != nil || !strings.Contains(string(nov), `"query"`) || !strings.Contains(string(nov), `"novel": true`) || !strings.Contains(string(nov), "Grokking") {
 		t.Errorf("novelty.json: %v\n%.600s", err, nov)
+	}
+	// One search for the novelty check, one for the citation: each once.
+	if got := lit.Requests(); got[scholar.SemanticScholar] != 2 || len(got) != 1 {
+		t.Errorf("literature requests %v, want 2 to Semantic Scholar only", got)
 	}
 
 	// The exported folder holds a real multi-page PDF and a valid review.

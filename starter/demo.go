@@ -51,13 +51,13 @@ the PDF and review.json.`,
 			}
 			// Offline: the novelty check searches a test double of the
 			// literature engines (a few real grokking papers, written here).
-			litURL, stopLit, err := scholar.StartFake()
+			lit, err := scholar.StartFake()
 			if err != nil {
 				return err
 			}
-			defer stopLit()
+			defer lit.Stop()
 			a, err := app.Start(ctx, app.Config{Dev: true, DataDir: dataDir, Port: port, UIPort: 0, Templates: templates, Python: python, Logger: logger,
-				Literature: scholar.FakeConfig(litURL)})
+				Literature: scholar.FakeConfig(lit.URL)})
 			if err != nil {
 				return err
 			}
@@ -88,6 +88,9 @@ the PDF and review.json.`,
 					fmt.Fprintln(w, "(the scripted test double costs nothing; a priced model shows its cost here, and the call ledger is in logs/calls.jsonl)")
 				}
 			}
+			req := lit.Requests()
+			fmt.Fprintf(w, "literature searches (a test double of the engines): %d to Semantic Scholar, %d to OpenAlex, %d to arXiv; answers cached in %s\n",
+				req[scholar.SemanticScholar], req[scholar.OpenAlex], req[scholar.ArXiv], filepath.Join(dataDir, "artifacts", "literature"))
 			fmt.Fprintf(w, "browse this run later in the Web UI: go run ./worker --dev --data-dir %s\n", dataDir)
 			return nil
 		},

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -128,17 +129,46 @@ func fakeMatch(q string) []Paper {
 	return out
 }
 
-// StartFake serves FakeHandler on a free loopback port (the offline demo's
-// literature) and returns its base URL, for every engine, and a stop.
-func StartFake() (string, func(), error) {
+// Fake is a running FakeHandler (the offline demo's literature).
+type Fake struct {
+	URL string // base URL for every engine
+	srv *http.Server
+	mu  sync.Mutex
+	n   map[string]int
+}
+
+// StartFake serves FakeHandler on a free loopback port.
+func StartFake() (*Fake, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, fmt.Errorf("fake literature server: %w", err)
+		return nil, fmt.Errorf("fake literature server: %w", err)
 	}
-	srv := &http.Server{Handler: FakeHandler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	return "http://" + l.Addr().String(), func() { _ = srv.Close() }, nil
+	f := &Fake{URL: "http://" + l.Addr().String(), n: map[string]int{}}
+	h := FakeHandler()
+	f.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		engine := map[string]string{"/graph/v1/paper/search": SemanticScholar, "/works": OpenAlex, "/api/query": ArXiv}[r.URL.Path]
+		f.mu.Lock()
+		f.n[engine]++
+		f.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})}
+	go func() { _ = f.srv.Serve(l) }()
+	return f, nil
 }
+
+// Requests counts the searches each engine received.
+func (f *Fake) Requests() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range f.n {
+		out[k] = v
+	}
+	return out
+}
+
+// Stop ends the server.
+func (f *Fake) Stop() { _ = f.srv.Close() }
 
 // FakeConfig points every engine at the fake at base.
 func FakeConfig(base string) Config {
