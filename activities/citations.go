@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -227,17 +226,9 @@ func readCitationAsk(reply string) (citationAsk, error) {
 	if strings.Contains(strings.ToLower(reply), "no more citations needed") {
 		return citationAsk{Done: true}, nil
 	}
-	js, err := llm.ExtractJSONObjectAfter(reply, "RESPONSE:")
+	f, err := responseFields(reply)
 	if err != nil {
 		return citationAsk{}, err
-	}
-	var raw map[string]any
-	if err := json.Unmarshal([]byte(js), &raw); err != nil {
-		return citationAsk{}, err
-	}
-	f := map[string]any{}
-	for k, v := range raw {
-		f[strings.ToLower(strings.TrimSpace(k))] = v
 	}
 	if d, ok := f["done"].(bool); ok && d {
 		return citationAsk{Done: true}, nil
@@ -258,17 +249,9 @@ type citationSelection struct {
 // readCitationSelection reads the choice among n results: "Selected" as a
 // list of indices, or the reference's string "[0, 2]", or none.
 func readCitationSelection(reply string, n int) (citationSelection, error) {
-	js, err := llm.ExtractJSONObjectAfter(reply, "RESPONSE:")
+	f, err := responseFields(reply)
 	if err != nil {
 		return citationSelection{}, err
-	}
-	var raw map[string]any
-	if err := json.Unmarshal([]byte(js), &raw); err != nil {
-		return citationSelection{}, err
-	}
-	f := map[string]any{}
-	for k, v := range raw {
-		f[strings.ToLower(strings.TrimSpace(k))] = v
 	}
 	var sel citationSelection
 	sel.Description, _ = f["description"].(string)

@@ -91,17 +91,9 @@ type NoveltyReply struct {
 // punctuation) with "Reasoning" (and optionally "Closest", the most
 // similar papers).
 func ReadNoveltyReply(reply string) (NoveltyReply, error) {
-	js, err := llm.ExtractJSONObjectAfter(reply, "RESPONSE:")
+	f, err := responseFields(reply)
 	if err != nil {
 		return NoveltyReply{}, err
-	}
-	var raw map[string]any
-	if err := json.Unmarshal([]byte(js), &raw); err != nil {
-		return NoveltyReply{}, err
-	}
-	f := map[string]any{}
-	for k, v := range raw {
-		f[strings.ToLower(strings.TrimSpace(k))] = v
 	}
 	var r NoveltyReply
 	if d, ok := f["decision"].(string); ok && strings.TrimSpace(d) != "" {
@@ -132,6 +124,24 @@ func ReadNoveltyReply(reply string) (NoveltyReply, error) {
 		return r, nil
 	}
 	return NoveltyReply{}, errors.New(`the JSON holds neither "Query" (a search) nor "Decision" ("novel" or "not novel")`)
+}
+
+// responseFields reads the JSON object after "RESPONSE:" (or anywhere in
+// the reply), its field names in lower case.
+func responseFields(reply string) (map[string]any, error) {
+	js, err := llm.ExtractJSONObjectAfter(reply, "RESPONSE:")
+	if err != nil {
+		return nil, err
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(js), &raw); err != nil {
+		return nil, err
+	}
+	f := make(map[string]any, len(raw))
+	for k, v := range raw {
+		f[strings.ToLower(strings.TrimSpace(k))] = v
+	}
+	return f, nil
 }
 
 // NoveltyRound asks the model for the next step of an idea's novelty check
