@@ -259,7 +259,10 @@ func readCitationSelection(reply string, n int) (citationSelection, error) {
 	switch v := f["selected"].(type) {
 	case []any:
 		items = v
-	case string:
+	case string: // the reference's "[0, 2]"; "none" or "" for none
+		if w := strings.ToLower(strings.TrimSpace(v)); w == "none" || w == "" || w == "[]" {
+			break
+		}
 		for _, p := range strings.FieldsFunc(v, func(r rune) bool { return r == '[' || r == ']' || r == ',' || r == ' ' }) {
 			items = append(items, p)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -47,7 +48,7 @@ func get(ctx context.Context, client *http.Client, engine, keyHint, u string, he
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		if ctx.Err() != nil && !errorsIsCanceled(err) {
+		if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 			return nil, &TransientError{Engine: engine, Err: fmt.Errorf("no answer within %s", RequestTimeout)}
 		}
 		return nil, &TransientError{Engine: engine, Err: err}
@@ -62,8 +63,6 @@ func get(ctx context.Context, client *http.Client, engine, keyHint, u string, he
 	}
 	return body, nil
 }
-
-func errorsIsCanceled(err error) bool { return strings.Contains(err.Error(), context.Canceled.Error()) }
 
 // decodeJSON reads an API answer; a page that is not JSON (a proxy's HTML)
 // is transient.
