@@ -67,10 +67,10 @@ func TestAskReasks(t *testing.T) {
 		},
 		{
 			name: "review", good: reviewReply(4), bad: reviewReply(11),
-			what: "review", fixHeader: "## Review", wantInFix: "Overall must be an integer from 1 to 10, got 11",
+			what: "review 1 of 1", fixHeader: "## Review", wantInFix: "Overall must be an integer from 1 to 10, got 11",
 			run: func(t *testing.T, f *fakeModel) (llm.Usage, error) {
 				e, ref, _ := reviewEnv(t, f)
-				res, err := execute[activities.ReviewResult](t, e, e.acts.ReviewPaper, activities.ReviewInput{Paper: ref})
+				res, err := execute[activities.MemberResult](t, e, e.acts.ReviewMember, activities.ReviewInput{Paper: ref, Spec: single})
 				if err == nil && res.Overall != 4 {
 					t.Errorf("overall = %d, want 4", res.Overall)
 				}
@@ -212,15 +212,15 @@ func TestAskSectionKeepsDraft(t *testing.T) {
 func TestAskReviewTranscriptOnFailure(t *testing.T) {
 	f := constant(t, "A lovely paper; no form needed.")
 	e, ref, dir := reviewEnv(t, f)
-	_, err := execute[activities.ReviewResult](t, e, e.acts.ReviewPaper, activities.ReviewInput{Paper: ref})
+	_, err := execute[activities.MemberResult](t, e, e.acts.ReviewMember, activities.ReviewInput{Paper: ref, Spec: single})
 	ae := wantFinal(t, err, activities.ErrTypeUnparsable)
-	if !strings.HasPrefix(ae.Message(), fmt.Sprintf("review: no usable reply in %d tries: ", activities.MaxReasks+1)) {
+	if !strings.HasPrefix(ae.Message(), fmt.Sprintf("review 1 of 1: no usable reply in %d tries: ", activities.MaxReasks+1)) {
 		t.Errorf("error message = %q", ae.Message())
 	}
 	if exists(filepath.Join(dir, "review.json")) || exists(filepath.Join(dir, "review.txt")) {
 		t.Error("a review was written for unusable replies")
 	}
-	tr := readFile(t, filepath.Join(dir, "logs", "review_transcript.md"))
+	tr := readFile(t, filepath.Join(dir, "reviews", "review", "member_0_transcript.md"))
 	for _, c := range []struct {
 		what string
 		want int

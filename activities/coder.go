@@ -28,7 +28,21 @@ const (
 	KindPlotFix    = "plot_fix"
 	KindNotes      = "notes"
 	KindLatexFix   = "latex_fix"
+	KindNumbers    = "numbers"     // numbers that match no run go back to the writer
+	KindImprove    = "improve"     // the review goes back to the writer
 )
+
+// EditsPaper: the turn edits latex/template.tex (the writer's turns).
+func EditsPaper(kind string) bool {
+	switch kind {
+	case KindLatexFix, KindCite, KindNumbers, KindImprove:
+		return true
+	}
+	return false
+}
+
+// mayDecline: "NO CHANGES" is an answer (the problems need no edit).
+func mayDecline(kind string) bool { return kind == KindLatexFix || kind == KindNumbers }
 
 // Conversations kept in the workspace.
 const (
@@ -108,7 +122,7 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res Code
 		return done, nil
 	}
 	allowed := []string{"experiment.py", "plot.py", "notes.txt"}
-	if in.Kind == KindLatexFix || in.Kind == KindCite {
+	if EditsPaper(in.Kind) {
 		allowed = []string{"latex/template.tex"}
 	}
 	prompt, err := a.coderPrompt(dir, in, allowed)
@@ -131,7 +145,7 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res Code
 
 		blocks, perr := editblock.Parse(resp.Content)
 		// As the reference: the word anywhere ("ALL_COMPLETED.", "All done, ALL_COMPLETED").
-		done := strings.Contains(resp.Content, "ALL_COMPLETED") && in.Kind != KindLatexFix && in.Kind != KindCite && in.Kind != KindPlot && in.Kind != KindPlotFix && in.Kind != KindNotes
+		done := strings.Contains(resp.Content, "ALL_COMPLETED") && !EditsPaper(in.Kind) && in.Kind != KindPlot && in.Kind != KindPlotFix && in.Kind != KindNotes
 		if perr != nil {
 			res.Feedback = perr.Error()
 			msg = fmt.Sprintf("Your SEARCH/REPLACE blocks are malformed, nothing was applied: %v\nResend all of them in the required format.", perr)
@@ -145,7 +159,7 @@ func (a *Activities) CoderTurn(ctx context.Context, in CoderTurnInput) (res Code
 				res.Feedback = "ALL_COMPLETED before any successful run"
 				msg = fmt.Sprintf(tooEarlyPrompt, max(in.Run, 1))
 				continue
-			case in.Kind == KindLatexFix && strings.Contains(resp.Content, "NO CHANGES"):
+			case mayDecline(in.Kind) && strings.Contains(resp.Content, "NO CHANGES"):
 				res.NoChanges = true
 			default:
 				res.Feedback = "no SEARCH/REPLACE blocks in the reply"
@@ -220,6 +234,18 @@ func (a *Activities) coderPrompt(dir string, in CoderTurnInput, allowed []string
 		return fmt.Sprintf(notesPrompt, strings.Join(figures(dir), ", "), ""), nil
 	case KindCite:
 		return fmt.Sprintf(citePrompt, in.Reason, ""), nil
+	case KindNumbers:
+		fb := readText(dir, filepath.Join("writeup", numbersFeedback))
+		if fb == "" {
+			return "", missingInput("writeup/%s is missing: run the numbers check first", numbersFeedback)
+		}
+		return fmt.Sprintf(numbersFixPrompt, in.Attempt, in.MaxAttempts, fb, ""), nil
+	case KindImprove:
+		review := readText(dir, "review.txt")
+		if review == "" {
+			return "", missingInput("review.txt is missing: the paper must be reviewed before it is improved")
+		}
+		return fmt.Sprintf(improvePrompt, strings.TrimSpace(review), ""), nil
 	case KindLatexFix:
 		problems := readText(dir, filepath.Join("latex", "problems.txt"))
 		return fmt.Sprintf(latexFixPrompt, in.Attempt, in.MaxAttempts, problems, strings.Join(figures(dir), ", "), ""), nil
@@ -235,7 +261,7 @@ func missingInput(format string, args ...any) error {
 func withFiles(msg, dir string, allowed []string, kind string) string {
 	var b strings.Builder
 	b.WriteString(strings.TrimRight(stripFiles(msg), "\n"))
-	if kind == KindLatexFix {
+	if EditsPaper(kind) {
 		b.WriteString(fileMarker)
 	} else {
 		b.WriteString(filesMarker)

@@ -16,7 +16,14 @@ import (
 type BuildInput struct {
 	Paper PaperRef
 	Round int
+	// Suffix names the PDF <name><Suffix>.pdf ("" for the paper,
+	// ImprovedSuffix for the improved one).
+	Suffix string `json:",omitempty"`
 }
+
+// ImprovedSuffix names the improved paper's PDF (<Name>_improved.pdf) and
+// the source it was built from (latex/pdf_source_improved.tex).
+const ImprovedSuffix = "_improved"
 
 // BuildResult says whether the paper is clean; the details for the model
 // are in latex/problems.txt.
@@ -45,7 +52,7 @@ func (a *Activities) BuildPDF(ctx context.Context, in BuildInput) (_ BuildResult
 		return BuildResult{}, err
 	}
 	defer s.close(ctx, &err)
-	return BuildLatex(ctx, a.LaTeX, s.dir, in.Paper.Name)
+	return buildLatex(ctx, a.LaTeX, s.dir, in.Paper.Name+in.Suffix, "pdf_source"+in.Suffix+".tex")
 }
 
 // BuildLatex is BuildPDF's work on a paper folder dir (a workspace or an
@@ -53,6 +60,10 @@ func (a *Activities) BuildPDF(ctx context.Context, in BuildInput) (_ BuildResult
 // building <dir>/<name>.pdf; `starter latex build` runs it too. Its
 // problems are also in latex/problems.txt.
 func BuildLatex(ctx context.Context, compiler latex.Compiler, dir, name string) (BuildResult, error) {
+	return buildLatex(ctx, compiler, dir, name, pdfSource)
+}
+
+func buildLatex(ctx context.Context, compiler latex.Compiler, dir, name, sourceName string) (BuildResult, error) {
 	latexDir := filepath.Join(dir, "latex")
 	texPath := filepath.Join(latexDir, "template.tex")
 	texBytes, err := os.ReadFile(texPath)
@@ -78,7 +89,7 @@ func BuildLatex(ctx context.Context, compiler latex.Compiler, dir, name string) 
 	res := BuildResult{}
 	cerr := compiler.Compile(ctx, latexDir, "template.tex", pdf)
 	var ce *latex.CompileError
-	source := filepath.Join(latexDir, pdfSource)
+	source := filepath.Join(latexDir, sourceName)
 	switch {
 	case cerr == nil:
 		res.PDF = pdf

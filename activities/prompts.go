@@ -150,33 +150,50 @@ Current file:
 %s`
 
 const writerSystem = `You are an expert machine-learning researcher writing a paper for a top conference, in LaTeX.
-Write concise, precise prose. Every number must come from the experiment logs and notes you are given; never invent results. Cite only with \cite{key} using the citation keys listed. Include only the figures listed as available, with \includegraphics{file.png}. Escape special characters such as _ and % in text. Do not use \section commands; write only the body of the part you are asked for.
-The preamble is fixed and already loads: amsmath, amssymb, amsthm (with theorem, lemma, proposition, corollary and definition environments), graphicx, subcaption, booktabs, multirow, xcolor, url, natbib (\citet, \citep), hyperref, cleveref (\cref), algorithm and algpseudocode (\begin{algorithmic} with \State, \If, \For, \EndFor). Use nothing else: no \usepackage lines, no other packages' commands.`
+Write concise, precise prose. Every number must come from the run results you are given (rounded sensibly, or a difference or ratio you say is one) or from the code's settings; never invent results: every number in the abstract, the Results and the tables is checked against the runs before the paper is compiled. Cite only with \cite{key} (or \citet, \citep) using the bibliography's keys. Include only the figures listed as available, each once in the whole paper, with \includegraphics{file.png}; figures and tables belong in the Results (or the Method for a diagram), not in the Introduction or Conclusion. Escape special characters such as _ and %% in text. Do not use \section commands; write only the body of the part you are asked for. Never leave a placeholder, a TODO or a bracketed note to fill in later.
+The preamble is fixed and loads these packages: %s. Use only their commands and LaTeX's own: no \usepackage lines, no other packages' commands.`
 
 // paperContext follows writerSystem in the system prompt: the material
-// every section draws on. It is the same for every section after the title
-// is settled, so it forms the stable prefix that providers' prompt caches
-// (OpenAI's automatic one, Anthropic's cache_control) serve again.
+// every section draws on, ordered so what changes least comes first. It is
+// the same for every section of a pass, so it forms the stable prefix that
+// providers' prompt caches (OpenAI's automatic one, Anthropic's
+// cache_control) serve again; what changes (the sections written so far)
+// is in the user message.
 const paperContext = `
 
-# The paper
+# The research
 Paper title: %s
 Idea: %s
 
-Notes from the experiments (notes.txt):
-<notes>
+The task the experiments address (the template's description):
+<task>
 %s
-</notes>
+</task>
+
+The code of the experiments, experiment.py as the last run left it (its constants are the settings to report):
+%spython
+%s
+%s
 
 Results of every run (means over seeds, from run_i/final_info.json):
 ` + "```json" + `
 %s
 ` + "```" + `
 
+Notes from the experiments (notes.txt: what each run changed and found, and what each figure shows):
+<notes>
+%s
+</notes>
+
 Figures available: %s
-Citation keys available: %s`
+
+The bibliography (references.bib), one entry a line as key: title — authors (year):
+%s
+Citation keys available: %s
+`
 
 const writeSectionPrompt = `## Write section: %s
+%s
 %s
 
 Reply with THOUGHT: and your plan, then the LaTeX in a single fenced block:
@@ -188,8 +205,31 @@ Reply with THOUGHT: and your plan, then the LaTeX in a single fenced block:
 const titleAbstractFormat = `For this part, put the title on its own line starting with "TITLE:" before the fenced block, and put only the abstract text (no \begin{abstract}) in the block.`
 
 const refineSectionPrompt = `## Refine section: %s
-Criticise the %s you just wrote and fix every problem: unenclosed math symbols, figures that are not available or included twice, LaTeX syntax errors, numbers not found in the notes or results, repeated figure labels, citations whose keys are not in the list, verbose or repeated text, results or figures from the notes that go unused, unescaped underscores.
+Criticise the %s you just wrote and fix every problem: unenclosed math symbols, figures that are not available or included twice, LaTeX syntax errors, numbers not found in the results or the code, repeated figure labels, citations whose keys are not in the bibliography, verbose or repeated text, results or figures from the notes that go unused, unescaped underscores, placeholders.
 Reply with THOUGHT: and then the complete improved version in a single fenced latex block, in the same format as before.`
+
+// finalSectionPrompt: section, the whole paper, section, its current text,
+// tips, format.
+const finalSectionPrompt = `## Second refinement: %s
+Here is the whole paper as it stands (latex/template.tex from \begin{document} on):
+<paper>
+%s
+</paper>
+
+The current text of the %s:
+` + "```latex" + `
+%s
+` + "```" + `
+
+%s
+Keep every \cite that is still apt (the bibliography only holds papers found for this paper) and every \label that is referenced. Reply with THOUGHT: (what you change and why) and then the complete new text of this part in a single fenced latex block, without its \section heading.
+%s`
+
+const finalTips = `Refine this part with the whole paper in view: remove what another section already says, make it fit what comes before and after, cut it to the length its content deserves, keep figures and tables only where they belong (each figure once in the paper), and check that every number still matches the run results.`
+
+const finalTitleTips = `Refine the abstract with the whole paper in view (it must state what the Results really show, with their numbers), and rethink the title: is it short, specific, and true to the results? Change it if a better one exists.`
+
+const finalRelatedTips = `Finish the Related Work: turn the sketch and its plan comments into prose that compares and contrasts our work with the cited papers (how their assumptions or methods differ, whether they apply to our problem), using the bibliography as it is now, including the papers the literature search added. Remove the plan comments.`
 
 // sectionBadLatexPrompt re-asks for a section (%s: "Write section: Method"
 // or "Refine section: Method", so the step header stays that of the request).
@@ -200,39 +240,97 @@ Reply again with THOUGHT: and then the complete LaTeX in a single fenced block, 
 ...
 ` + "```"
 
-const reviewSystem = `You are an AI researcher reviewing a paper submitted to a prestigious machine-learning venue. Be critical and cautious in your decision: if a paper is bad or you are unsure, give it bad scores and reject it.`
+// numbersFixPrompt: round, rounds, the unmatched numbers.
+const numbersFixPrompt = `## Numbers check round %d of %d
+Every number in the abstract, the Results and the tables of latex/template.tex was checked against the run results (run_i/final_info.json, rounding and percent forms allowed, differences and ratios of two runs allowed) and the settings in the code. These numbers match none of them:
+%s
+For each, fix the text with SEARCH/REPLACE blocks on latex/template.tex: use the true value, say how a derived number is computed, or remove the claim. A number that is right but not a run result (a threshold, a count) may stay: then say so in your THOUGHT and leave it. If nothing needs to change, reply "NO CHANGES" and explain why.
 
-const reviewPrompt = `## Review
-Review the paper below, following the reviewer guidelines of a top machine-learning conference.
+Current file:
+%s`
 
-Form fields:
-- "Summary": what the paper claims and does, in your own words.
-- "Strengths" and "Weaknesses": lists of concise points on originality, quality, clarity and significance.
-- "Originality", "Quality", "Clarity", "Significance": integers 1 (low) to 4 (very high).
-- "Questions": questions for the authors; "Limitations": limitations and potential negative societal impact.
+// improvePrompt: the review JSON.
+const improvePrompt = `## Improve the paper
+A reviewer wrote this review of the paper:
+` + "```json" + `
+%s
+` + "```" + `
+Improve latex/template.tex using the review: answer its weaknesses and questions where the experiments and their results allow it (clarify, add the missing detail, temper claims the results do not support, discuss the limitations). Never invent results: every number must still come from the runs. Use SEARCH/REPLACE blocks on latex/template.tex; do not edit the references.bib block.
+
+Current file:
+%s`
+
+// reviewSystem: the reviewer's persona, the form, then the few-shot
+// examples (%s): the same for every paper, so the stable prefix a prompt
+// cache serves again; the paper comes in the user message.
+const reviewSystem = `You are an AI researcher reviewing a paper submitted to a prestigious machine-learning venue. Be critical and cautious in your decision: if a paper is bad or you are unsure, give it bad scores and reject it. Ground every point in the paper's text; never praise what the paper does not show.
+
+# The review form
+Read the whole paper, then fill in every field:
+- "Summary": what the paper claims and does, in your own words, in a short paragraph a non-author would agree with.
+- "Strengths" and "Weaknesses": lists of concise, specific points covering originality (is the task or method new, and is related work cited and differentiated?), quality (are the claims supported by the experiments: seeds, error bars, baselines, ablations?), clarity (could an expert reproduce it?) and significance (would others build on it?).
+- "Originality", "Quality", "Clarity", "Significance": integers 1 (low), 2 (medium), 3 (high), 4 (very high).
+- "Questions": what you would ask the authors; answers that could change your opinion.
+- "Limitations": the limitations and potential negative societal impact the paper has or fails to state.
 - "Ethical Concerns": true or false.
-- "Soundness", "Presentation", "Contribution": integers 1 (poor) to 4 (excellent).
-- "Overall": integer 1 to 10 (1 very strong reject, 4 borderline reject, 5 borderline accept, 6 weak accept, 8 strong accept, 10 award quality).
-- "Confidence": integer 1 (guess) to 5 (certain).
+- "Soundness", "Presentation", "Contribution": integers 1 (poor), 2 (fair), 3 (good), 4 (excellent).
+- "Overall": integer 1 to 10: 10 award quality (technically flawless, groundbreaking); 9 very strong accept; 8 strong accept; 7 accept (technically solid, high impact on at least one sub-area); 6 weak accept (solid, moderate impact, no major concerns); 5 borderline accept (solid, reasons to accept outweigh reasons to reject, e.g. limited evaluation); 4 borderline reject (reasons to reject, e.g. weak evaluation, outweigh reasons to accept); 3 reject (technical flaws, weak evaluation, poor reproducibility); 2 strong reject (major technical flaws or unaddressed ethics); 1 very strong reject (trivial or wrong).
+- "Confidence": integer 1 (an educated guess) to 5 (certain: you know the area and checked the details).
 - "Decision": "Accept" or "Reject".
 
 Respond in exactly this format:
 
 THOUGHT:
-<your reasoning about the paper's strengths and weaknesses>
+<your reasoning about the paper: what it gets right, where it falls short, and how that sets each score>
 
 REVIEW JSON:
 ` + "```json" + `
-{ ...all the fields above... }
+{ ...every field of the form... }
 ` + "```" + `
+%s`
 
-The paper (text extracted from its PDF):
+// reviewExamples introduces the few-shot examples (%s: the examples).
+const reviewExamples = `
+# Example reviews
+Here are reviews an expert wrote of other papers, to show the standard and the calibration expected (they are not the paper you review):
+%s`
+
+// reviewExample: one example's paper text and its review.
+const reviewExample = `
+<example_paper>
+%s
+</example_paper>
+<example_review>
+%s
+</example_review>
+`
+
+const reviewPrompt = `## Review
+Review the paper below (its text as extracted from the PDF).%s
 <paper>
 %s
 </paper>`
 
 const reviewBadJSONPrompt = `## Review
 Your review could not be used: %s.
+Reply again with THOUGHT: and REVIEW JSON: followed by a json block holding every field of the form with values in range.`
+
+// reviewReflectPrompt: round, rounds.
+const reviewReflectPrompt = `## Review reflection %d of %d
+Carefully consider the accuracy and soundness of the review you just gave. Include any factor you think important in evaluating the paper; make sure every point is grounded in the paper's text, the scores follow from your points and the form's scale, and the JSON is correct. Do not make things overly complicated.
+Reply in the same format: THOUGHT: then REVIEW JSON: with the json block. If there is nothing to improve, repeat the previous JSON exactly and write "I am done" at the end of your THOUGHT.`
+
+// metaReviewSystem is the area chair's persona.
+const metaReviewSystem = `You are an area chair at a prestigious machine-learning venue. You write the meta-review of a paper from its reviewers' reviews: the points most of them make and the strongest single points, weighed against the paper's claims. Be critical and cautious: when the reviewers disagree or are unsure, lean towards rejection. Reply in the reviewers' own form.`
+
+// metaReviewPrompt: the count line, the reviews.
+const metaReviewPrompt = `## Meta-review
+%s
+%s
+Write the meta-review in the same form: THOUGHT: (where the reviewers agree and disagree, and your judgement) and then REVIEW JSON: with a json block holding every field (Summary, Strengths, Weaknesses, Originality, Quality, Clarity, Significance, Questions, Limitations, Ethical Concerns, Soundness, Presentation, Contribution, Overall, Confidence, Decision). The numeric scores will be set to the reviewers' rounded means; your text and decision are the meta-review.`
+
+const metaReviewBadJSONPrompt = `## Meta-review
+Your meta-review could not be used: %s.
 Reply again with THOUGHT: and REVIEW JSON: followed by a json block holding every field of the form with values in range.`
 
 const noveltySystem = `You are an ambitious AI researcher checking whether a research idea is new before anyone spends compute on it. You search the literature one query at a time, read what comes back, and decide honestly: an idea is "not novel" when a published paper already does essentially the same experiment or reaches the same finding; a different setting, dataset or a clearly new angle can still be novel. Be critical: a reviewer will check.`

@@ -237,7 +237,13 @@ func (a *Activities) PreparePaper(ctx context.Context, in PaperSetup) (_ string,
 type ExportInput struct {
 	Paper  PaperRef
 	OutDir string
+	// Failure is a failed paper's stage and error, written as failure.txt
+	// beside what it has; empty for a finished paper.
+	Failure string `json:",omitempty"`
 }
+
+// failureFile holds why an exported paper failed.
+const failureFile = "failure.txt"
 
 // ExportPaper copies the workspace to the results folder and returns it.
 func (a *Activities) ExportPaper(ctx context.Context, in ExportInput) (string, error) {
@@ -254,6 +260,15 @@ func (a *Activities) ExportPaper(ctx context.Context, in ExportInput) (string, e
 		return "", fmt.Errorf("export to %s: %w", dst, err)
 	}
 	if err := exportExtras(dst); err != nil {
+		return "", fmt.Errorf("export to %s: %w", dst, err)
+	}
+	if in.Failure == "" {
+		// A resumed paper that now finished is no longer a failure.
+		_ = os.Remove(filepath.Join(dst, failureFile))
+		return dst, nil
+	}
+	msg := fmt.Sprintf("This paper failed: %s\n\nIts folder holds what it had when it failed. Fix the cause, then: starter resume %s\n", in.Failure, "paper/"+in.Paper.Template+"/"+in.Paper.Name)
+	if err := store.WriteFile(filepath.Join(dst, failureFile), []byte(msg)); err != nil {
 		return "", fmt.Errorf("export to %s: %w", dst, err)
 	}
 	return dst, nil

@@ -204,8 +204,17 @@ func printProgress(w interface{ Write([]byte) (int, error) }, p any) error {
 		if v.PDF != "" {
 			fmt.Fprintf(w, "pdf: %s\n", v.PDF)
 		}
+		if v.Numbers != "" {
+			fmt.Fprintf(w, "numbers: %s (writeup/numbers.json)\n", v.Numbers)
+		}
 		if v.Decision != "" {
-			fmt.Fprintf(w, "review: %s (overall %d/10)\n", v.Decision, v.Overall)
+			fmt.Fprintf(w, "review: %s (overall %d/10, from %d reviews)\n", v.Decision, v.Overall, v.Reviews)
+		}
+		if v.ImprovedPDF != "" {
+			fmt.Fprintf(w, "improved pdf: %s\n", v.ImprovedPDF)
+		}
+		if v.ImprovedOverall > 0 {
+			fmt.Fprintf(w, "improved review: overall %d/10 (review_improved.txt)\n", v.ImprovedOverall)
 		}
 		if v.ResultDir != "" {
 			fmt.Fprintf(w, "results: %s\n", v.ResultDir)

@@ -33,6 +33,8 @@ type launchOpts struct {
 	skipNovelty, keepNotNovel, skipCitations            bool
 	engine                                              string
 	runTimeout                                          time.Duration
+	review                                              reviewFlags
+	improvement                                         bool
 	pf                                                  preflightOpts
 }
 
@@ -46,6 +48,9 @@ func launchCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !slices.Contains(scholar.Engines, o.engine) {
 				return fmt.Errorf("--engine %q: known engines are %s", o.engine, strings.Join(scholar.Engines, ", "))
+			}
+			if err := o.review.check("review-"); err != nil {
+				return err
 			}
 			if o.budgetUSD < 0 || o.paperBudgetUSD < 0 {
 				return errors.New("--budget-usd and --paper-budget-usd must not be negative")
@@ -61,6 +66,7 @@ func launchCmd(g *globals) *cobra.Command {
 				pf := o.pf
 				pf.template, pf.model, pf.templates, pf.quick, pf.templateBaseline = o.template, o.model, o.templates, o.quick, o.templateBaseline
 				pf.budget = o.budgetUSD > 0 || o.paperBudgetUSD > 0
+				pf.reviewModel = o.review.model
 				if err := pf.run(cmd); err != nil {
 					return fmt.Errorf("%w (skip with --preflight=false when the worker runs elsewhere)", err)
 				}
@@ -85,7 +91,7 @@ func (o *launchOpts) launch(ctx context.Context, w io.Writer, c client.Client, g
 	in := workflows.CampaignInput{Template: o.template, Model: o.model, NumIdeas: o.numIdeas, Quick: o.quick, TemplateBaseline: o.templateBaseline,
 		SkipIdeaGeneration: o.skipIdeas, HoldIdeas: o.holdIdeas, Parallel: o.parallel, ResultsDir: out, MaxRuns: o.maxRuns,
 		SkipNoveltyCheck: o.skipNovelty, KeepNotNovel: o.keepNotNovel, Engine: o.engine, SkipCitations: o.skipCitations,
-		BudgetUSD: o.budgetUSD, PaperBudgetUSD: o.paperBudgetUSD,
+		BudgetUSD: o.budgetUSD, PaperBudgetUSD: o.paperBudgetUSD, Review: o.review.spec(), Improvement: o.improvement,
 		Stamp: time.Now().UTC().Format("20060102_150405")}
 	switch {
 	case o.runTimeout > 0:
@@ -129,6 +135,8 @@ func (o *launchOpts) flags(cmd *cobra.Command) {
 	f.Float64Var(&o.paperBudgetUSD, "paper-budget-usd", 0, "model spending limit for each paper in US dollars (0: none)")
 	f.StringVar(&o.templates, "templates", "templates", "folder holding the research templates")
 	f.BoolVar(&o.preflight, "preflight", true, "check tools, Python, template, key and one model call first")
+	f.BoolVar(&o.improvement, "improvement", false, "after the review, revise the paper from it into <Name>_improved.pdf and review that into review_improved.txt")
+	o.review.flags(f, "review-")
 	o.pf.flags(cmd)
 }
 

@@ -14,7 +14,8 @@ import (
 type preflightOpts struct {
 	template, model, templates, python, modelsFile, llmBaseURL string
 	quick, templateBaseline                                    bool
-	budget                                                     bool // the run has a budget
+	budget                                                     bool   // the run has a budget
+	reviewModel                                                string // a reviewer model of its own, checked too
 }
 
 func (o *preflightOpts) flags(cmd *cobra.Command) {
@@ -46,6 +47,22 @@ func (o *preflightOpts) run(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(w, "preflight ok: template %s, python %s, model %s via %s (%s): test call %s, %d+%d tokens, $%.6f\n",
 		o.template, r.Python, o.model, r.Model.Provider, r.Model.APIModel, r.Latency.Round(1e6), r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.CostUSD)
+	if o.reviewModel == "" || o.reviewModel == o.model {
+		return nil
+	}
+	// The reviewer's key must work before any experiment runs, not at the end.
+	rr := preflight.Run(cmd.Context(), preflight.Options{Templates: o.templates, Template: o.template, Model: o.reviewModel,
+		Python: python, Registry: reg, Call: true, Budget: o.budget})
+	for _, p := range rr.Problems {
+		if p.Kind == preflight.KindModel {
+			fmt.Fprintf(w, "preflight: review model: %s\n", p.Message)
+			err = errors.New("preflight failed")
+		}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "preflight ok: review model %s via %s (%s): test call %s\n", o.reviewModel, rr.Model.Provider, rr.Model.APIModel, rr.Latency.Round(1e6))
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 const (
 	CampaignWorkflowName = "CampaignWorkflow"
 	PaperWorkflowName    = "PaperWorkflow"
+	ReviewWorkflowName   = "ReviewWorkflow"
 )
 
 // TaskQueue is where the workers poll for workflows and for every activity
@@ -32,6 +33,13 @@ func CampaignWorkflowID(template, stamp string) string { return "campaign/" + te
 // PaperWorkflowID is deterministic and readable, so a paper can be found,
 // fetched and resumed by name, and the same idea never runs twice at once.
 func PaperWorkflowID(template, idea string) string { return "paper/" + template + "/" + idea }
+
+// ReviewWorkflowID names a standalone review (`starter review --pdf`) by
+// its start time and the PDF's name; its workspace key is ReviewKey.
+func ReviewWorkflowID(stamp, name string) string { return "review/" + stamp + "_" + name }
+
+// ReviewKey is a standalone review's workspace key.
+func ReviewKey(stamp, name string) string { return "reviews/" + stamp + "_" + name }
 
 // Stage is where a workflow is in its work, in order. Stages only move
 // forward; whether the workflow is running, paused or stopped is its State.
@@ -54,8 +62,11 @@ const (
 	StageNotes       Stage = "notes"
 	StageWriteup     Stage = "writeup"
 	StageCitations   Stage = "citations"
+	StageRefine      Stage = "refine"  // the second pass over every section, the whole paper in view
+	StageNumbers     Stage = "numbers" // every number checked against the runs
 	StageLatex       Stage = "latex"
 	StageReview      Stage = "review"
+	StageImprove     Stage = "improvement" // --improvement: revised from the review, rebuilt, reviewed again
 	StageExport      Stage = "export"
 )
 
@@ -212,6 +223,14 @@ type PaperInput struct {
 	SkipCitations  bool   `json:",omitempty"`
 	CitationRounds int    `json:",omitempty"`
 	Engine         string `json:",omitempty"`
+	// Review is how the paper is reviewed (zero: the reference system's
+	// settings, the paper's model); Improvement revises the paper from its
+	// review into <Name>_improved.pdf and reviews it again.
+	Review      activities.ReviewSpec `json:",omitempty"`
+	Improvement bool                  `json:",omitempty"`
+	// NumberRounds: numbers checks before compiling, the writer fixing
+	// unmatched numbers between them (default 3).
+	NumberRounds int `json:",omitempty"`
 	// BudgetUSD limits this paper's model spending (0: no limit of its own).
 	BudgetUSD float64
 	// GrantUSD is the campaign's share for this paper (0: none); the
@@ -249,6 +268,9 @@ func (in *PaperInput) defaults() {
 	if in.CitationRounds <= 0 {
 		in.CitationRounds = 20
 	}
+	if in.NumberRounds <= 0 {
+		in.NumberRounds = 3
+	}
 }
 
 // RunStatus is one experiment run as the progress query reports it.
@@ -284,6 +306,11 @@ type PaperProgress struct {
 	PDF       string       `json:"pdf,omitempty"`
 	Overall   int          `json:"overall,omitempty"`
 	Decision  string       `json:"decision,omitempty"`
+	Reviews   int          `json:"reviews,omitempty"` // ensemble members the review rests on
+	// Numbers is the numbers check's outcome ("41 checked, 0 match no run").
+	Numbers         string `json:"numbers,omitempty"`
+	ImprovedPDF     string `json:"improved_pdf,omitempty"`
+	ImprovedOverall int    `json:"improved_overall,omitempty"`
 	Workspace string       `json:"workspace,omitempty"`
 	ResultDir string       `json:"result_dir,omitempty"`
 	Warnings  []string     `json:"warnings,omitempty"`
@@ -320,6 +347,9 @@ type CampaignInput struct {
 	NoveltyRounds    int
 	// SkipCitations: papers cite their template's bibliography only.
 	SkipCitations bool
+	// Review and Improvement are passed on to every paper.
+	Review      activities.ReviewSpec `json:",omitempty"`
+	Improvement bool                  `json:",omitempty"`
 	Reflections   int // idea self-reflection rounds, default 3
 	Parallel      int // papers at once, default 1
 	ResultsDir    string
@@ -387,4 +417,29 @@ type CampaignProgress struct {
 	Budget       BudgetStatus `json:"budget"`
 	NoveltyCheck string       `json:"novelty_check"`
 	Error        string       `json:"error,omitempty"`
+}
+
+// ReviewWorkflowInput reviews one PDF, Review.PDF in the workspace
+// Review.Paper.Key.
+type ReviewWorkflowInput struct {
+	Review activities.ReviewInput
+}
+
+// ReviewProgress answers a standalone review's progress query.
+type ReviewProgress struct {
+	Review string    `json:"review"`
+	PDF    string    `json:"pdf"`
+	Model  string    `json:"model"`
+	Stage  Stage     `json:"stage"`
+	State  State     `json:"state"`
+	Tokens llm.Usage `json:"tokens"`
+	Notes  []string  `json:"notes,omitempty"`
+	Error  string    `json:"error,omitempty"`
+}
+
+// ReviewWorkflowResult is a standalone review's outcome; the form itself
+// is review.txt in its workspace.
+type ReviewWorkflowResult struct {
+	Result   activities.ReviewResult
+	Progress ReviewProgress
 }

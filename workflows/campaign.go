@@ -391,7 +391,9 @@ func (c *campaignRun) startPaper(ctx workflow.Context, idea paper.Idea, grant fl
 	in := c.in
 	st := c.status(idea.Name)
 	st.PaperID, st.State = PaperWorkflowID(in.Template, idea.Name), StateRunning
-	ref := activities.PaperRef{Key: in.Template + "/" + in.Stamp + "_" + idea.Name, Name: idea.Name, Template: in.Template, Model: in.Model}
+	// Each paper's folder has its own start time, as in the reference.
+	stamp := workflow.Now(ctx).UTC().Format("20060102_150405")
+	ref := activities.PaperRef{Key: in.Template + "/" + stamp + "_" + idea.Name, Name: idea.Name, Template: in.Template, Model: in.Model}
 	cctx, cancel := workflow.WithCancel(ctx)
 	cctx = workflow.WithChildOptions(cctx, workflow.ChildWorkflowOptions{
 		StaticSummary:         idea.Title,
@@ -403,7 +405,7 @@ func (c *campaignRun) startPaper(ctx workflow.Context, idea paper.Idea, grant fl
 		Memo: map[string]any{"workspace_key": ref.Key, "campaign": c.id},
 	})
 	f := workflow.ExecuteChildWorkflow(cctx, PaperWorkflow, PaperInput{
-		Paper: ref, Idea: idea, Novelty: st.Novelty, SkipCitations: in.SkipCitations, Engine: in.Engine, Quick: in.Quick, TemplateBaseline: in.TemplateBaseline, MaxRuns: in.MaxRuns,
+		Paper: ref, Idea: idea, Novelty: st.Novelty, SkipCitations: in.SkipCitations, Engine: in.Engine, Review: in.Review, Improvement: in.Improvement, Quick: in.Quick, TemplateBaseline: in.TemplateBaseline, MaxRuns: in.MaxRuns,
 		RunTimeout: in.RunTimeout, HostTimeout: in.HostTimeout, ResultsDir: in.ResultsDir,
 		BudgetUSD: in.PaperBudgetUSD, GrantUSD: grant,
 	})

@@ -385,8 +385,14 @@ func TestCampaignWorkflow(t *testing.T) {
 			},
 			children:  []string{"paper/nanoGPT/alpha", "paper/nanoGPT/beta", "paper/nanoGPT/gamma"},
 			unordered: true,
-			ideas:     []workflows.IdeaStatus{completedStatus("alpha"), completedStatus("beta"), completedStatus("gamma")},
-			stages:    []string{"preflight", "ideas", "papers", "done"},
+			// gamma starts an hour later, and its folder says so.
+			ideas: []workflows.IdeaStatus{completedStatus("alpha"), completedStatus("beta"),
+				func() workflows.IdeaStatus {
+					s := completedStatus("gamma")
+					s.Result = "/results/nanoGPT/20250102_040405_gamma"
+					return s
+				}()},
+			stages: []string{"preflight", "ideas", "papers", "done"},
 			check: func(t *testing.T, o campaignOutcome) {
 				starts := map[string]time.Duration{}
 				for _, c := range o.fake.children {

@@ -59,7 +59,7 @@ func TestPaperPause(t *testing.T) {
 	// The implement turn in flight finished; run 1 waited for the unpause.
 	assert.Equal(t, []string{prepareCall(), implementTurn()}, f.calls[:callsWhilePaused])
 	assert.Equal(t, seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), tailFull), f.calls)
-	assert.Equal(t, []string{"setup", "experiments", "paused", "plots", "notes", "writeup", "latex", "review", "export", "done"}, stages)
+	assert.Equal(t, []string{"setup", "experiments", "paused", "plots", "notes", "writeup", "refine", "numbers", "latex", "review", "export", "done"}, stages)
 	assert.Equal(t, workflows.StateCompleted, queryPaper(t, env, "").State)
 }
 

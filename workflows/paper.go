@@ -73,6 +73,12 @@ func PaperWorkflow(ctx workflow.Context, in PaperInput) (PaperResult, error) {
 		p.prog.Error = fmt.Sprintf("%s: %s", p.prog.Stage, rootMessage(err))
 		workflow.GetLogger(ctx).Error("paper failed", "stage", p.prog.Stage, "error", p.prog.Error)
 		p.setState(ctx, StateFailed)
+		if p.in.ResultsDir != "" && p.prog.Workspace != "" {
+			// What it has, and why it failed, go to the results folder too.
+			if eerr := p.export(ctx, p.prog.Error); eerr != nil {
+				workflow.GetLogger(ctx).Warn("failed paper not exported", "error", eerr)
+			}
+		}
 		// The progress rides along so the campaign still learns the cost.
 		return PaperResult{Progress: p.prog}, temporal.NewNonRetryableApplicationError(p.prog.Error, "PaperFailed", err, p.prog)
 	}
@@ -150,11 +156,8 @@ func (p *paperRun) run(ctx workflow.Context) error {
 		p.warn(ctx, "notes on figures were not recorded: "+notes.Feedback)
 	}
 	p.setStage(ctx, StageWriteup)
-	for _, s := range activities.Sections {
-		in := activities.SectionInput{Paper: p.ref, Section: s.Name}
-		if _, err := callModel(summarize(ctx, "write %s", s.Name), p, acts.WriteSection, in); err != nil {
-			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("write %s: %s", s.Name, rootMessage(err)), "WriteFailed", err)
-		}
+	if err := p.writeup(ctx, activities.PassDraft); err != nil {
+		return err
 	}
 	if !p.in.SkipCitations {
 		p.setStage(ctx, StageCitations)
@@ -162,28 +165,155 @@ func (p *paperRun) run(ctx workflow.Context) error {
 			return err
 		}
 	}
-	p.setStage(ctx, StageLatex)
-	if err := p.latex(ctx); err != nil {
+	p.setStage(ctx, StageRefine)
+	if err := p.writeup(ctx, activities.PassFinal); err != nil {
 		return err
 	}
-	p.setStage(ctx, StageReview)
-	rev, err := callModel(summarize(ctx, "review"), p, acts.ReviewPaper, activities.ReviewInput{Paper: p.ref})
-	switch {
-	case activities.IsUnparsable(err):
-		// The paper exists; a review that cannot be read must not lose it.
-		p.warn(ctx, "the review could not be read: "+rootMessage(err)+"; the paper is exported without a review (the replies are in logs/review_transcript.md)")
-	case err != nil:
+	p.setStage(ctx, StageNumbers)
+	if err := p.numbers(ctx); err != nil {
 		return err
-	default:
-		p.prog.Overall, p.prog.Decision = rev.Overall, rev.Decision
+	}
+	p.setStage(ctx, StageLatex)
+	pdf, err := p.latex(ctx, "")
+	if err != nil {
+		return err
+	}
+	p.prog.PDF = pdf
+	p.setStage(ctx, StageReview)
+	rev, err := p.review(ctx, "", "review")
+	if err != nil {
+		return err
+	}
+	if rev != nil {
+		p.prog.Overall, p.prog.Decision, p.prog.Reviews = rev.Overall, rev.Decision, rev.Reviews
+	}
+	if p.in.Improvement {
+		p.setStage(ctx, StageImprove)
+		if err := p.improve(ctx); err != nil {
+			return err
+		}
 	}
 	if p.in.ResultsDir != "" {
 		p.setStage(ctx, StageExport)
-		ectx := fileOptions(summarize(ctx, "export to %s", p.in.ResultsDir))
-		export := activities.ExportInput{Paper: p.ref, OutDir: p.in.ResultsDir}
-		if err := workflow.ExecuteActivity(ectx, acts.ExportPaper, export).Get(ctx, &p.prog.ResultDir); err != nil {
+		if err := p.export(ctx, ""); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// export copies the workspace to the results folder; failure (the stage
+// and error of a failed paper) is written beside it as failure.txt.
+func (p *paperRun) export(ctx workflow.Context, failure string) error {
+	ectx := fileOptions(summarize(ctx, "export to %s", p.in.ResultsDir))
+	export := activities.ExportInput{Paper: p.ref, OutDir: p.in.ResultsDir, Failure: failure}
+	return workflow.ExecuteActivity(ectx, acts.ExportPaper, export).Get(ctx, &p.prog.ResultDir)
+}
+
+// writeup runs one pass over every section (see activities.WriteSection).
+func (p *paperRun) writeup(ctx workflow.Context, pass int) error {
+	verb := "write"
+	if pass == activities.PassFinal {
+		verb = "refine"
+	}
+	for _, s := range activities.Sections {
+		in := activities.SectionInput{Paper: p.ref, Section: s.Name, Pass: pass}
+		r, err := callModel(summarize(ctx, "%s %s", verb, s.Name), p, acts.WriteSection, in)
+		if err != nil {
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s %s: %s", verb, s.Name, rootMessage(err)), "WriteFailed", err)
+		}
+		if r.Note != "" {
+			p.warn(ctx, r.Note)
+		}
+	}
+	return nil
+}
+
+// numbers checks the paper's numbers against the runs and sends those
+// that match none back to the writer, NumberRounds checks in all; what
+// remains unmatched is a warning (writeup/numbers.json has each number).
+func (p *paperRun) numbers(ctx workflow.Context) error {
+	var r activities.NumbersResult
+	for round := 1; round <= p.in.NumberRounds; round++ {
+		nctx := fileOptions(summarize(ctx, "numbers check, round %d", round))
+		if err := workflow.ExecuteActivity(nctx, acts.CheckNumbers, activities.NumbersInput{Paper: p.ref, Round: round}).Get(ctx, &r); err != nil {
+			return err
+		}
+		if r.NoRuns {
+			p.warn(ctx, "numbers not checked: "+r.Summary)
+			return nil
+		}
+		p.prog.Numbers = fmt.Sprintf("%d checked, %d match no run", r.Checked, r.Unmatched)
+		if r.Unmatched == 0 || round == p.in.NumberRounds {
+			break
+		}
+		t, err := p.coderTurn(ctx, p.turn(fmt.Sprintf("numbers-round%d", round), activities.KindNumbers, 0, round, p.in.NumberRounds-1, r.Summary, false))
+		if err != nil {
+			return err
+		}
+		if !t.Applied || t.NoChanges {
+			break // the writer keeps them (and says why in its conversation)
+		}
+	}
+	if r.Unmatched > 0 {
+		p.warn(ctx, fmt.Sprintf("%d numbers in the paper match no run result (writeup/numbers.json): %s", r.Unmatched, r.Summary))
+	}
+	return nil
+}
+
+// review reviews pdfSuffix's PDF into <out>.txt. A review that cannot be
+// had (every reviewer's reply unreadable) is a warning: the paper exists
+// and is exported without it (nil).
+func (p *paperRun) review(ctx workflow.Context, pdfSuffix, out string) (*activities.ReviewResult, error) {
+	in := activities.ReviewInput{Paper: p.ref, PDF: p.ref.Name + pdfSuffix + ".pdf", Out: out, Spec: p.in.Review}
+	rev, notes, err := reviewPDF(ctx, p, in)
+	for _, n := range notes {
+		p.warn(ctx, n)
+	}
+	switch {
+	case activities.IsUnparsable(err):
+		p.warn(ctx, fmt.Sprintf("the review (%s) could not be read: %s; the paper is exported without it (the replies are in reviews/%s/)", out, rootMessage(err), out))
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return &rev, nil
+}
+
+// improve sends the review back to the writer, rebuilds the paper as
+// <Name>_improved.pdf and reviews it into review_improved.txt. The
+// original paper and its review stand whatever happens here.
+func (p *paperRun) improve(ctx workflow.Context) error {
+	if p.prog.Overall == 0 {
+		p.warn(ctx, "no improvement step: the paper has no review to improve it from")
+		return nil
+	}
+	t, err := p.coderTurn(ctx, p.turn("improve", activities.KindImprove, 0, 1, 1, "", false))
+	if err != nil {
+		return err
+	}
+	if !t.Applied {
+		p.warn(ctx, "the improvement was not applied: "+t.Feedback)
+		return nil
+	}
+	if err := p.numbers(ctx); err != nil {
+		return err
+	}
+	pdf, err := p.latex(ctx, activities.ImprovedSuffix)
+	if temporal.IsCanceledError(err) {
+		return err
+	}
+	if err != nil {
+		p.warn(ctx, "the improved paper was not built: "+rootMessage(err))
+		return nil
+	}
+	p.prog.ImprovedPDF = pdf
+	rev, err := p.review(ctx, activities.ImprovedSuffix, "review_improved")
+	if err != nil {
+		return err
+	}
+	if rev != nil {
+		p.prog.ImprovedOverall = rev.Overall
 	}
 	return nil
 }
@@ -243,7 +373,7 @@ func (p *paperRun) warn(ctx workflow.Context, msg string) {
 
 func (p *paperRun) turn(id, kind string, run, attempt, maxAttempts int, reason string, allowDone bool) activities.CoderTurnInput {
 	conv := activities.ConvCoder
-	if kind == activities.KindLatexFix || kind == activities.KindCite {
+	if activities.EditsPaper(kind) {
 		conv = activities.ConvWriter
 	}
 	return activities.CoderTurnInput{Paper: p.ref, Conversation: conv, TurnID: id, Kind: kind, Run: run, Attempt: attempt,
@@ -403,22 +533,22 @@ func (p *paperRun) plots(ctx workflow.Context) error {
 // when the source changed. A PDF with leftover problems is kept (and
 // reported), and so is the last PDF built when a later round builds none:
 // only a paper that never had a PDF fails here.
-func (p *paperRun) latex(ctx workflow.Context) error {
+func (p *paperRun) latex(ctx workflow.Context, suffix string) (string, error) {
 	var b activities.BuildResult
 	changed := true // the source differs from the last build
 	for round := 1; round <= p.in.LatexRounds; round++ {
 		if changed {
-			bctx := fileOptions(summarize(ctx, "LaTeX check and build, round %d", round))
-			if err := workflow.ExecuteActivity(bctx, acts.BuildPDF, activities.BuildInput{Paper: p.ref, Round: round}).Get(ctx, &b); err != nil {
-				return err
+			bctx := fileOptions(summarize(ctx, "LaTeX check and build%s, round %d", suffix, round))
+			if err := workflow.ExecuteActivity(bctx, acts.BuildPDF, activities.BuildInput{Paper: p.ref, Round: round, Suffix: suffix}).Get(ctx, &b); err != nil {
+				return "", err
 			}
 		}
 		if b.OK || round == p.in.LatexRounds {
 			break
 		}
-		t, err := p.coderTurn(ctx, p.turn(fmt.Sprintf("latex-round%d", round), activities.KindLatexFix, 0, round, p.in.LatexRounds, b.Summary, false))
+		t, err := p.coderTurn(ctx, p.turn(fmt.Sprintf("latex%s-round%d", suffix, round), activities.KindLatexFix, 0, round, p.in.LatexRounds, b.Summary, false))
 		if err != nil {
-			return err
+			return "", err
 		}
 		if t.NoChanges && b.PDF != "" && !b.Earlier {
 			break // the writer accepts the PDF with its remaining problems
@@ -427,9 +557,8 @@ func (p *paperRun) latex(ctx workflow.Context) error {
 	}
 	if b.PDF == "" {
 		msg := fmt.Sprintf("LaTeX produced no PDF after fixing; %d problems remain, first: %s (see latex/problems.txt)", b.Problems, b.Summary)
-		return temporal.NewNonRetryableApplicationError(msg, activities.ErrTypeNoPDF, nil)
+		return "", temporal.NewNonRetryableApplicationError(msg, activities.ErrTypeNoPDF, nil)
 	}
-	p.prog.PDF = b.PDF
 	switch {
 	case b.Earlier:
 		p.warn(ctx, fmt.Sprintf("the last LaTeX round built no PDF; the paper keeps the PDF of an earlier round (its source is latex/pdf_source.tex); "+
@@ -437,7 +566,7 @@ func (p *paperRun) latex(ctx workflow.Context) error {
 	case !b.OK:
 		p.warn(ctx, fmt.Sprintf("the PDF was built but %d LaTeX problems remain (latex/problems.txt), first: %s", b.Problems, b.Summary))
 	}
-	return nil
+	return b.PDF, nil
 }
 
 // onDevice places a script run (a baseline, an experiment run, a plot) on

@@ -39,7 +39,7 @@ var (
 const (
 	tmpl      = "nanoGPT"
 	model     = "gpt-test"
-	stamp     = "20250101_120000"
+	stamp     = "20250102_030405" // campaignStart: papers are named by their own start time
 	folder    = stamp + "_alpha"
 	paperKey  = tmpl + "/" + folder
 	resultsTo = "/results"
@@ -87,6 +87,11 @@ type paperFake struct {
 	plot    func(activities.PlotInput) activities.RunResult
 	section func(activities.SectionInput) (llm.Usage, error) // the usage of the section's result
 	review  func(activities.ReviewInput) error               // nil: every review succeeds
+	// member answers ReviewMember (nil: every member succeeds); meta sees
+	// the meta-review's input; numbers answers CheckNumbers (nil: all match).
+	member  func(activities.ReviewInput) (activities.MemberResult, error)
+	meta    func(activities.MetaInput)
+	numbers func(activities.NumbersInput) activities.NumbersResult
 	// citation answers CitationRound (nil: done at once).
 	citation func(activities.CitationInput) (activities.CitationResult, error)
 	build    func(activities.BuildInput) activities.BuildResult
@@ -208,6 +213,10 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 		})
 	env.OnActivity(acts.WriteSection, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.SectionInput) (activities.SectionResult, error) {
+			if in.Pass == activities.PassFinal {
+				f.log("final " + in.Section)
+				return activities.SectionResult{}, nil
+			}
 			f.log("section " + in.Section)
 			charge := f.section
 			if f.charge != nil {
@@ -229,9 +238,31 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 			f.log(fmt.Sprintf("build %d", in.Round))
 			return f.build(in), nil
 		})
-	env.OnActivity(acts.ReviewPaper, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ReviewInput) (activities.ReviewResult, error) {
+	env.OnActivity(acts.CheckNumbers, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.NumbersInput) (activities.NumbersResult, error) {
+			f.log(fmt.Sprintf("numbers %d", in.Round))
+			if f.numbers != nil {
+				return f.numbers(in), nil
+			}
+			return activities.NumbersResult{Checked: 12}, nil
+		})
+	// The ensemble's members cost nothing here and are not logged; the
+	// meta-review stands for the whole review ("review <key>", reviewUsage)
+	// so the call lists stay readable. TestReviewEnsemble covers members.
+	env.OnActivity(acts.ReviewMember, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ReviewInput) (activities.MemberResult, error) {
+			if f.member != nil {
+				return f.member(in)
+			}
+			return activities.MemberResult{Overall: 6}, nil
+		})
+	env.OnActivity(acts.MetaReview, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, min activities.MetaInput) (activities.ReviewResult, error) {
+			in := min.ReviewInput
 			f.log("review " + in.Paper.Key)
+			if f.meta != nil {
+				f.meta(min)
+			}
 			if f.review != nil {
 				if err := f.review(in); err != nil {
 					return activities.ReviewResult{}, err
@@ -244,7 +275,7 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 					return activities.ReviewResult{}, err
 				}
 			}
-			return activities.ReviewResult{Overall: 6, Decision: "Accept", Metered: activities.Metered{Usage: u}}, nil
+			return activities.ReviewResult{Overall: 6, Decision: "Accept", Reviews: len(min.Members), Metered: activities.Metered{Usage: u}}, nil
 		})
 	env.OnActivity(acts.ExportPaper, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ExportInput) (string, error) {
@@ -294,10 +325,23 @@ func plotsAndNotes(quick bool) []string {
 	}
 }
 
-func writeup() []string {
+// writeup is both passes and the numbers check, without citations.
+func writeup() []string { return append(draft(), refine()...) }
+
+// draft is the first pass.
+func draft() []string {
 	return []string{
 		"section Title and Abstract", "section Introduction", "section Background", "section Method",
 		"section Experimental Setup", "section Results", "section Conclusion", "section Related Work",
+	}
+}
+
+// refine is the second pass and the numbers check that follow the
+// citations (or the first pass, without them).
+func refine() []string {
+	return []string{
+		"final Title and Abstract", "final Introduction", "final Background", "final Method",
+		"final Experimental Setup", "final Results", "final Conclusion", "final Related Work", "numbers 1",
 	}
 }
 
@@ -330,7 +374,7 @@ func repeat(n int, f func(i int) []string) []string {
 }
 
 var (
-	stagesFull = []string{"setup", "experiments", "plots", "notes", "writeup", "latex", "review", "export", "done"}
+	stagesFull = []string{"setup", "experiments", "plots", "notes", "writeup", "refine", "numbers", "latex", "review", "export", "done"}
 	tailFull   = seq(plotsAndNotes(false), writeup(), "build 1", reviewAndExport())
 )
 
@@ -446,7 +490,7 @@ func TestPaperWorkflow(t *testing.T) {
 		{
 			name: "happy path, full configuration",
 			calls: []string{
-				"prepare nanoGPT/20250101_120000_alpha idea=alpha",
+				"prepare nanoGPT/20250102_030405_alpha idea=alpha",
 				"coder coder/implement run1-attempt1-implement run=1 att=1 allow=false reason=",
 				"run 1.1 quick=false",
 				"coder coder/next run2-attempt1-next run=1 att=1 allow=true reason=",
@@ -455,9 +499,11 @@ func TestPaperWorkflow(t *testing.T) {
 				"coder coder/notes notes run=0 att=1 allow=false reason=",
 				"section Title and Abstract", "section Introduction", "section Background", "section Method",
 				"section Experimental Setup", "section Results", "section Conclusion", "section Related Work",
+				"final Title and Abstract", "final Introduction", "final Background", "final Method",
+				"final Experimental Setup", "final Results", "final Conclusion", "final Related Work", "numbers 1",
 				"build 1",
-				"review nanoGPT/20250101_120000_alpha",
-				"export /results 20250101_120000_alpha",
+				"review nanoGPT/20250102_030405_alpha",
+				"export /results 20250102_030405_alpha",
 			},
 			stages: stagesFull,
 			check: func(t *testing.T, o paperOutcome) {
@@ -469,8 +515,8 @@ func TestPaperWorkflow(t *testing.T) {
 					Runs:   []workflows.RunStatus{{Run: 1, Attempts: 1, OK: true, Seconds: 90}},
 					Tokens: llm.Usage{PromptTokens: 4 + 800 + 10000, CompletionTokens: 8 + 1600 + 20000, Calls: 13},
 					// 4 coder turns, 8 sections, 1 review
-					Figures: 3, PDF: pdfPath, Overall: 6, Decision: "Accept",
-					Workspace: "/ws/" + paperKey, ResultDir: "/results/nanoGPT/20250101_120000_alpha",
+					Figures: 3, PDF: pdfPath, Overall: 6, Decision: "Accept", Reviews: 5, Numbers: "12 checked, 0 match no run",
+					Workspace: "/ws/" + paperKey, ResultDir: "/results/nanoGPT/20250102_030405_alpha",
 					NoveltyCheck: "not checked (off for its campaign, or started alone)", CitationSearch: "off (--skip-citations)",
 				}, o.prog)
 				// Defaults and the paper reference reach every activity.
@@ -495,7 +541,7 @@ func TestPaperWorkflow(t *testing.T) {
 			name:   "no results dir: no export",
 			in:     func(in *workflows.PaperInput) { in.ResultsDir = "" },
 			calls:  seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(), "build 1", "review "+paperKey),
-			stages: []string{"setup", "experiments", "plots", "notes", "writeup", "latex", "review", "done"},
+			stages: []string{"setup", "experiments", "plots", "notes", "writeup", "refine", "numbers", "latex", "review", "done"},
 			check: func(t *testing.T, o paperOutcome) {
 				assert.Equal(t, "", o.prog.ResultDir)
 				assert.Equal(t, workflows.StateCompleted, o.prog.State)
@@ -506,7 +552,7 @@ func TestPaperWorkflow(t *testing.T) {
 			in:   func(in *workflows.PaperInput) { in.Quick = true },
 			calls: seq(prepareCall(), runCall(0, 1, true), implementTurn(), runCall(1, 1, true), nextTurn(1),
 				plotsAndNotes(true), writeup(), "build 1", reviewAndExport()),
-			stages: []string{"setup", "baseline", "experiments", "plots", "notes", "writeup", "latex", "review", "export", "done"},
+			stages: []string{"setup", "baseline", "experiments", "plots", "notes", "writeup", "refine", "numbers", "latex", "review", "export", "done"},
 			check: func(t *testing.T, o paperOutcome) {
 				assert.Equal(t, []workflows.RunStatus{
 					{Run: 0, Attempts: 1, OK: true, Seconds: 90},
@@ -530,7 +576,7 @@ func TestPaperWorkflow(t *testing.T) {
 				}
 			},
 			calls:  seq(prepareCall(), runCall(0, 1, false), implementTurn(), runCall(1, 1, false), nextTurn(1), tailFull),
-			stages: []string{"setup", "baseline", "experiments", "plots", "notes", "writeup", "latex", "review", "export", "done"},
+			stages: []string{"setup", "baseline", "experiments", "plots", "notes", "writeup", "refine", "numbers", "latex", "review", "export", "done"},
 			check: func(t *testing.T, o paperOutcome) {
 				assert.Equal(t, []workflows.RunStatus{
 					{Run: 0, Attempts: 1, OK: true, Cached: true},
@@ -552,7 +598,7 @@ func TestPaperWorkflow(t *testing.T) {
 				}
 			},
 			calls:  seq(prepareCall(), runCall(0, 1, false), runCall(0, 2, false), implementTurn(), runCall(1, 1, false), nextTurn(1), tailFull),
-			stages: []string{"setup", "baseline", "experiments", "plots", "notes", "writeup", "latex", "review", "export", "done"},
+			stages: []string{"setup", "baseline", "experiments", "plots", "notes", "writeup", "refine", "numbers", "latex", "review", "export", "done"},
 			check: func(t *testing.T, o paperOutcome) {
 				assert.Equal(t, workflows.RunStatus{Run: 0, Attempts: 2, OK: true, Seconds: 90}, o.prog.Runs[0])
 			},
@@ -821,7 +867,7 @@ func TestPaperWorkflow(t *testing.T) {
 			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(),
 				repeat(4, func(i int) []string { return []string{fmt.Sprintf("build %d", i), latexTurn(i, "undefined ref")} }),
 				"build 5"),
-			stages:    []string{"setup", "experiments", "plots", "notes", "writeup", "latex", "failed"},
+			stages:    []string{"setup", "experiments", "plots", "notes", "writeup", "refine", "numbers", "latex", "failed"},
 			wantErr:   []string{"no PDF", "LaTeX produced no PDF after fixing; 2 problems remain, first: undefined ref (see latex/problems.txt)"},
 			errTypes:  []string{"PaperFailed", activities.ErrTypeNoPDF},
 			progError: "latex: LaTeX produced no PDF after fixing; 2 problems remain, first: undefined ref (see latex/problems.txt)",
@@ -832,7 +878,7 @@ func TestPaperWorkflow(t *testing.T) {
 			fake: func(f *paperFake) { f.build = noPDF },
 			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(),
 				"build 1", latexTurn(1, "undefined ref"), "build 2"),
-			stages:    []string{"setup", "experiments", "plots", "notes", "writeup", "latex", "failed"},
+			stages:    []string{"setup", "experiments", "plots", "notes", "writeup", "refine", "numbers", "latex", "failed"},
 			wantErr:   []string{"no PDF"},
 			errTypes:  []string{"PaperFailed", activities.ErrTypeNoPDF},
 			progError: "latex: LaTeX produced no PDF after fixing; 2 problems remain, first: undefined ref (see latex/problems.txt)",
@@ -851,7 +897,7 @@ func TestPaperWorkflow(t *testing.T) {
 			},
 			calls: seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(),
 				"build 1", latexTurn(1, "undefined ref"), latexTurn(2, "undefined ref"), latexTurn(3, "undefined ref"), latexTurn(4, "undefined ref")),
-			stages:    []string{"setup", "experiments", "plots", "notes", "writeup", "latex", "failed"},
+			stages:    []string{"setup", "experiments", "plots", "notes", "writeup", "refine", "numbers", "latex", "failed"},
 			wantErr:   []string{"no PDF"},
 			errTypes:  []string{"PaperFailed", activities.ErrTypeNoPDF},
 			progError: "latex: LaTeX produced no PDF after fixing; 2 problems remain, first: undefined ref (see latex/problems.txt)",
@@ -893,8 +939,8 @@ func TestPaperWorkflow(t *testing.T) {
 			check: func(t *testing.T, o paperOutcome) {
 				assert.Equal(t, 0, o.prog.Overall)
 				assert.Equal(t, resultsTo+"/"+paperKey, o.prog.ResultDir)
-				assert.Equal(t, []string{"the review could not be read: review: no usable reply in 3 tries: Decision is missing; " +
-					"the paper is exported without a review (the replies are in logs/review_transcript.md)"}, o.prog.Warnings)
+				assert.Equal(t, []string{"the review (review) could not be read: review: no usable reply in 3 tries: Decision is missing; " +
+					"the paper is exported without it (the replies are in reviews/review/)"}, o.prog.Warnings)
 			},
 		},
 		{
@@ -959,7 +1005,13 @@ func TestPaperWorkflow(t *testing.T) {
 				tc.in(&in)
 			}
 			o := runPaper(t, in, tc.fake)
-			assert.Equal(t, tc.calls, o.calls, "activity calls, in order")
+			want := tc.calls
+			if tc.wantErr != nil && in.ResultsDir != "" && o.prog.Workspace != "" {
+				// A failed paper with a workspace is exported too, with why it failed.
+				want = append(append([]string(nil), want...), "export "+resultsTo+" "+folder)
+				assert.Equal(t, resultsTo+"/"+paperKey, o.prog.ResultDir)
+			}
+			assert.Equal(t, want, o.calls, "activity calls, in order")
 			assert.Equal(t, tc.stages, o.stages, "Stage search attribute upserts")
 			if tc.wantErr == nil {
 				require.NoError(t, o.err)
@@ -1106,8 +1158,8 @@ func TestPaperCitations(t *testing.T) {
 		})
 		require.NoError(t, o.err)
 		cite := coderCall("writer", "cite", "cite-round1", 0, 1, false, "- varma2023explaining: Explaining Grokking (2023). related work")
-		assert.Equal(t, seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(),
-			"citation round 1", cite, "citation round 2", "citation round 3", "build 1", reviewAndExport()), o.calls)
+		assert.Equal(t, seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), draft(),
+			"citation round 1", cite, "citation round 2", "citation round 3", refine(), "build 1", reviewAndExport()), o.calls)
 		assert.Equal(t, "on: 1 papers found by search added to the bibliography in 3 rounds", o.prog.CitationSearch)
 		assert.Contains(t, o.stages, "citations")
 	})

@@ -14,10 +14,11 @@ type Registry interface {
 	RegisterWorkflowWithOptions(w interface{}, options workflow.RegisterOptions)
 }
 
-// RegisterWorkflows adds both workflows under their contract names.
+// RegisterWorkflows adds the workflows under their contract names.
 func RegisterWorkflows(r Registry) {
 	r.RegisterWorkflowWithOptions(CampaignWorkflow, workflow.RegisterOptions{Name: CampaignWorkflowName})
 	r.RegisterWorkflowWithOptions(PaperWorkflow, workflow.RegisterOptions{Name: PaperWorkflowName})
+	r.RegisterWorkflowWithOptions(ReviewWorkflow, workflow.RegisterOptions{Name: ReviewWorkflowName})
 }
 
 // ActivityRegistry is a worker's activity registration.
@@ -25,7 +26,7 @@ type ActivityRegistry interface {
 	RegisterActivity(a interface{})
 }
 
-// Register sets up the orchestration queue's worker: both workflows and the
+// Register sets up the orchestration queue's worker: the workflows and the
 // activities that are not an experiment host's (model calls, files, LaTeX,
 // review). Experiment runs are registered only on device queues.
 func Register(w interface {

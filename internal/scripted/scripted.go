@@ -139,11 +139,23 @@ func replyTo(system string, msgs []string) string {
 	case strings.HasPrefix(header, "## Notes on figures"):
 		return figureNotes(last)
 	case strings.HasPrefix(header, "## LaTeX problems"):
-		return "THOUGHT: The scripted test model cannot repair LaTeX it did not expect.\nNO CHANGES"
+		return fixOwn(last, FlawLatex, `\emph{`, "The undefined command is a typo in my draft; it should be \\emph.",
+			"The scripted test model cannot repair LaTeX it did not expect.")
+	case strings.HasPrefix(header, "## Numbers check"):
+		return fixOwn(last, FlawNumber, "", "The headline number in my draft matches no run: the sentence goes.",
+			"The remaining numbers are what the runs report.")
 	case strings.HasPrefix(header, "## Write section:"), strings.HasPrefix(header, "## Refine section:"):
 		return section(all, strings.TrimSpace(header[strings.Index(header, ":")+1:]))
+	case strings.HasPrefix(header, "## Second refinement:"):
+		return finalPass(all, last, strings.TrimSpace(header[strings.Index(header, ":")+1:]))
+	case strings.HasPrefix(header, "## Improve the paper"):
+		return improve(last)
+	case strings.HasPrefix(header, "## Meta-review"):
+		return review(all, "Meta-review by the scripted test model (no language model read these reviews).")
+	case strings.HasPrefix(header, "## Review reflection"):
+		return strings.Replace(review(all, ""), "it does not judge the paper.", "it does not judge the paper. I am done", 1)
 	case strings.HasPrefix(header, "## Review"):
-		return review(all)
+		return review(all, "")
 	case strings.HasPrefix(header, "## Run") && strings.Contains(header, "failed"), strings.HasPrefix(header, "## Plot failed"):
 		return "THOUGHT: The scripted test model cannot debug failing code; it only performs its planned edits."
 	}
@@ -441,17 +453,19 @@ func section(all, name string) string {
 		body += "Transformers" + f.cite(2) + " trained with adaptive optimisers can show delayed generalisation on modular arithmetic. " +
 			"\\paragraph{Problem setting.} Each task maps a pair of operands $(x, y)$ to a result $z$; a fraction of all pairs is used for training and the rest for validation."
 	case "Method":
+		body += FlawLatex + "{Deliberate draft error.} "
 		body += fmt.Sprintf("We keep the template's model and training loop unchanged and vary only the constant %s in \\texttt{experiment.py}, one run per value (%s). "+
 			"Every run uses the same seeds as the baseline, so differences come from the changed setting alone.", tex(constant), strings.Join(vals, ", "))
 	case "Experimental Setup":
 		body += fmt.Sprintf("We evaluate on the tasks %s. For each task we report final training and validation loss and accuracy and the first evaluation step with at least 99\\%% validation accuracy, averaged over seeds.",
 			tex(strings.Join(f.datasets(), ", ")))
 	case "Results":
-		body += resultsBody(f)
+		body += resultsBody(f) + "\n" + FlawNumber + "\n"
 	case "Conclusion":
 		body += fmt.Sprintf("We varied %s and measured its effect on generalisation across %d tasks. Future work should test more values and more seeds before drawing firm conclusions.", tex(constant), len(f.datasets()))
 	case "Related Work":
-		body += "Grokking was first reported on small algorithmic datasets" + f.cite(1) + "; our study differs in that it isolates a single training setting and measures its effect on every task of a fixed benchmark."
+		body += "Grokking was first reported on small algorithmic datasets" + f.cite(1) + "; our study differs in that it isolates a single training setting and measures its effect on every task of a fixed benchmark.\n" +
+			"% Plan: find work that explains why generalisation is delayed, and contrast its explanation with our single-setting sweep."
 	default:
 		body += "This part has no scripted text."
 	}
@@ -492,7 +506,78 @@ func resultsBody(f paperFacts) string {
 	return b.String()
 }
 
-func review(all string) string {
+// The double's first drafts carry two deliberate errors, so the demo and
+// the tests exercise the checks that catch them: a LaTeX command that does
+// not exist (a compile error) in the Method, and a number no run produced
+// in the Results. It fixes each when the check sends it back.
+const (
+	FlawLatex  = `\emphh`
+	FlawNumber = `Averaged over every task and run, the final validation accuracy is 0.8642 (a deliberate error in the scripted draft).`
+)
+
+// fixOwn answers a check's problems: when the file still carries flaw, a
+// SEARCH/REPLACE block on its line (flaw replaced by with, or the line
+// removed when with is empty); otherwise NO CHANGES.
+func fixOwn(last, flaw, with, fixed, none string) string {
+	tex := fileIn(last, "latex/template.tex")
+	for _, l := range strings.Split(tex, "\n") {
+		if !strings.Contains(l, flaw) {
+			continue
+		}
+		repl := ""
+		if with != "" {
+			repl = strings.ReplaceAll(l, flaw+"{", with) + "\n"
+		}
+		return "THOUGHT: " + fixed + "\n\nlatex/template.tex\n```latex\n<<<<<<< SEARCH\n" + l + "\n=======\n" + repl + ">>>>>>> REPLACE\n```\n"
+	}
+	return "THOUGHT: " + none + "\nNO CHANGES"
+}
+
+// finalPass returns the section as it stands, its plan comments dropped
+// (the double cannot improve prose; keeping the text keeps the citations
+// placed since the draft).
+func finalPass(all, last, name string) string {
+	current := between(last, "The current text of the "+name+":\n```latex\n", "\n```\n")
+	var keep []string
+	title := ""
+	for _, l := range strings.Split(current, "\n") {
+		if t, ok := strings.CutPrefix(l, "Title: "); ok && title == "" && name == "Title and Abstract" {
+			title = t
+			continue
+		}
+		if strings.HasPrefix(strings.TrimSpace(l), "%") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	body := strings.TrimSpace(strings.Join(keep, "\n"))
+	if body == "" {
+		return section(all, name)
+	}
+	out := "THOUGHT: The section fits the paper; only the plan comments go.\n\n"
+	if name == "Title and Abstract" {
+		if title == "" {
+			title = facts(all).title
+		}
+		out += "TITLE: " + title + "\n\n"
+	}
+	return out + "```latex\n" + body + "\n```\n"
+}
+
+// improve answers the review by stating the limitation it names, after
+// the conclusion's future-work sentence.
+func improve(last string) string {
+	tex := fileIn(last, "latex/template.tex")
+	for _, l := range strings.Split(tex, "\n") {
+		if strings.Contains(l, "Future work should test more values") {
+			return "THOUGHT: The review asks for more seeds; the limitation is stated.\n\nlatex/template.tex\n```latex\n<<<<<<< SEARCH\n" + l +
+				"\n=======\n" + l + "\nAs the review points out, the sweep uses few settings and seeds, so its conclusions are tentative. " + Disclaimer + "\n>>>>>>> REPLACE\n```\n"
+		}
+	}
+	return "THOUGHT: The scripted test model finds no conclusion it wrote to revise."
+}
+
+func review(all, summary string) string {
 	text := between(all, "<paper>\n", "\n</paper>")
 	title := ""
 	for _, l := range strings.Split(text, "\n") {
@@ -502,8 +587,11 @@ func review(all string) string {
 		}
 	}
 	words := len(strings.Fields(text))
+	if summary == "" {
+		summary = fmt.Sprintf("Scripted review by the test double (no language model read this paper). The paper, whose first line reads %q, has %d words.", title, words)
+	}
 	r := map[string]any{
-		"Summary":          fmt.Sprintf("Scripted review by the test double (no language model read this paper). The paper, whose first line reads %q, has %d words.", title, words),
+		"Summary":          summary,
 		"Strengths":        []string{"The reported numbers come from real experiment runs."},
 		"Weaknesses":       []string{"The prose was produced by a scripted test model, not by a researcher or a language model.", "Few settings and seeds."},
 		"Originality":      1,

@@ -315,3 +315,21 @@ func hostOr(h string) string {
 	}
 	return h
 }
+
+// StartReview starts a standalone review of a PDF already in the artifact
+// store (see workflows.ReviewWorkflow) and returns its workflow ID.
+func StartReview(ctx context.Context, c client.Client, stamp string, in workflows.ReviewWorkflowInput) (string, error) {
+	id := workflows.ReviewWorkflowID(stamp, in.Review.Paper.Name)
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:            id,
+		TaskQueue:     workflows.TaskQueue,
+		StaticSummary: fmt.Sprintf("review of %s with %s", in.Review.PDF, in.Review.Spec.Model),
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.StageKey.ValueSet(string(workflows.StageReview)),
+			workflows.StateKey.ValueSet(string(workflows.StateRunning))),
+		Memo: map[string]any{"workspace_key": in.Review.Paper.Key},
+	}, workflows.ReviewWorkflow, in)
+	if err != nil {
+		return "", fmt.Errorf("start review: %w", err)
+	}
+	return id, nil
+}
