@@ -28,8 +28,8 @@ const (
 	KindPlotFix    = "plot_fix"
 	KindNotes      = "notes"
 	KindLatexFix   = "latex_fix"
-	KindNumbers    = "numbers"     // numbers that match no run go back to the writer
-	KindImprove    = "improve"     // the review goes back to the writer
+	KindNumbers    = "numbers" // numbers that match no run go back to the writer
+	KindImprove    = "improve" // the review goes back to the writer
 )
 
 // EditsPaper: the turn edits latex/template.tex (the writer's turns).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -44,8 +45,17 @@ var ledgerMu sync.Mutex // one worker process appends one line at a time
 // are read back from the ledger, so a retried activity reports everything
 // it cost and its budget check includes money already spent.
 func startMeter(ctx context.Context, dir string, b llm.Budget) (context.Context, *llm.Meter) {
+	return startMeterAt(ctx, dir, LedgerFile, b)
+}
+
+// startMeterAt is startMeter with the ledger at ledger (relative to dir):
+// activities that run at the same time on one paper (the review's
+// ensemble) each keep their own, folded into LedgerFile afterwards (see
+// foldLedgers), so no worker's copy of the shared ledger overwrites
+// another's in a remote store.
+func startMeterAt(ctx context.Context, dir, ledger string, b llm.Budget) (context.Context, *llm.Meter) {
 	info := activity.GetInfo(ctx)
-	path := filepath.Join(dir, LedgerFile)
+	path := filepath.Join(dir, ledger)
 	earlier := earlierAttempts(path, info)
 	b.SpentUSD += earlier.CostUSD
 	ctx, m := llm.WithMeter(ctx, b)
@@ -235,4 +245,38 @@ func appendJSONLine(path string, v any) error {
 		return err
 	}
 	return f.Close()
+}
+
+// foldLedgers appends the lines of the ledgers matching glob (relative to
+// dir) to LedgerFile and removes them, in name order.
+func foldLedgers(dir, glob string) error {
+	parts, err := filepath.Glob(filepath.Join(dir, glob))
+	if err != nil || len(parts) == 0 {
+		return err
+	}
+	sort.Strings(parts)
+	ledgerMu.Lock()
+	defer ledgerMu.Unlock()
+	f, err := os.OpenFile(filepath.Join(dir, LedgerFile), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Close()
+			return err
+		}
+		if _, err := f.Write(b); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range parts {
+		_ = os.Remove(p)
+	}
+	return nil
 }

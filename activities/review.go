@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/aiscientist/aiscientist/internal/latex"
 	"github.com/aiscientist/aiscientist/internal/llm"
@@ -121,9 +122,9 @@ const (
 // tokens; a conference paper's text is 40,000-80,000 characters).
 const maxPaperChars = 120_000
 
-// minPaperChars: a PDF with less text than this has no text layer to
-// review (a scanned paper) or is empty.
-const minPaperChars = 200
+// minPaperChars: a PDF with fewer letters and digits than this has no
+// text layer to review (a scanned paper, at most page numbers) or is empty.
+const minPaperChars = 20
 
 // ErrTypeNoText marks a PDF without extractable text.
 const ErrTypeNoText = "NoText"
@@ -138,8 +139,8 @@ func PaperText(ctx context.Context, pdf string) (text, note string, err error) {
 	if err != nil {
 		return "", "", missingInput("read %s: %v", filepath.Base(pdf), err)
 	}
-	if n := len(strings.TrimSpace(text)); n < minPaperChars {
-		return "", "", nonRetryable(ErrTypeNoText, fmt.Sprintf("%s has no text to review: pdftotext found %d characters (a scanned PDF has none; run OCR on it first, e.g. ocrmypdf)", filepath.Base(pdf), n))
+	if n := alnum(text); n < minPaperChars {
+		return "", "", nonRetryable(ErrTypeNoText, fmt.Sprintf("%s has no text to review: pdftotext found %d letters or digits in it (a scanned PDF has none; run OCR on it first, e.g. ocrmypdf)", filepath.Base(pdf), n))
 	}
 	if len(text) > maxPaperChars {
 		note = fmt.Sprintf("the paper's text has %d characters; the reviewer read the first %d", len(text), maxPaperChars)
@@ -150,6 +151,16 @@ func PaperText(ctx context.Context, pdf string) (text, note string, err error) {
 		text = text[:cut] + fmt.Sprintf("\n\n[The text was cut here: the reviewer sees the first %d of its %d characters.]", maxPaperChars, len(text))
 	}
 	return text, note, nil
+}
+
+func alnum(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			n++
+		}
+	}
+	return n
 }
 
 // reviewerRequest is a member's request: persona, form and examples in the
@@ -177,7 +188,7 @@ func memberPath(dir, out string, i int) string {
 // A reply without a valid form is re-asked (see MaxReasks) before the
 // member fails; the others still make the review.
 func (a *Activities) ReviewMember(ctx context.Context, in ReviewInput) (_ MemberResult, err error) {
-	s, err := a.paperScope(ctx, in.Paper, false)
+	s, err := a.memberScope(ctx, in.Paper, filepath.Join("reviews", in.out(), fmt.Sprintf("member_%d.calls.jsonl", in.Member)))
 	if err != nil {
 		return MemberResult{}, err
 	}
@@ -253,9 +264,14 @@ func (a *Activities) MetaReview(ctx context.Context, in MetaInput) (_ ReviewResu
 		return ReviewResult{}, err
 	}
 	defer s.close(ctx, &err)
-	ctx, dir := s.meter(ctx, in.Budget), s.dir
-	spec := in.Spec.Defaults()
+	dir := s.dir
 	out := in.out()
+	// The members' calls join the paper's ledger before the chair's.
+	if err := foldLedgers(dir, filepath.Join("reviews", out, "member_*.calls.jsonl")); err != nil {
+		return ReviewResult{}, fmt.Errorf("fold the reviewers' call ledgers: %w", err)
+	}
+	ctx = s.meter(ctx, in.Budget)
+	spec := in.Spec.Defaults()
 	var done paper.Review
 	var info ReviewInfo
 	if err := readJSON(filepath.Join(dir, out+".json"), &done); err == nil && done.Validate() == nil {

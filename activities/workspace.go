@@ -45,6 +45,7 @@ type scope struct {
 	key    string // remote key: papers/<key>, campaigns/<key>, ideas/<template>
 	dir    string // this worker's folder
 	mirror bool   // deletions travel too (not for the shared idea store)
+	ledger string // the call ledger, relative to dir (default LedgerFile)
 	m      *llm.Meter
 }
 
@@ -56,6 +57,22 @@ func (a *Activities) paperScope(ctx context.Context, p PaperRef, isNew bool) (*s
 		return nil, badInput("%v", err)
 	}
 	return a.open(ctx, "papers/"+p.Key, dir, isNew, true)
+}
+
+// memberScope opens a paper's workspace for one of several activities
+// that run at the same time (the review's ensemble): nothing is deleted
+// either way, so one member's sync never removes another's files, and the
+// member keeps its own call ledger (ledger, relative to the workspace).
+func (a *Activities) memberScope(ctx context.Context, p PaperRef, ledger string) (*scope, error) {
+	dir, err := a.Store.PaperDir(p.Key)
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	s, err := a.open(ctx, "papers/"+p.Key, dir, false, false)
+	if s != nil {
+		s.ledger = ledger
+	}
+	return s, err
 }
 
 // campaignScope opens a campaign's folder (its ideas and their
@@ -87,7 +104,11 @@ func (a *Activities) open(ctx context.Context, key, dir string, mayBeMissing, mi
 // meter starts counting (and limiting) the activity's model calls, with
 // the call ledger in this scope's folder.
 func (s *scope) meter(ctx context.Context, b llm.Budget) context.Context {
-	ctx, s.m = startMeter(ctx, s.dir, b)
+	ledger := s.ledger
+	if ledger == "" {
+		ledger = LedgerFile
+	}
+	ctx, s.m = startMeterAt(ctx, s.dir, ledger, b)
 	return ctx
 }
 
@@ -256,6 +277,10 @@ func (a *Activities) ExportPaper(ctx context.Context, in ExportInput) (string, e
 		return "", badInput("export: bad results location %q / %q", in.OutDir, folder)
 	}
 	dst := filepath.Join(in.OutDir, in.Paper.Template, folder)
+	// Reviewers whose review failed left their own ledgers: every call counts.
+	if err := foldLedgers(s.dir, filepath.Join("reviews", "*", "member_*.calls.jsonl")); err != nil {
+		return "", fmt.Errorf("fold the reviewers' call ledgers: %w", err)
+	}
 	if err := store.CopyDir(s.dir, dst); err != nil {
 		return "", fmt.Errorf("export to %s: %w", dst, err)
 	}

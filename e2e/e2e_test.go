@@ -26,9 +26,12 @@ import (
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/aiscientist/aiscientist/activities"
 	"github.com/aiscientist/aiscientist/internal/latex"
+	"github.com/aiscientist/aiscientist/internal/numbers"
 	"github.com/aiscientist/aiscientist/internal/paper"
 	"github.com/aiscientist/aiscientist/internal/scholar"
+	"github.com/aiscientist/aiscientist/internal/scripted"
 	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
 )
@@ -89,7 +92,7 @@ func TestOnePaperEndToEnd(t *testing.T) {
 
 	id, err := app.StartCampaign(ctx, a.Client, workflows.CampaignInput{
 		Template: "grokking", Model: "scripted", NumIdeas: 1, Quick: true, ResultsDir: results, MaxRuns: 2, RunTimeout: 15 * time.Minute,
-		BudgetUSD: 0.05,
+		BudgetUSD: 0.05, Improvement: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -172,6 +175,7 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	if problems, err := os.ReadFile(filepath.Join(dir, "latex", "problems.txt")); err == nil && strings.Contains(string(problems), "itation") {
 		t.Errorf("citation problems remain:\n%s", problems)
 	}
+	checkWriteup(t, dir, idea.Name)
 	for _, f := range []string{"latex/citations.json", "run_0/final_info.json", "run_1/final_info.json", "run_1.py", "notes.txt", "latex/template.tex", "review.txt", "ideas.json", "chat_transcript.md", "logs/executions.jsonl"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
@@ -248,6 +252,10 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	if !strings.Contains(uiBody, idea.PaperID) || !strings.Contains(uiBody, "IdeaName") {
 		t.Errorf("Web UI API does not list the paper with its search attributes: %.300s", uiBody)
 	}
+
+	// `starter review --pdf` reviews a PDF this project did not write, as a
+	// workflow on this server, and prints exactly the review JSON.
+	reviewForeignPDF(ctx, t, a.Server.HostPort(), dataDir)
 
 	// A restart of the embedded server keeps finished workflows.
 	a.Stop()
@@ -399,4 +407,104 @@ func httpGet(t *testing.T, u string) string {
 	}
 	t.Fatalf("GET %s: %v", u, last)
 	return ""
+}
+
+// checkWriteup checks what the write-up and review left in an exported
+// paper folder: true numbers, no undefined reference or citation, the
+// scripted draft's two deliberate errors fixed by the loops, the review
+// ensemble, and the improved paper.
+func checkWriteup(t *testing.T, dir, name string) {
+	t.Helper()
+	rep, err := numbers.CheckDir(dir)
+	if err != nil || rep.Unmatched != 0 || rep.Checked < 5 {
+		t.Errorf("numbers: %d checked, %d unmatched, %v", rep.Checked, rep.Unmatched, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "writeup", "numbers.json")); err != nil || !strings.Contains(string(b), `"unmatched": 0`) {
+		t.Errorf("writeup/numbers.json: %v\n%.300s", err, b)
+	}
+	// One number changed: the check finds it.
+	tex, err := os.ReadFile(filepath.Join(dir, "latex", "template.tex"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(tex), scripted.FlawLatex) || strings.Contains(string(tex), "0.8642") {
+		t.Error("the scripted draft's deliberate errors are still in the paper")
+	}
+	var changed string
+	for _, n := range rep.Numbers {
+		if n.Where == "Results table" && n.How == numbers.HowRounded {
+			changed = strings.Replace(string(tex), " & "+n.Text+" ", " & 0.8642 ", 1)
+			break
+		}
+	}
+	if changed == "" || changed == string(tex) {
+		t.Error("no table number to change")
+	} else if r := numbers.Check(changed, mustValues(t, dir)); r.Unmatched != 1 {
+		t.Errorf("a changed number: %d unmatched, want 1", r.Unmatched)
+	}
+	logText, err := os.ReadFile(filepath.Join(dir, "latex", "template.log"))
+	if err != nil || strings.Contains(string(logText), "undefined") || strings.Contains(string(logText), "Undefined") {
+		t.Errorf("the LaTeX log reports undefined references or citations (%v)", err)
+	}
+	// The loops fixed the draft: a numbers round and a LaTeX round.
+	if chat, err := os.ReadFile(filepath.Join(dir, "chat_transcript.md")); err != nil ||
+		!strings.Contains(string(chat), "## Numbers check round 1") || !strings.Contains(string(chat), "## LaTeX problems") ||
+		!strings.Contains(string(chat), "## Improve the paper") {
+		t.Errorf("the writer's conversation lacks the numbers, LaTeX or improvement turns (%v)", err)
+	}
+	for _, f := range []string{"writeup/transcript_final_results.md", "reviews/review/member_4.json", "reviews/review/transcript.md", name + "_improved.pdf"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	var info activities.ReviewInfo
+	if b, err := os.ReadFile(filepath.Join(dir, "reviews", "review", "summary.json")); err != nil || json.Unmarshal(b, &info) != nil ||
+		info.Reviews != 5 || !info.Meta || info.FewShot != 1 || info.Reflections < 1 {
+		t.Errorf("reviews/review/summary.json: %+v, %v", info, err)
+	}
+	// review.txt and review_improved.txt are exactly the review JSON.
+	for _, f := range []string{"review.txt", "review_improved.txt"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		var r paper.Review
+		if err != nil || json.Unmarshal(b, &r) != nil || r.Validate() != nil {
+			t.Errorf("%s is not the review JSON: %v\n%.200s", f, err, b)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "failure.txt")); err == nil {
+		t.Error("a finished paper has failure.txt")
+	}
+}
+
+func mustValues(t *testing.T, dir string) []numbers.Value {
+	t.Helper()
+	v, err := numbers.LoadValues(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// reviewForeignPDF runs `starter review --pdf` on a manual from TeX Live.
+func reviewForeignPDF(ctx context.Context, t *testing.T, address, dataDir string) {
+	t.Helper()
+	const pdf = "/usr/share/doc/texlive-doc/bibtex/base/btxdoc.pdf"
+	if _, err := os.Stat(pdf); err != nil {
+		t.Logf("%s not installed: starter review not tried", pdf)
+		return
+	}
+	cmd := exec.CommandContext(ctx, "go", "run", "../starter", "review", "--pdf", pdf, "--model", "scripted", "--ensemble", "2",
+		"--address", address, "--data-dir", dataDir, "--json")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("starter review: %v\n%s", err, stderr.String())
+	}
+	var r paper.Review
+	if err := json.Unmarshal(out, &r); err != nil || r.Validate() != nil || !strings.Contains(r.Summary, "BIBTEXing") {
+		t.Errorf("starter review printed %v %v:\n%.400s", err, r.Validate(), out)
+	}
+	if !strings.Contains(stderr.String(), "review started: review/") {
+		t.Errorf("starter review said: %s", stderr.String())
+	}
 }

@@ -51,6 +51,14 @@ func TestResumeFailedPaper(t *testing.T) {
 	}
 	ledger := filepath.Join(failed.Workspace, "logs", "executions.jsonl")
 	before := starts(t, ledger)
+	// The failed paper is exported too: what it has, and why it failed.
+	why, err := os.ReadFile(filepath.Join(failed.ResultDir, "failure.txt"))
+	if err != nil || !strings.Contains(string(why), "This paper failed: review:") || !strings.Contains(string(why), "starter resume "+paperID) {
+		t.Errorf("failure.txt of the failed paper: %v\n%s", err, why)
+	}
+	if _, err := os.Stat(filepath.Join(failed.ResultDir, cp.Ideas[0].Name+".pdf")); err != nil {
+		t.Errorf("the failed paper's export lacks its PDF: %v", err)
+	}
 
 	if _, err := app.ResumePaper(ctx, a.Client, a.Server.Namespace(), paperID); err == nil {
 		// Not yet fixed: a second failure must come back the same way.
@@ -75,6 +83,9 @@ func TestResumeFailedPaper(t *testing.T) {
 	done := paperProgress(ctx, t, a, paperID)
 	if done.State != workflows.StateCompleted || done.Overall == 0 || done.PDF == "" {
 		t.Errorf("after resume: state %q, overall %d, pdf %q", done.State, done.Overall, done.PDF)
+	}
+	if _, err := os.Stat(filepath.Join(done.ResultDir, "failure.txt")); err == nil {
+		t.Error("the paper finished after its resume, but its export still has failure.txt")
 	}
 	if after := starts(t, ledger); after != before {
 		t.Errorf("scripts started %d times before the resume and %d after: finished work ran again", before, after)

@@ -7,12 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/aiscientist/aiscientist/internal/latex"
 	"github.com/aiscientist/aiscientist/internal/logging"
+	"github.com/aiscientist/aiscientist/internal/numbers"
 	"github.com/aiscientist/aiscientist/internal/paper"
 	"github.com/aiscientist/aiscientist/internal/scholar"
 	"github.com/aiscientist/aiscientist/worker/app"
@@ -76,7 +78,7 @@ the PDF and review.json.`,
 			if err != nil {
 				return err
 			}
-			if err := verify(cmd.Context(), w, final, time.Since(start)); err != nil {
+			if err := checkDemo(cmd.Context(), w, final, time.Since(start)); err != nil {
 				return err
 			}
 			// What `starter status <paper>` shows: stages, runs, tokens, cost.
@@ -105,8 +107,13 @@ the PDF and review.json.`,
 	return cmd
 }
 
-// verify checks the exported paper: a PDF and a valid review.json.
-func verify(ctx context.Context, w io.Writer, final workflows.CampaignProgress, took time.Duration) error {
+// undefinedRe finds LaTeX's warnings about undefined citations and references.
+var undefinedRe = regexp.MustCompile("(Citation|Reference) `[^']*' on page [0-9]+ undefined|There were undefined (references|citations)")
+
+// checkDemo checks the exported paper: a PDF without undefined references
+// or citations, every number matching a run, and review.txt holding a
+// valid review JSON.
+func checkDemo(ctx context.Context, w io.Writer, final workflows.CampaignProgress, took time.Duration) error {
 	for _, i := range final.Ideas {
 		if i.State != workflows.StateCompleted || i.Result == "" {
 			continue
@@ -116,18 +123,33 @@ func verify(ctx context.Context, w io.Writer, final workflows.CampaignProgress, 
 		if err != nil {
 			return fmt.Errorf("demo: %s: %w", pdf, err)
 		}
-		b, err := os.ReadFile(filepath.Join(i.Result, "review.json"))
+		b, err := os.ReadFile(filepath.Join(i.Result, "review.txt"))
 		if err != nil {
-			return fmt.Errorf("demo: review.json: %w", err)
+			return fmt.Errorf("demo: review.txt: %w", err)
 		}
 		var r paper.Review
 		if err := json.Unmarshal(b, &r); err != nil {
-			return fmt.Errorf("demo: review.json: %w", err)
+			return fmt.Errorf("demo: review.txt is not the review JSON: %w", err)
 		}
 		if err := r.Validate(); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		fmt.Fprintf(w, "\npaper: %s (%d pages)\nreview: %s, overall %d/10\nfolder: %s\ntook %s\n", pdf, pages, r.Decision, r.Overall, i.Result, took.Round(time.Second))
+		rep, err := numbers.CheckDir(i.Result)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		if rep.Unmatched > 0 {
+			return fmt.Errorf("demo: %d numbers in the paper match no run (starter verify %s)", rep.Unmatched, i.Result)
+		}
+		undefined := 0
+		if log, err := os.ReadFile(filepath.Join(i.Result, "latex", "template.log")); err == nil {
+			undefined = len(undefinedRe.FindAllString(string(log), -1))
+		}
+		if undefined > 0 {
+			return fmt.Errorf("demo: the LaTeX log has %d undefined references or citations (latex/template.log)", undefined)
+		}
+		fmt.Fprintf(w, "\npaper: %s (%d pages; 0 undefined references or citations)\nnumbers: %d checked against the runs, 0 unmatched (starter verify %s)\nreview: %s, overall %d/10 (review.txt)\nfolder: %s\ntook %s\n",
+			pdf, pages, rep.Checked, i.Result, r.Decision, r.Overall, i.Result, took.Round(time.Second))
 		return nil
 	}
 	return fmt.Errorf("demo: no completed paper was exported")

@@ -288,33 +288,33 @@ type RunStatus struct {
 
 // PaperProgress answers the progress query.
 type PaperProgress struct {
-	Paper     string       `json:"paper"`
-	Idea      string       `json:"idea"`
-	Title     string       `json:"title"`
-	Template  string       `json:"template"`
-	Model     string       `json:"model"`
-	Stage     Stage        `json:"stage"`
-	State     State        `json:"state"`
-	Run       int          `json:"run"`
-	Attempt   int          `json:"attempt"`
-	Host      string       `json:"host,omitempty"` // experiment host of the runs
-	Device    int          `json:"device"`
-	Runs      []RunStatus  `json:"runs"`
-	Tokens    llm.Usage    `json:"tokens"`
-	Budget    BudgetStatus `json:"budget"` // computed when queried and at the end
-	Figures   int          `json:"figures"`
-	PDF       string       `json:"pdf,omitempty"`
-	Overall   int          `json:"overall,omitempty"`
-	Decision  string       `json:"decision,omitempty"`
-	Reviews   int          `json:"reviews,omitempty"` // ensemble members the review rests on
+	Paper    string       `json:"paper"`
+	Idea     string       `json:"idea"`
+	Title    string       `json:"title"`
+	Template string       `json:"template"`
+	Model    string       `json:"model"`
+	Stage    Stage        `json:"stage"`
+	State    State        `json:"state"`
+	Run      int          `json:"run"`
+	Attempt  int          `json:"attempt"`
+	Host     string       `json:"host,omitempty"` // experiment host of the runs
+	Device   int          `json:"device"`
+	Runs     []RunStatus  `json:"runs"`
+	Tokens   llm.Usage    `json:"tokens"`
+	Budget   BudgetStatus `json:"budget"` // computed when queried and at the end
+	Figures  int          `json:"figures"`
+	PDF      string       `json:"pdf,omitempty"`
+	Overall  int          `json:"overall,omitempty"`
+	Decision string       `json:"decision,omitempty"`
+	Reviews  int          `json:"reviews,omitempty"` // ensemble members the review rests on
 	// Numbers is the numbers check's outcome ("41 checked, 0 match no run").
-	Numbers         string `json:"numbers,omitempty"`
-	ImprovedPDF     string `json:"improved_pdf,omitempty"`
-	ImprovedOverall int    `json:"improved_overall,omitempty"`
-	Workspace string       `json:"workspace,omitempty"`
-	ResultDir string       `json:"result_dir,omitempty"`
-	Warnings  []string     `json:"warnings,omitempty"`
-	Error     string       `json:"error,omitempty"`
+	Numbers         string   `json:"numbers,omitempty"`
+	ImprovedPDF     string   `json:"improved_pdf,omitempty"`
+	ImprovedOverall int      `json:"improved_overall,omitempty"`
+	Workspace       string   `json:"workspace,omitempty"`
+	ResultDir       string   `json:"result_dir,omitempty"`
+	Warnings        []string `json:"warnings,omitempty"`
+	Error           string   `json:"error,omitempty"`
 	// Stages of the reference system this build cannot run yet, shown so
 	// nobody mistakes their absence for a pass.
 	NoveltyCheck   string `json:"novelty_check"`
@@ -350,9 +350,9 @@ type CampaignInput struct {
 	// Review and Improvement are passed on to every paper.
 	Review      activities.ReviewSpec `json:",omitempty"`
 	Improvement bool                  `json:",omitempty"`
-	Reflections   int // idea self-reflection rounds, default 3
-	Parallel      int // papers at once, default 1
-	ResultsDir    string
+	Reflections int                   // idea self-reflection rounds, default 3
+	Parallel    int                   // papers at once, default 1
+	ResultsDir  string
 	// Stamp (YYYYMMDD_HHMMSS) names result folders; default: workflow start time.
 	Stamp string
 	// Paper settings passed on to every paper (zero: paper defaults).

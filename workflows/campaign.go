@@ -437,7 +437,8 @@ func (c *campaignRun) paperDone(ctx workflow.Context, r *activePaper) bool {
 		return false
 	}
 	if err != nil {
-		st.State, st.Error = StateFailed, rootMessage(err)
+		// A failed paper is exported too (with failure.txt), when it got far enough.
+		st.State, st.Error, st.Result = StateFailed, rootMessage(err), res.Progress.ResultDir
 		workflow.GetLogger(ctx).Warn("paper failed", "paper", st.PaperID, "error", st.Error)
 		return false
 	}

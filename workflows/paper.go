@@ -170,7 +170,7 @@ func (p *paperRun) run(ctx workflow.Context) error {
 		return err
 	}
 	p.setStage(ctx, StageNumbers)
-	if err := p.numbers(ctx); err != nil {
+	if err := p.numbers(ctx, ""); err != nil {
 		return err
 	}
 	p.setStage(ctx, StageLatex)
@@ -232,7 +232,8 @@ func (p *paperRun) writeup(ctx workflow.Context, pass int) error {
 // numbers checks the paper's numbers against the runs and sends those
 // that match none back to the writer, NumberRounds checks in all; what
 // remains unmatched is a warning (writeup/numbers.json has each number).
-func (p *paperRun) numbers(ctx workflow.Context) error {
+// tag tells the improved paper's turns from the first ones.
+func (p *paperRun) numbers(ctx workflow.Context, tag string) error {
 	var r activities.NumbersResult
 	for round := 1; round <= p.in.NumberRounds; round++ {
 		nctx := fileOptions(summarize(ctx, "numbers check, round %d", round))
@@ -247,7 +248,7 @@ func (p *paperRun) numbers(ctx workflow.Context) error {
 		if r.Unmatched == 0 || round == p.in.NumberRounds {
 			break
 		}
-		t, err := p.coderTurn(ctx, p.turn(fmt.Sprintf("numbers-round%d", round), activities.KindNumbers, 0, round, p.in.NumberRounds-1, r.Summary, false))
+		t, err := p.coderTurn(ctx, p.turn(fmt.Sprintf("numbers%s-round%d", tag, round), activities.KindNumbers, 0, round, p.in.NumberRounds-1, r.Summary, false))
 		if err != nil {
 			return err
 		}
@@ -296,7 +297,7 @@ func (p *paperRun) improve(ctx workflow.Context) error {
 		p.warn(ctx, "the improvement was not applied: "+t.Feedback)
 		return nil
 	}
-	if err := p.numbers(ctx); err != nil {
+	if err := p.numbers(ctx, activities.ImprovedSuffix); err != nil {
 		return err
 	}
 	pdf, err := p.latex(ctx, activities.ImprovedSuffix)

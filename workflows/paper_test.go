@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -114,8 +115,8 @@ func newPaperFake() *paperFake {
 		},
 		plot:    func(activities.PlotInput) activities.RunResult { return activities.RunResult{OK: true, Figures: 3} },
 		section: func(activities.SectionInput) (llm.Usage, error) { return sectionUsage, nil },
-		build: func(activities.BuildInput) activities.BuildResult {
-			return activities.BuildResult{OK: true, PDF: pdfPath}
+		build: func(in activities.BuildInput) activities.BuildResult {
+			return activities.BuildResult{OK: true, PDF: strings.TrimSuffix(pdfPath, ".pdf") + in.Suffix + ".pdf"}
 		},
 	}
 }
@@ -235,7 +236,7 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 		})
 	env.OnActivity(acts.BuildPDF, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.BuildInput) (activities.BuildResult, error) {
-			f.log(fmt.Sprintf("build %d", in.Round))
+			f.log(fmt.Sprintf("build%s %d", in.Suffix, in.Round))
 			return f.build(in), nil
 		})
 	env.OnActivity(acts.CheckNumbers, mock.Anything, mock.Anything).Return(
@@ -259,7 +260,11 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(acts.MetaReview, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, min activities.MetaInput) (activities.ReviewResult, error) {
 			in := min.ReviewInput
-			f.log("review " + in.Paper.Key)
+			if in.Out != "review" {
+				f.log(fmt.Sprintf("review %s %s (%s)", in.Paper.Key, in.Out, in.PDF))
+			} else {
+				f.log("review " + in.Paper.Key)
+			}
 			if f.meta != nil {
 				f.meta(min)
 			}
@@ -1173,4 +1178,101 @@ func TestPaperCitations(t *testing.T) {
 		assert.Equal(t, []string{"citation search stopped in round 1: no literature engine answered"}, o.prog.Warnings)
 		assert.Equal(t, "on: 0 papers found by search added to the bibliography in 1 rounds", o.prog.CitationSearch)
 	})
+}
+
+// TestPaperReviewEnsemble: the members run as activities of their own; one
+// that fails leaves the others to make the review, and the paper says so.
+func TestPaperReviewEnsemble(t *testing.T) {
+	var meta activities.MetaInput
+	var mu sync.Mutex
+	var members []int
+	o := runPaper(t, paperInput(), func(f *paperFake) {
+		f.member = func(in activities.ReviewInput) (activities.MemberResult, error) {
+			mu.Lock()
+			members = append(members, in.Member)
+			mu.Unlock()
+			if in.Member == 2 {
+				return activities.MemberResult{}, temporal.NewNonRetryableApplicationError("review 3 of 5: no usable reply in 3 tries: Overall is missing", activities.ErrTypeUnparsable, nil)
+			}
+			return activities.MemberResult{Overall: 4}, nil
+		}
+		f.meta = func(in activities.MetaInput) { meta = in }
+	})
+	require.NoError(t, o.err)
+	sort.Ints(members)
+	assert.Equal(t, []int{0, 1, 2, 3, 4}, members, "five members, the reference's default")
+	assert.Equal(t, []int{0, 1, 3, 4}, meta.Members)
+	assert.Equal(t, activities.ReviewSpec{Ensemble: 5, Reflections: 5, FewShot: 1}, meta.Spec)
+	assert.Equal(t, "alpha.pdf", meta.PDF)
+	assert.Equal(t, 4, o.prog.Reviews)
+	assert.Equal(t, []string{"1 of 5 reviewers failed (first: review 3 of 5: no usable reply in 3 tries: Overall is missing); the review rests on the other 4"}, o.prog.Warnings)
+
+	// Every member failing: the paper is kept, without a review.
+	o = runPaper(t, paperInput(), func(f *paperFake) {
+		f.member = func(in activities.ReviewInput) (activities.MemberResult, error) {
+			return activities.MemberResult{}, temporal.NewNonRetryableApplicationError("no usable reply", activities.ErrTypeUnparsable, nil)
+		}
+	})
+	require.NoError(t, o.err)
+	assert.Equal(t, 0, o.prog.Overall)
+	assert.NotContains(t, o.calls, "review "+paperKey, "no meta-review without members")
+	assert.Equal(t, resultsTo+"/"+paperKey, o.prog.ResultDir)
+}
+
+// TestPaperNumbersLoop: numbers that match no run go back to the writer
+// until they match; those left after the last round are warnings.
+func TestPaperNumbersLoop(t *testing.T) {
+	fixed := runPaper(t, paperInput(), func(f *paperFake) {
+		f.numbers = func(in activities.NumbersInput) activities.NumbersResult {
+			if in.Round == 1 {
+				return activities.NumbersResult{Checked: 12, Unmatched: 1, Summary: "0.8642 (line 210, Results)"}
+			}
+			return activities.NumbersResult{Checked: 12}
+		}
+	})
+	require.NoError(t, fixed.err)
+	turn := coderCall("writer", "numbers", "numbers-round1", 0, 1, false, "0.8642 (line 210, Results)")
+	assert.Equal(t, seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), draft(), refine(), turn, "numbers 2",
+		"build 1", reviewAndExport()), fixed.calls)
+	assert.Equal(t, "12 checked, 0 match no run", fixed.prog.Numbers)
+	assert.Empty(t, fixed.prog.Warnings)
+
+	stuck := runPaper(t, paperInput(), func(f *paperFake) {
+		f.numbers = func(in activities.NumbersInput) activities.NumbersResult {
+			return activities.NumbersResult{Checked: 12, Unmatched: 2, Summary: "0.8642 (line 210, Results); 0.5 (line 3, abstract)"}
+		}
+	})
+	require.NoError(t, stuck.err)
+	assert.Contains(t, stuck.calls, "numbers 3")
+	assert.NotContains(t, stuck.calls, "numbers 4")
+	assert.Equal(t, []string{"2 numbers in the paper match no run result (writeup/numbers.json): 0.8642 (line 210, Results); 0.5 (line 3, abstract)"}, stuck.prog.Warnings)
+
+	noRuns := runPaper(t, paperInput(), func(f *paperFake) {
+		f.numbers = func(activities.NumbersInput) activities.NumbersResult {
+			return activities.NumbersResult{NoRuns: true, Summary: "no run_*/final_info.json in /ws: nothing to check the paper's numbers against"}
+		}
+	})
+	require.NoError(t, noRuns.err)
+	assert.Equal(t, []string{"numbers not checked: no run_*/final_info.json in /ws: nothing to check the paper's numbers against"}, noRuns.prog.Warnings)
+}
+
+// TestPaperImprovement: --improvement sends the review back to the writer,
+// builds <Name>_improved.pdf and reviews it into review_improved.txt.
+func TestPaperImprovement(t *testing.T) {
+	in := paperInput()
+	in.Improvement = true
+	in.Review = activities.ReviewSpec{Model: "reviewer-x", Ensemble: 2}
+	var metas []activities.MetaInput
+	o := runPaper(t, in, func(f *paperFake) {
+		f.meta = func(in activities.MetaInput) { metas = append(metas, in) }
+	})
+	require.NoError(t, o.err)
+	improve := coderCall("writer", "improve", "improve", 0, 1, false, "")
+	assert.Equal(t, seq(prepareCall(), implementTurn(), runCall(1, 1, false), nextTurn(1), plotsAndNotes(false), writeup(), "build 1", "review "+paperKey,
+		improve, "numbers 1", "build_improved 1", "review "+paperKey+" review_improved (alpha_improved.pdf)", "export "+resultsTo+" "+folder), o.calls)
+	assert.Contains(t, o.stages, "improvement")
+	assert.Equal(t, "/ws/"+paperKey+"/alpha_improved.pdf", o.prog.ImprovedPDF)
+	assert.Equal(t, 6, o.prog.ImprovedOverall)
+	require.Len(t, metas, 2)
+	assert.Equal(t, "reviewer-x", metas[1].Spec.Model)
 }
