@@ -380,8 +380,9 @@ func (a *Activities) metaReview(ctx context.Context, model string, asked int, re
 		count = fmt.Sprintf("The paper received %d reviews (%d were asked for; %d reviewers failed to deliver one).", len(reviews), asked, asked-len(reviews))
 	}
 	var meta paper.Review
+	means := paper.MeanScores(paper.Review{}, reviews)
 	parse := func(reply string) (err error) {
-		meta, err = ReadReview(reply)
+		meta, err = readMetaReview(reply, means)
 		return err
 	}
 	req := llm.Request{Model: model, System: metaReviewSystem, Temperature: reviewTemperature,
@@ -395,4 +396,35 @@ func (a *Activities) metaReview(ctx context.Context, model string, asked int, re
 		return paper.Review{}, msgs, err
 	}
 	return paper.MeanScores(meta, reviews), msgs, nil
+}
+
+// readMetaReview reads the chair's reply. The chair is told its scores
+// become the members' means, so a reply that leaves them out is complete:
+// missing scores are taken from means before the form is checked.
+func readMetaReview(reply string, means paper.Review) (paper.Review, error) {
+	js, err := llm.ExtractJSONObjectAfter(reply, "REVIEW JSON:")
+	if err != nil {
+		return paper.Review{}, err
+	}
+	var fields map[string]any
+	if json.Unmarshal([]byte(js), &fields) == nil {
+		mb, _ := json.Marshal(means)
+		var mf map[string]any
+		_ = json.Unmarshal(mb, &mf)
+		for _, k := range []string{"Originality", "Quality", "Clarity", "Significance", "Soundness", "Presentation", "Contribution", "Overall", "Confidence"} {
+			present := false
+			for have := range fields {
+				if strings.EqualFold(strings.ReplaceAll(have, " ", ""), k) {
+					present = true
+				}
+			}
+			if !present {
+				fields[k] = mf[k]
+			}
+		}
+		if b, err := json.Marshal(fields); err == nil {
+			js = string(b)
+		}
+	}
+	return paper.ParseReview(js)
 }

@@ -188,3 +188,18 @@ func TestReviewForeignPDF(t *testing.T) {
 		t.Errorf("result %+v; the prompt does not carry the manual's text", res)
 	}
 }
+
+// TestMetaReviewWithoutScores: a chair that leaves the scores out (they
+// are the means anyway) still gives a review.
+func TestMetaReviewWithoutScores(t *testing.T) {
+	f := constant(t, "THOUGHT: the reviewers agree.\n\nREVIEW JSON:\n```json\n"+`{"Summary": "chair", "Strengths": ["s"], "Weaknesses": ["w"], "Questions": [], "Limitations": [], "Ethical Concerns": false, "Decision": "Reject"}`+"\n```\n")
+	e, ref, dir := reviewEnv(t, f)
+	writeMember(t, dir, 0, memberReview(3, 2))
+	writeMember(t, dir, 1, memberReview(5, 4))
+	in := activities.ReviewInput{Paper: ref, Spec: activities.ReviewSpec{Ensemble: 2, Reflections: -1}}
+	res := mustExecute[activities.ReviewResult](t, e, e.acts.MetaReview, activities.MetaInput{ReviewInput: in, Members: []int{0, 1}})
+	r, err := paper.ParseReview(readFile(t, filepath.Join(dir, "review.json")))
+	if err != nil || r.Summary != "chair" || r.Overall != 4 || r.Quality != 3 || res.Overall != 4 || f.calls() != 1 {
+		t.Errorf("review %+v (%v) after %d calls", r, err, f.calls())
+	}
+}

@@ -164,7 +164,7 @@ func (w *writer) ask(ctx context.Context, req llm.Request, what, step string) (t
 	parse := func(reply string) error {
 		s, err := ReadSection(reply)
 		if err == nil {
-			title, body = s.Title, s.Body
+			title, body = s.Title, bodyOnly(s.Body)
 		}
 		return err
 	}
@@ -317,6 +317,25 @@ func (w *writer) final(ctx context.Context) (string, error) {
 	return note, w.save()
 }
 
+// bodyOnly drops what the skeleton already has around a section, which
+// models add although told not to: a leading \section heading (with its
+// \label) and \begin{abstract} ... \end{abstract}.
+func bodyOnly(body string) string {
+	lines := strings.Split(strings.TrimSpace(body), "\n")
+	for len(lines) > 0 {
+		l := strings.TrimSpace(lines[0])
+		if strings.HasPrefix(l, `\section`) || strings.HasPrefix(l, `\begin{abstract}`) || (strings.HasPrefix(l, `\label{`) && strings.HasSuffix(l, "}")) {
+			lines = lines[1:]
+			continue
+		}
+		break
+	}
+	if n := len(lines); n > 0 && strings.TrimSpace(lines[n-1]) == `\end{abstract}` {
+		lines = lines[:n-1]
+	}
+	return strings.Join(lines, "\n")
+}
+
 func rootText(err error) string {
 	s := err.Error()
 	if i := strings.LastIndex(s, ": "); i >= 0 && len(s)-i > 20 {
@@ -436,7 +455,11 @@ func sectionSpan(doc, skeleton, placeholder string) (start, end int, ok bool) {
 // replaceLines swaps lines [start, end) of doc for text.
 func replaceLines(doc string, start, end int, text string) string {
 	lines := strings.Split(doc, "\n")
-	out := append(append(append([]string(nil), lines[:start]...), strings.TrimRight(text, "\n")), lines[end:]...)
+	body := []string{strings.TrimRight(text, "\n")}
+	if end > start && strings.TrimSpace(lines[end-1]) == "" {
+		body = append(body, "") // keep the blank line before the next heading
+	}
+	out := append(append(append([]string(nil), lines[:start]...), body...), lines[end:]...)
 	return strings.Join(out, "\n")
 }
 

@@ -50,9 +50,12 @@ func status(cmd *cobra.Command, ctx context.Context, c client.Client, args []str
 	}
 	id := args[0]
 	var progress any
-	if strings.HasPrefix(id, "campaign/") {
+	switch {
+	case strings.HasPrefix(id, "campaign/"):
 		progress = &workflows.CampaignProgress{}
-	} else {
+	case strings.HasPrefix(id, "review/"):
+		progress = &workflows.ReviewProgress{}
+	default:
 		progress = &workflows.PaperProgress{}
 	}
 	if err := query(ctx, c, id, progress); err != nil {
@@ -151,6 +154,15 @@ func printRows(w interface{ Write([]byte) (int, error) }, rows []row, asJSON boo
 
 func printProgress(w interface{ Write([]byte) (int, error) }, p any) error {
 	switch v := p.(type) {
+	case *workflows.ReviewProgress:
+		fmt.Fprintf(w, "review %s of %s  model %s\nstage %s  state %s\ntokens: prompt %d, completion %d, calls %d, cost $%.4f\n",
+			v.Review, v.PDF, v.Model, v.Stage, v.State, v.Tokens.PromptTokens, v.Tokens.CompletionTokens, v.Tokens.Calls, v.Tokens.CostUSD)
+		for _, n := range v.Notes {
+			fmt.Fprintf(w, "note: %s\n", n)
+		}
+		if v.Error != "" {
+			fmt.Fprintf(w, "error: %s\n", v.Error)
+		}
 	case *workflows.CampaignProgress:
 		fmt.Fprintf(w, "campaign %s  template %s  model %s\nstage %s  state %s  ideation tokens %d ($%.4f)\nnovelty check: %s\n",
 			v.Campaign, v.Template, v.Model, v.Stage, v.State, v.Tokens.Total(), v.Tokens.CostUSD, v.NoveltyCheck)

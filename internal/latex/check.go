@@ -319,6 +319,10 @@ func checkLabels(code string, idx lineIndex) []Problem {
 	return probs
 }
 
+// writerPlaceholderRe finds the placeholders writers leave in prose: TODO,
+// TBD, XXX, "[insert ...]", "[citation needed]", "[add ... here]".
+var writerPlaceholderRe = regexp.MustCompile(`\b(TODO|TBD|XXX)\b|\[(?i:insert|add|fill in|citation needed|todo|placeholder)[^\]]*\]`)
+
 func checkPlaceholders(code string) []Problem {
 	var probs []Problem
 	for i, line := range strings.Split(code, "\n") {
@@ -328,6 +332,10 @@ func checkPlaceholders(code string) []Problem {
 			phrase = t
 		} else if m := placeholderArgRe.FindStringSubmatch(t); m != nil {
 			phrase = m[1]
+		} else if m := writerPlaceholderRe.FindString(t); m != "" {
+			probs = append(probs, Problem{Kind: KindPlaceholder, Line: i + 1, Message: fmt.Sprintf(
+				"Line %d still contains the placeholder %q. Write the real content, or remove the sentence.", i+1, m)})
+			continue
 		}
 		if phrase == "" {
 			continue

@@ -190,6 +190,8 @@ func TestCheck(t *testing.T) {
 		{"duplicate label", "\\label{eq:1}\n\\label{sec:x}\n\\label{eq:1}\n", []want{{KindDuplicateLabel, 8, "already defined on line 6"}}},
 		{"placeholders", "INTRODUCTION HERE\n  RELATED WORK HERE  \nThe data is HERE\n% CONCLUSION HERE\n\\title{TITLE HERE}\n", []want{
 			{KindPlaceholder, 6, "INTRODUCTION HERE"}, {KindPlaceholder, 7, "RELATED WORK HERE"}, {KindPlaceholder, 10, "TITLE HERE"}}},
+		{"writers' placeholders", "Accuracy rose by [insert number] points.\nTODO: discuss seeds.\nThe TODOS list and [1] stay.\n% TODO in a comment\n", []want{
+			{KindPlaceholder, 6, `"[insert number]"`}, {KindPlaceholder, 7, `"TODO"`}}},
 		{"unclosed environment", "\\begin{figure}\n\\begin{center}\n\\end{figure}\n", []want{{KindEnvironment, 7, "\\begin{center} on line 7 is not closed before \\end{figure} on line 8"}}},
 		{"stray end", "text\n\\end{table}\n", []want{{KindEnvironment, 7, "\\end{table} on line 7 has no matching"}}},
 		{"commented environment ignored", "% \\begin{table}\n\\begin{verbatim}\n\\begin{x}\n\\end{verbatim}\n", nil},
