@@ -3,6 +3,10 @@ package workflows
 import (
 	"math"
 	"testing"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/aiscientist/aiscientist/internal/llm"
 )
 
 // The budget arithmetic, without a workflow environment.
@@ -129,3 +133,28 @@ func TestRebalance(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedBudget: concurrent calls split what is left.
+func TestSharedBudget(t *testing.T) {
+	n := 4
+	s := shared{spender: fixedSpender{llm.Budget{LimitUSD: 5, SpentUSD: 3}}, n: &n}
+	if b := s.budget(); b.Left() != 0.5 || b.SpentUSD != 3 {
+		t.Errorf("4 running: %+v", b)
+	}
+	n = 1
+	if b := s.budget(); b.Left() != 2 {
+		t.Errorf("1 running: %+v", b)
+	}
+	n = 4
+	if b := (shared{spender: fixedSpender{llm.Budget{SpentUSD: 3}}, n: &n}).budget(); b.Limited() {
+		t.Errorf("no limit became %+v", b)
+	}
+}
+
+type fixedSpender struct{ b llm.Budget }
+
+func (f fixedSpender) checkpoint(workflow.Context) error          { return nil }
+func (f fixedSpender) budget() llm.Budget                         { return f.b }
+func (f fixedSpender) exhausted(llm.Budget) string                { return "" }
+func (f fixedSpender) awaitBudget(workflow.Context, string) error { return nil }
+func (f fixedSpender) spend(llm.Usage)                            {}

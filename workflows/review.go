@@ -24,12 +24,13 @@ func reviewPDF(ctx workflow.Context, s spender, in activities.ReviewInput) (acti
 	}
 	results := make([]outcome, spec.Ensemble)
 	pending := spec.Ensemble
+	split := shared{spender: s, n: &pending}
 	for i := 0; i < spec.Ensemble; i++ {
 		member := in
 		member.Member = i
 		workflow.Go(ctx, func(gctx workflow.Context) {
 			defer func() { pending-- }()
-			r, err := callModel(summarize(gctx, "review %d of %d (%s)", i+1, spec.Ensemble, in.Out), s, acts.ReviewMember, member)
+			r, err := callModel(summarize(gctx, "review %d of %d (%s)", i+1, spec.Ensemble, in.Out), split, acts.ReviewMember, member)
 			results[i] = outcome{r, err}
 		})
 	}
@@ -64,6 +65,21 @@ func reviewPDF(ctx workflow.Context, s spender, in activities.ReviewInput) (acti
 	mctx := summarize(ctx, "meta-review and reflections (%s)", in.Out)
 	res, err := callModel(mctx, s, acts.MetaReview, activities.MetaInput{ReviewInput: in, Members: members})
 	return res, notes, err
+}
+
+// shared splits what is left of a budget between the calls running at the
+// same time (n of them), so that together they never spend past its limit.
+type shared struct {
+	spender
+	n *int
+}
+
+func (s shared) budget() llm.Budget {
+	b := s.spender.budget()
+	if b.Limited() && *s.n > 1 && b.Left() > 0 {
+		b.LimitUSD = b.SpentUSD + b.Left()/float64(*s.n)
+	}
+	return b
 }
 
 // ReviewWorkflow reviews one PDF outside a campaign (`starter review
