@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/aiscientist/aiscientist/internal/latex"
 	"github.com/aiscientist/aiscientist/internal/llm"
 	"github.com/aiscientist/aiscientist/internal/paper"
 	"github.com/aiscientist/aiscientist/internal/store"
@@ -235,8 +236,15 @@ func (a *Activities) PreparePaper(ctx context.Context, in PaperSetup) (_ string,
 	if err := store.CopyDir(t.Dir, dir); err != nil {
 		return "", fmt.Errorf("copy template %s: %w", t.Name, err)
 	}
-	// The pristine skeleton is what the write-up renders sections into.
-	if err := store.CopyFile(filepath.Join(t.Dir, "latex", "template.tex"), filepath.Join(dir, "latex", "skeleton.tex")); err != nil {
+	// The pristine skeleton is what the write-up renders sections into:
+	// placeholders in the spellings the write-up fills, without the example
+	// figures some templates carry (the writer places the real ones).
+	sk, err := os.ReadFile(filepath.Join(t.Dir, "latex", "template.tex"))
+	if err != nil {
+		return "", fmt.Errorf("read the template's latex/template.tex: %w", err)
+	}
+	skeleton, _ := latex.NormalizeSkeleton(string(sk))
+	if err := store.WriteFile(filepath.Join(dir, "latex", "skeleton.tex"), []byte(skeleton)); err != nil {
 		return "", fmt.Errorf("keep latex skeleton: %w", err)
 	}
 	if err := writeJSON(filepath.Join(dir, "idea.json"), in.Idea); err != nil {

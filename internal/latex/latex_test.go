@@ -677,3 +677,27 @@ func TestChktex(t *testing.T) {
 		t.Error("missing file should be an error")
 	}
 }
+
+func TestNormalizeSkeleton(t *testing.T) {
+	in := "\\section{Introduction}\n\\label{sec:intro}\nINTRO HERE\n\n\\section{Results}\nRESULTS HERE\n\n" +
+		"% EXAMPLE FIGURE: REPLACE AND ADD YOUR OWN FIGURES / CAPTIONS\n\\begin{figure}[h]\n  \\centering\n" +
+		"  \\begin{subfigure}{0.49\\textwidth}\n    \\includegraphics[width=\\textwidth]{val_loss_enwik8.png}\n  \\end{subfigure}\n" +
+		"  \\includegraphics[width=\\textwidth]{train_loss_enwik8.png}\n  \\caption{PLEASE FILL IN CAPTION HERE}\n  \\label{fig:first_figure}\n\\end{figure}\n\n" +
+		"\\begin{figure}\n\\includegraphics{kept.png}\n\\caption{A real caption.}\n\\end{figure}\n\\section{Conclusions}\nCONCLUSIONS HERE\n"
+	out, figs := NormalizeSkeleton(in)
+	if !strings.Contains(out, "\nINTRODUCTION HERE\n") || strings.Contains(out, "INTRO HERE") {
+		t.Errorf("INTRO HERE not rewritten:\n%s", out)
+	}
+	if strings.Contains(out, "PLEASE FILL IN") || strings.Contains(out, "EXAMPLE FIGURE") || strings.Contains(out, "val_loss_enwik8") {
+		t.Errorf("example figure left:\n%s", out)
+	}
+	if !strings.Contains(out, "kept.png") || !strings.Contains(out, "RESULTS HERE\n\n") {
+		t.Errorf("a real figure or the text around it was removed:\n%s", out)
+	}
+	if strings.Join(figs, ",") != "val_loss_enwik8.png,train_loss_enwik8.png" {
+		t.Errorf("figures = %v", figs)
+	}
+	if same, figs := NormalizeSkeleton("\\section{A}\nINTRODUCTION HERE\n"); same != "\\section{A}\nINTRODUCTION HERE\n" || figs != nil {
+		t.Errorf("a normal skeleton changed: %q %v", same, figs)
+	}
+}
