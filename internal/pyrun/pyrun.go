@@ -62,6 +62,13 @@ func Imports(src string) []string {
 // Find returns the first candidate that can import every module. When none
 // can, the error names what each candidate lacked.
 func Find(ctx context.Context, candidates, modules []string) (string, error) {
+	return FindIn(ctx, "", candidates, modules)
+}
+
+// FindIn is Find with the imports tried from dir, the folder the scripts
+// run in, so modules that live beside them (a template's datasets.py)
+// import as they will when the scripts run, with their own imports checked.
+func FindIn(ctx context.Context, dir string, candidates, modules []string) (string, error) {
 	var reasons []string
 	for _, c := range candidates {
 		path, err := exec.LookPath(c)
@@ -69,7 +76,7 @@ func Find(ctx context.Context, candidates, modules []string) (string, error) {
 			reasons = append(reasons, fmt.Sprintf("%s: not found", c))
 			continue
 		}
-		if err := CanImport(ctx, path, modules); err != nil {
+		if err := CanImportIn(ctx, dir, path, modules); err != nil {
 			reasons = append(reasons, fmt.Sprintf("%s: %v", path, err))
 			continue
 		}
@@ -81,10 +88,18 @@ func Find(ctx context.Context, candidates, modules []string) (string, error) {
 
 // CanImport checks that python imports all modules.
 func CanImport(ctx context.Context, python string, modules []string) error {
+	return CanImportIn(ctx, "", python, modules)
+}
+
+// CanImportIn checks the imports from dir ("": the current folder); a
+// module that fails is named with the reason Python gives.
+func CanImportIn(ctx context.Context, dir, python string, modules []string) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	script := "import importlib, sys\nmissing = []\nfor m in sys.argv[1:]:\n    try:\n        importlib.import_module(m)\n    except Exception:\n        missing.append(m)\nif missing:\n    print('cannot import ' + ', '.join(missing))\n    sys.exit(1)\n"
-	out, err := exec.CommandContext(ctx, python, append([]string{"-c", script}, modules...)...).CombinedOutput()
+	script := "import importlib, sys\nsys.path.insert(0, '')\nmissing = []\nfor m in sys.argv[1:]:\n    try:\n        importlib.import_module(m)\n    except Exception as e:\n        missing.append('%s (%s: %s)' % (m, type(e).__name__, e))\nif missing:\n    print('cannot import ' + ', '.join(missing))\n    sys.exit(1)\n"
+	cmd := exec.CommandContext(ctx, python, append([]string{"-c", script}, modules...)...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		msg := strings.TrimSpace(string(out))
 		if msg == "" {
@@ -250,7 +265,7 @@ func ForTemplate(ctx context.Context, explicit, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read the template's scripts: %w", err)
 	}
-	return Find(ctx, Candidates(explicit), mods)
+	return FindIn(ctx, dir, Candidates(explicit), mods)
 }
 
 // ModulesOf lists the imports of the given scripts in dir.

@@ -139,3 +139,26 @@ func TestRunDoesNotWaitForOrphans(t *testing.T) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
+
+// TestForTemplateLocalModule: a module beside experiment.py (as the
+// reference's 2d_diffusion has datasets.py) imports, from any working
+// directory, and its own missing imports are reported.
+func TestForTemplateLocalModule(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("experiment.py", "import json\nimport local_helpers\n")
+	write("plot.py", "import json\n")
+	write("local_helpers.py", "import json\n")
+	if _, err := ForTemplate(context.Background(), "", dir); err != nil {
+		t.Fatalf("a local module does not import: %v", err)
+	}
+	write("local_helpers.py", "import no_such_module_here\n")
+	_, err := ForTemplate(context.Background(), "", dir)
+	if err == nil || !strings.Contains(err.Error(), "local_helpers (ModuleNotFoundError: No module named 'no_such_module_here')") {
+		t.Errorf("err = %v", err)
+	}
+}
