@@ -23,6 +23,7 @@ import (
 
 func demoCmd() *cobra.Command {
 	var out, dataDir, templates, python string
+	var templatesDirs []string
 	var port int
 	cmd := &cobra.Command{
 		Use:   "demo --out DIR",
@@ -58,7 +59,7 @@ the PDF and review.json.`,
 				return err
 			}
 			defer lit.Stop()
-			a, err := app.Start(ctx, app.Config{Dev: true, DataDir: dataDir, Port: port, UIPort: 0, Templates: templates, Python: python, Logger: logger,
+			a, err := app.Start(ctx, app.Config{Dev: true, DataDir: dataDir, Port: port, UIPort: 0, Templates: templates, TemplatesDirs: templatesDirs, Python: python, Logger: logger,
 				Literature: scholar.FakeConfig(lit.URL)})
 			if err != nil {
 				return err
@@ -101,6 +102,7 @@ the PDF and review.json.`,
 	f.StringVar(&out, "out", "", "results folder (required)")
 	f.StringVar(&dataDir, "data-dir", "", "embedded server data (default: a new temporary folder)")
 	f.StringVar(&templates, "templates", "templates", "folder holding the research templates")
+	f.StringSliceVar(&templatesDirs, "templates-dir", nil, "more folders of templates, searched first; repeatable")
 	f.StringVar(&python, "python", "", "Python interpreter for experiments (default $AISCI_PYTHON, else discovered)")
 	f.IntVar(&port, "port", -1, "gRPC port of the embedded server (-1: any free port; Web UI on port+1000)")
 	_ = cmd.MarkFlagRequired("out")

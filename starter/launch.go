@@ -34,6 +34,7 @@ type launchOpts struct {
 	engine                                              string
 	runTimeout                                          time.Duration
 	review                                              reviewFlags
+	templatesDirs                                       []string
 	improvement                                         bool
 	pf                                                  preflightOpts
 }
@@ -65,12 +66,13 @@ func launchCmd(g *globals) *cobra.Command {
 				// The same checks as `starter preflight`, before anything starts.
 				pf := o.pf
 				pf.template, pf.model, pf.templates, pf.quick, pf.templateBaseline = o.template, o.model, o.templates, o.quick, o.templateBaseline
+				pf.templatesDirs = o.templatesDirs
 				pf.budget = o.budgetUSD > 0 || o.paperBudgetUSD > 0
 				pf.reviewModel = o.review.model
 				if err := pf.run(cmd); err != nil {
 					return fmt.Errorf("%w (skip with --preflight=false when the worker runs elsewhere)", err)
 				}
-			} else if _, err := template.Load(o.templates, o.template); err != nil {
+			} else if _, err := template.Load(template.Roots(append(append([]string(nil), o.templatesDirs...), o.templates)...), o.template); err != nil {
 				return err
 			}
 			out, err := filepath.Abs(o.out)
@@ -134,6 +136,7 @@ func (o *launchOpts) flags(cmd *cobra.Command) {
 	f.Float64Var(&o.budgetUSD, "budget-usd", 0, "model spending limit for the whole campaign in US dollars (0: none); at the limit papers stop cleanly until 'starter budget' raises it")
 	f.Float64Var(&o.paperBudgetUSD, "paper-budget-usd", 0, "model spending limit for each paper in US dollars (0: none)")
 	f.StringVar(&o.templates, "templates", "templates", "folder holding the research templates")
+	f.StringSliceVar(&o.templatesDirs, "templates-dir", nil, "more folders of templates, searched first (the worker needs the same --templates-dir); repeatable")
 	f.BoolVar(&o.preflight, "preflight", true, "check tools, Python, template, key and one model call first")
 	f.BoolVar(&o.improvement, "improvement", false, "after the review, revise the paper from it into <Name>_improved.pdf and review that into review_improved.txt")
 	o.review.flags(f, "review-")

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aiscientist/aiscientist/internal/preflight"
+	"github.com/aiscientist/aiscientist/internal/template"
 	"github.com/aiscientist/aiscientist/worker/app"
 )
 
@@ -15,6 +16,7 @@ type preflightOpts struct {
 	template, model, templates, python, modelsFile, llmBaseURL string
 	quick, templateBaseline                                    bool
 	budget                                                     bool   // the run has a budget
+	templatesDirs                                              []string
 	reviewModel                                                string // a reviewer model of its own, checked too
 }
 
@@ -36,7 +38,8 @@ func (o *preflightOpts) run(cmd *cobra.Command) error {
 	if python == "" {
 		python = os.Getenv("AISCI_PYTHON")
 	}
-	r := preflight.Run(cmd.Context(), preflight.Options{Templates: o.templates, Template: o.template, Model: o.model,
+	roots := template.Roots(append(append([]string(nil), o.templatesDirs...), o.templates)...)
+	r := preflight.Run(cmd.Context(), preflight.Options{Templates: roots, Template: o.template, Model: o.model,
 		Python: python, Registry: reg, NeedBaseline: !o.quick && o.templateBaseline, Call: true, Budget: o.budget})
 	w := cmd.ErrOrStderr()
 	if len(r.Problems) > 0 {
@@ -51,7 +54,7 @@ func (o *preflightOpts) run(cmd *cobra.Command) error {
 		return nil
 	}
 	// The reviewer's key must work before any experiment runs, not at the end.
-	rr := preflight.Run(cmd.Context(), preflight.Options{Templates: o.templates, Template: o.template, Model: o.reviewModel,
+	rr := preflight.Run(cmd.Context(), preflight.Options{Templates: roots, Template: o.template, Model: o.reviewModel,
 		Python: python, Registry: reg, Call: true, Budget: o.budget})
 	for _, p := range rr.Problems {
 		if p.Kind == preflight.KindModel {
@@ -78,6 +81,7 @@ func preflightCmd() *cobra.Command {
 	cmd.Flags().StringVar(&o.template, "template", "grokking", "research template (a folder under --templates)")
 	cmd.Flags().StringVar(&o.model, "model", "scripted", "model name")
 	cmd.Flags().StringVar(&o.templates, "templates", "templates", "folder holding the research templates")
+	cmd.Flags().StringSliceVar(&o.templatesDirs, "templates-dir", nil, "more folders of templates, searched first; repeatable")
 	cmd.Flags().BoolVar(&o.quick, "quick", false, "papers will run the quick configuration")
 	cmd.Flags().BoolVar(&o.templateBaseline, "template-baseline", false, "papers will use the template's checked-in run_0 (check that it is there)")
 	o.flags(cmd)

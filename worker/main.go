@@ -73,6 +73,7 @@ Web UI, and the worker; finished papers stay visible across restarts.`,
 	f.IntVar(&cfg.Port, "port", 7233, "gRPC port of the embedded server (Web UI on port+1000)")
 	f.StringVar(&cfg.Artifacts, "artifacts", "", "artifact store folder (default <data-dir>/artifacts)")
 	f.StringVar(&cfg.Templates, "templates", "templates", "folder holding the research templates")
+	f.StringSliceVar(&cfg.TemplatesDirs, "templates-dir", nil, "more folders of templates, searched first (e.g. the reference system's templates/ as it is); repeatable")
 	f.StringVar(&cfg.Python, "python", "", "Python interpreter for experiments (default $AISCI_PYTHON, else the first that imports the template's packages)")
 	f.StringVar(&cfg.ModelsFile, "models", "", "JSON file adding or overriding models (default $AISCI_MODELS)")
 	f.StringVar(&cfg.LLMBaseURL, "llm-base-url", "", "OpenAI-compatible local server for local/<model> names (Ollama, vLLM, llama.cpp)")

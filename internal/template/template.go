@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/aiscientist/aiscientist/internal/paper"
@@ -39,14 +40,34 @@ var ErrUnknown = errors.New("unknown template")
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
-// Load finds template name under root and checks its contract.
-func Load(root, name string) (Template, error) {
+// Roots joins template folders into the list Load and List search, first
+// first: the --templates-dir folders, then the built-in templates folder.
+func Roots(dirs ...string) string {
+	var keep []string
+	for _, d := range dirs {
+		if d != "" {
+			keep = append(keep, d)
+		}
+	}
+	return strings.Join(keep, string(os.PathListSeparator))
+}
+
+// Load finds template name under roots (one folder, or several joined by
+// Roots: the first that has it wins) and checks its contract.
+func Load(roots, name string) (Template, error) {
 	if !validName.MatchString(name) {
 		return Template{}, fmt.Errorf("%w %q: names are letters, digits, '_', '-', '.'", ErrUnknown, name)
 	}
-	dir := filepath.Join(root, name)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return Template{}, fmt.Errorf("%w %q: no folder %s (available: %s)", ErrUnknown, name, dir, strings.Join(List(root), ", "))
+	var dir string
+	for _, root := range filepath.SplitList(roots) {
+		if st, err := os.Stat(filepath.Join(root, name)); err == nil && st.IsDir() {
+			dir = filepath.Join(root, name)
+			break
+		}
+	}
+	if dir == "" {
+		return Template{}, fmt.Errorf("%w %q: no folder %s in %s (available: %s)", ErrUnknown, name, name,
+			strings.Join(filepath.SplitList(roots), ", "), strings.Join(List(roots), ", "))
 	}
 	var missing []string
 	for _, f := range Required {
@@ -74,13 +95,15 @@ func Load(root, name string) (Template, error) {
 	return Template{Name: name, Dir: dir, Prompt: p}, nil
 }
 
-// List names the template folders under root.
-func List(root string) []string {
-	entries, _ := os.ReadDir(root)
+// List names the template folders under roots (see Load), each name once.
+func List(roots string) []string {
 	var out []string
-	for _, e := range entries {
-		if e.IsDir() {
-			out = append(out, e.Name())
+	for _, root := range filepath.SplitList(roots) {
+		entries, _ := os.ReadDir(root)
+		for _, e := range entries {
+			if e.IsDir() && !slices.Contains(out, e.Name()) {
+				out = append(out, e.Name())
+			}
 		}
 	}
 	return out

@@ -57,3 +57,40 @@ func TestGrokkingTemplateLoads(t *testing.T) {
 		}
 	}
 }
+
+// TestRoots: --templates-dir folders are searched before the built-in one,
+// and List names every template once.
+func TestRoots(t *testing.T) {
+	mk := func(root, name, task string) {
+		for _, f := range Required {
+			p := filepath.Join(root, name, f)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			content := "x"
+			if f == "prompt.json" {
+				content = `{"system": "s", "task_description": "` + task + `"}`
+			}
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	builtin, extra := t.TempDir(), t.TempDir()
+	mk(builtin, "grokking", "ours")
+	mk(extra, "grokking", "theirs")
+	mk(extra, "seir", "epidemics")
+	roots := Roots(extra, "", builtin)
+	if tpl, err := Load(roots, "grokking"); err != nil || tpl.Prompt.TaskDescription != "theirs" {
+		t.Errorf("Load(grokking) = %+v, %v; want the --templates-dir one", tpl, err)
+	}
+	if tpl, err := Load(roots, "seir"); err != nil || tpl.Dir != filepath.Join(extra, "seir") {
+		t.Errorf("Load(seir) = %+v, %v", tpl, err)
+	}
+	if got := strings.Join(List(roots), ","); got != "grokking,seir" {
+		t.Errorf("List = %s", got)
+	}
+	if _, err := Load(roots, "nanoGPT"); !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), extra) || !strings.Contains(err.Error(), "seir") {
+		t.Errorf("Load(nanoGPT) = %v", err)
+	}
+}

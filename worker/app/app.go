@@ -29,6 +29,7 @@ import (
 	"github.com/aiscientist/aiscientist/internal/scholar"
 	"github.com/aiscientist/aiscientist/internal/scripted"
 	"github.com/aiscientist/aiscientist/internal/store"
+	"github.com/aiscientist/aiscientist/internal/template"
 	"github.com/aiscientist/aiscientist/internal/store/s3store"
 	"github.com/aiscientist/aiscientist/workflows"
 )
@@ -41,6 +42,9 @@ type Config struct {
 	UIPort    int    // embedded UI port (0: port+1000, -1: none)
 	Artifacts string // artifact store root (default <data-dir>/artifacts)
 	Templates string // templates folder
+	// TemplatesDirs are more folders of templates (a reference-system
+	// templates folder as it is), searched before Templates.
+	TemplatesDirs []string
 	Python    string // interpreter for experiments (empty: AISCI_PYTHON or discovery)
 	// ModelsFile overrides or extends the model table (JSON; empty: AISCI_MODELS).
 	ModelsFile string
@@ -110,6 +114,18 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if st, err := os.Stat(cfg.Templates); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("templates folder %s not found (run from the repository root or pass --templates)", cfg.Templates)
 	}
+	var roots []string
+	for _, d := range cfg.TemplatesDirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, err
+		}
+		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("--templates-dir %s is not a folder", d)
+		}
+		roots = append(roots, abs)
+	}
+	cfg.Templates = template.Roots(append(roots, cfg.Templates)...)
 	if cfg.Artifacts, err = filepath.Abs(cfg.Artifacts); err != nil {
 		return nil, err
 	}
