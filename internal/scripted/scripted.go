@@ -174,26 +174,112 @@ var ideas = []struct {
 }
 
 func ideaReply(prompt string, done bool) string {
-	pick := ideas[0]
-	// Propose the first idea not already listed as proposed.
+	pick, ok := ideas[0], false
+	code := between(prompt, "<experiment.py>\n", "\n</experiment.py>")
+	// Propose the first idea not already listed as proposed whose constant
+	// the template's code has.
 	for _, i := range ideas {
-		if !strings.Contains(prompt, "- "+i.Name+":") {
-			pick = i
+		if !strings.Contains(prompt, "- "+i.Name+":") && (code == "" || findConstant(code, i.Constant) != nil) {
+			pick, ok = i, true
+			break
+		}
+	}
+	if !ok && code != "" {
+		// Another template: sweep the first numeric setting its code has.
+		for _, c := range constants(code) {
+			name := strings.ToLower(c.Name) + "_sweep"
+			if strings.Contains(prompt, "- "+name+":") {
+				continue
+			}
+			pick = struct {
+				Name, Title, Constant string
+				Values                []string
+			}{name, "How the Setting " + c.Name + " Changes the Results", c.Name, c.sweepValues()}
 			break
 		}
 	}
 	js, _ := json.MarshalIndent(map[string]any{
 		"Name":  pick.Name,
 		"Title": pick.Title,
-		"Experiment": fmt.Sprintf("Sweep the constant %s in experiment.py over the values %s (one run per value) and compare validation accuracy and the step at which it reaches 99%% with the baseline. %s",
+		"Experiment": fmt.Sprintf("Sweep the constant %s in experiment.py over the values %s (one run per value) and compare every metric the template reports with the baseline. %s",
 			pick.Constant, strings.Join(pick.Values, ", "), Disclaimer),
 		"Interestingness": 5, "Feasibility": 9, "Novelty": 3,
 	}, "", "  ")
-	thought := "THOUGHT:\nA one-constant sweep is cheap and shows how the training setup moves the onset of generalisation."
+	thought := "THOUGHT:\nA one-constant sweep is cheap and shows how the training setup moves the results."
 	if done {
 		thought += " The idea is fine as it is. I am done"
 	}
 	return thought + "\n\nNEW IDEA JSON:\n```json\n" + string(js) + "\n```\n"
+}
+
+// constant is a numeric setting in experiment.py the double can change:
+// an UPPERCASE assignment at column 0, or an argparse default.
+type constant struct {
+	Name, Value string
+	Line        string // the whole line as it is in the file
+	argparse    bool
+}
+
+var (
+	assignRe   = regexp.MustCompile(`(?m)^([A-Z][A-Z0-9_]*)[ \t]*=[ \t]*(-?[0-9][0-9_.eE+-]*)[ \t]*(#.*)?$`)
+	argparseRe = regexp.MustCompile(`(?m)^.*add_argument\(\s*["']--([A-Za-z][A-Za-z0-9_-]*)["'][^\n]*\bdefault\s*=\s*(-?[0-9][0-9_.eE+-]*)[^\n]*$`)
+)
+
+// constants lists the settings of code in order: assignments first.
+func constants(code string) []constant {
+	var out []constant
+	for _, m := range assignRe.FindAllStringSubmatch(code, -1) {
+		if _, err := strconv.ParseFloat(strings.ReplaceAll(m[2], "_", ""), 64); err == nil {
+			out = append(out, constant{Name: m[1], Value: m[2], Line: m[0]})
+		}
+	}
+	for _, m := range argparseRe.FindAllStringSubmatch(code, -1) {
+		if m[1] == "out_dir" {
+			continue
+		}
+		if _, err := strconv.ParseFloat(m[2], 64); err == nil {
+			out = append(out, constant{Name: strings.ReplaceAll(m[1], "-", "_"), Value: m[2], Line: m[0], argparse: true})
+		}
+	}
+	return out
+}
+
+func findConstant(code, name string) *constant {
+	for _, c := range constants(code) {
+		if c.Name == name {
+			return &c
+		}
+	}
+	return nil
+}
+
+// sweepValues are half and twice the setting (integers stay integers).
+func (c constant) sweepValues() []string {
+	v, _ := strconv.ParseFloat(strings.ReplaceAll(c.Value, "_", ""), 64)
+	if !strings.ContainsAny(c.Value, ".eE") {
+		n := int64(v)
+		lo := n / 2
+		if lo == n || lo == 0 {
+			lo = n + 1
+		}
+		return []string{strconv.FormatInt(lo, 10), strconv.FormatInt(n*2+boolInt(n == 0), 10)}
+	}
+	return []string{strconv.FormatFloat(v/2, 'g', 4, 64), strconv.FormatFloat(v*2, 'g', 4, 64)}
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// set returns the line with the setting's value replaced.
+func (c constant) set(value string) string {
+	if c.argparse {
+		return regexp.MustCompile(`\bdefault\s*=\s*-?[0-9][0-9_.eE+-]*`).ReplaceAllString(c.Line, "default="+value)
+	}
+	return c.Name + " = " + value
 }
 
 // The sweeps the double can carry out: its own ideas' wording, and a
@@ -277,12 +363,12 @@ func implement(all, last string, run int, notes string) string {
 	if run > len(vals) {
 		return "THOUGHT: All planned runs are done.\n\n" + notes + "ALL_COMPLETED\n"
 	}
-	line := regexp.MustCompile(`(?m)^` + constant + ` = .*$`).FindString(fileIn(last, "experiment.py"))
-	if line == "" {
-		return fmt.Sprintf("THOUGHT: experiment.py has no line assigning %s at column 0, so the planned edit cannot be made.", constant)
+	c := findConstant(fileIn(last, "experiment.py"), constant)
+	if c == nil {
+		return fmt.Sprintf("THOUGHT: experiment.py has no line setting %s (an assignment at column 0 or an argparse default), so the planned edit cannot be made.", constant)
 	}
-	return fmt.Sprintf("THOUGHT: Run %d sets %s = %s.\n\n%sexperiment.py\n```python\n<<<<<<< SEARCH\n%s\n=======\n%s = %s\n>>>>>>> REPLACE\n```\n",
-		run, constant, vals[run-1], notes, line, constant, vals[run-1])
+	return fmt.Sprintf("THOUGHT: Run %d sets %s = %s.\n\n%sexperiment.py\n```python\n<<<<<<< SEARCH\n%s\n=======\n%s\n>>>>>>> REPLACE\n```\n",
+		run, constant, vals[run-1], notes, c.Line, c.set(vals[run-1]))
 }
 
 func notesFor(all, last string, run int) string {

@@ -24,7 +24,7 @@ import (
 
 func ideaGenPrompt(proposed ...string) string {
 	var b strings.Builder
-	b.WriteString("## Idea generation\nStudy grokking.\n\n<experiment.py>\nWEIGHT_DECAY = 0.5\n</experiment.py>\n\nIdeas already proposed (do not repeat them):\n")
+	b.WriteString("## Idea generation\nStudy grokking.\n\n<experiment.py>\nLEARNING_RATE = 1e-3\nWEIGHT_DECAY = 0.5\nTRAIN_FRACTION = 0.5\n</experiment.py>\n\nIdeas already proposed (do not repeat them):\n")
 	for _, p := range proposed {
 		b.WriteString("- " + p + ": Some title\n")
 	}
@@ -181,7 +181,7 @@ func TestReplyCoderSteps(t *testing.T) {
 		{
 			name:         "constant missing from experiment.py",
 			msgs:         []string{implementPrompt(filesDump("experiment.py", "import torch\nLR = 1\n"))},
-			wantContains: []string{"no line assigning WEIGHT_DECAY"},
+			wantContains: []string{"no line setting WEIGHT_DECAY"},
 		},
 		{
 			name:         "idea is not a scripted sweep",
@@ -536,5 +536,33 @@ func TestReplyStoredVaryIdea(t *testing.T) {
 	unknown := scripted.Reply([]string{"## Implement run 1\nThe proposed experiment is as follows: multiply every weight by alpha.\n" + files})
 	if !strings.Contains(unknown, "only runs one-constant sweeps") {
 		t.Errorf("an idea it cannot carry out: %s", unknown)
+	}
+}
+
+// TestReplyAnyTemplate: on a template without the double's own constants
+// it sweeps the first numeric setting the code has, an assignment or an
+// argparse default, and edits exactly that line.
+func TestReplyAnyTemplate(t *testing.T) {
+	code := "import argparse\n\ndef main():\n    p = argparse.ArgumentParser()\n    p.add_argument(\"--out_dir\", type=str, default=\"run_0\")\n" +
+		"    p.add_argument(\"--learning_rate\", type=float, default=3e-4)\n    p.add_argument('--num_layers', type=int, default=4)\n"
+	gen := "## Idea generation\nStudy diffusion.\n\n<experiment.py>\n" + code + "</experiment.py>\n\nIdeas already proposed (do not repeat them):\n(none yet)\n"
+	idea := parseIdea(t, scripted.Reply([]string{gen}))
+	if idea.Name != "learning_rate_sweep" || !strings.Contains(idea.Experiment, "Sweep the constant learning_rate in experiment.py over the values 0.00015, 0.0006 (") {
+		t.Fatalf("idea = %+v", idea)
+	}
+	again := parseIdea(t, scripted.Reply([]string{strings.Replace(gen, "(none yet)", "- learning_rate_sweep: How ...", 1)}))
+	if again.Name != "num_layers_sweep" || !strings.Contains(again.Experiment, "over the values 2, 8 (") {
+		t.Fatalf("second idea = %+v", again)
+	}
+	impl := "## Implement run 1\nThe proposed experiment is as follows: " + idea.Experiment + "\n" + filesDump("experiment.py", code, "plot.py", plotPy)
+	reply := scripted.Reply([]string{impl})
+	want := "<<<<<<< SEARCH\n    p.add_argument(\"--learning_rate\", type=float, default=3e-4)\n=======\n    p.add_argument(\"--learning_rate\", type=float, default=0.00015)\n>>>>>>> REPLACE"
+	if !strings.Contains(reply, want) {
+		t.Errorf("run 1 reply:\n%s\nwant %s", reply, want)
+	}
+	// A constant written with an inline comment is found too.
+	if !strings.Contains(scripted.Reply([]string{"## Implement run 1\nThe proposed experiment is as follows: Vary NUM_STEPS over 100, 200 and 300.\n" +
+		filesDump("experiment.py", "NUM_STEPS = 5000  # steps\n", "plot.py", plotPy)}), "<<<<<<< SEARCH\nNUM_STEPS = 5000  # steps\n=======\nNUM_STEPS = 100\n") {
+		t.Error("a commented assignment is not swept")
 	}
 }
