@@ -1,8 +1,11 @@
 package activities
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aiscientist/aiscientist/internal/latex"
 )
 
 func TestPlanOf(t *testing.T) {
@@ -61,5 +64,21 @@ func TestSectionSpan(t *testing.T) {
 	// A heading the writer edited away: not found, so the section is left alone.
 	if _, _, ok := sectionSpan(strings.Replace(doc, "\\section{Method}\\label{sec:method}", "\\section{Approach}", 1), skeleton, "METHOD HERE"); ok {
 		t.Error("found a section whose heading is gone")
+	}
+}
+
+// TestPlaceholdersAgree: what templates validate checks is what the write-up fills.
+func TestPlaceholdersAgree(t *testing.T) {
+	var ours []string
+	for _, s := range Sections {
+		ours = append(ours, s.Placeholder)
+	}
+	for _, p := range latex.SectionPlaceholders {
+		if !slices.Contains(ours, p) {
+			t.Errorf("latex.SectionPlaceholders has %q, which no section fills", p)
+		}
+	}
+	if len(ours) != len(latex.SectionPlaceholders) {
+		t.Errorf("sections fill %v, latex.SectionPlaceholders lists %v", ours, latex.SectionPlaceholders)
 	}
 }

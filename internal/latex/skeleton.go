@@ -49,3 +49,15 @@ func NormalizeSkeleton(tex string) (string, []string) {
 	tex = exampleFigureRe.ReplaceAllString(tex, "")
 	return tex, figures
 }
+
+// SectionPlaceholders are the lines of a skeleton the write-up fills, one
+// for each part of the paper (the title is \title{TITLE HERE}).
+var SectionPlaceholders = []string{"ABSTRACT HERE", "INTRODUCTION HERE", "RELATED WORK HERE", "BACKGROUND HERE",
+	"METHOD HERE", "EXPERIMENTAL SETUP HERE", "RESULTS HERE", "CONCLUSIONS HERE"}
+
+// HasBibBlock reports whether tex embeds its bibliography in a
+// filecontents block writing a .bib file.
+func HasBibBlock(tex string) bool {
+	_, ok := mainBibBlock(tex)
+	return ok
+}
