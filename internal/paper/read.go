@@ -357,7 +357,13 @@ func ParseFinalInfo(b []byte) (FinalInfo, error) {
 			return nil, fmt.Errorf(`final_info.json: %q has no "means" (expected {"means": {"<metric>": <number>}})`, ds)
 		}
 		if _, ok := means.(map[string]any); !ok {
-			return nil, fmt.Errorf(`final_info.json: "means" of %q is %s, not an object of metrics`, ds, kindOf(means))
+			if _, scalar := means.(json.Number); scalar {
+				// One number per entry (the reference's probes template):
+				// the entry's single metric.
+				means = map[string]any{"value": means}
+			} else {
+				return nil, fmt.Errorf(`final_info.json: "means" of %q is %s, not an object of metrics`, ds, kindOf(means))
+			}
 		}
 		r := Result{Means: map[string]float64{}}
 		r.Diverged, r.Missing = flatten("", means, r.Means)
@@ -430,10 +436,10 @@ func flatten(prefix string, v any, out map[string]float64) (diverged, missing []
 		case "nan", "infinity", "-infinity", "inf", "-inf":
 			diverged = append(diverged, prefix)
 		default:
+			// A number written as a string counts; other text (a
+			// configuration such as "128x0e + 128x1o") is not a metric.
 			if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
 				out[prefix] = f
-			} else {
-				missing = append(missing, prefix)
 			}
 		}
 	case bool:

@@ -120,7 +120,17 @@ func TestParseFinalInfoShapes(t *testing.T) {
 			want: FinalInfo{"d": {Means: map[string]float64{"acc": 0.5}, Stderrs: map[string]float64{"acc": 0.01}}},
 		},
 		{name: "no means", js: `{"d": {"final_acc": 1}}`, wantErr: `"d" has no "means"`},
-		{name: "means not an object", js: `{"d": {"means": 0.5}}`, wantErr: `"means" of "d" is a number`},
+		{name: "means not an object", js: `{"d": {"means": [0.5]}}`, wantErr: `"means" of "d" is a list`},
+		{
+			name: "one number per entry, as the reference's probes template writes it",
+			js:   `{"layer_3_beta_0.5": {"means": 0.71, "stds": 0.04}}`,
+			want: FinalInfo{"layer_3_beta_0.5": {Means: map[string]float64{"value": 0.71}}},
+		},
+		{
+			name: "configuration strings among the metrics are not metrics (the reference's MACE template)",
+			js:   `{"MACE": {"means": {"water": {"params": {"hidden_irreps": "128x0e + 128x1o", "r_max": 5.0}, "mace_results": {"rmse_e": 1.2}}}}}`,
+			want: FinalInfo{"MACE": {Means: map[string]float64{"water.params.r_max": 5, "water.mace_results.rmse_e": 1.2}}},
+		},
 		{name: "empty", js: `{}`, wantErr: "holds no results"},
 		{name: "not JSON", js: `{"d": {"means": {"a": 1,}}`, wantErr: "final_info.json is not JSON"},
 	}
