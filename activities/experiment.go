@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -228,9 +229,11 @@ func (r *Runner) runScript(ctx context.Context, p PaperRef, dir string, sc scrip
 	env = append(env, r.dev.env()...) // its own GPU only
 	r.logExecution(ctx, dir, execution{Event: "start", Script: sc.args[0], Run: sc.run, Attempt: sc.attempt, Change: sc.plan})
 	start := time.Now()
+	box := r.acts.Sandbox
+	box.Network = box.Network || t.Prompt.Network
 	res, err := pyrun.Run(ctx, pyrun.Spec{
 		Python: py, Dir: dir, Args: sc.args, Env: env, Timeout: sc.timeout,
-		Stdout: stdout, Stderr: stderr, Sandbox: &r.acts.Sandbox,
+		Stdout: stdout, Stderr: stderr, Sandbox: &box,
 		Tick: func() {
 			activity.RecordHeartbeat(ctx, r.dev.heartbeat(sc.log, int(time.Since(start).Seconds())))
 		},
@@ -245,6 +248,12 @@ func (r *Runner) runScript(ctx context.Context, p PaperRef, dir string, sc scrip
 		out.Error = fmt.Sprintf("%s timed out after %s", sc.args[0], sc.timeout)
 	case res.ExitCode != 0:
 		out.Error = fmt.Sprintf("%s exited with status %d: %s", sc.args[0], res.ExitCode, pyrun.LastLine(res.StderrTail))
+		if !box.Network && !box.Disabled && networkFailure.MatchString(res.StderrTail) {
+			out.Error += fmt.Sprintf(" (it tried to reach the network, which the experiment sandbox blocks; a template that downloads at run time says so with \"network\": true in its prompt.json, %s)", filepath.Join(t.Dir, "prompt.json"))
+		}
 	}
 	return out, nil
 }
+
+// networkFailure: what Python prints when the network is not there.
+var networkFailure = regexp.MustCompile(`Temporary failure in name resolution|Name or service not known|Network is unreachable|nodename nor servname|urlopen error|getaddrinfo failed|Failed to establish a new connection|ConnectionError|No route to host`)

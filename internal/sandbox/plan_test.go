@@ -149,6 +149,16 @@ func TestCommandArgs(t *testing.T) {
 	} else if indexOf(a, "--unshare-all", "--unshare-user", "--disable-userns") < 0 {
 		t.Errorf("non-root worker: want all namespaces: %q", a)
 	}
+	// A template that needs the network (its prompt.json says so) keeps it.
+	c.Network = true
+	netCmd, err := c.Command(dir, []string{"sh", "-c", "true"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if indexOf(netCmd.Args, "--unshare-net") >= 0 || (os.Geteuid() != 0 && indexOf(netCmd.Args, "--share-net") < 0) {
+		t.Errorf("network kept: %q", netCmd.Args)
+	}
+	c.Network = false
 	if cmd.SysProcAttr == nil || !cmd.SysProcAttr.Setpgid || cmd.SysProcAttr.Pdeathsig != syscall.SIGKILL {
 		t.Errorf("want own process group and death with the worker: %+v", cmd.SysProcAttr)
 	}

@@ -48,6 +48,10 @@ type Config struct {
 	// Disabled runs experiments directly, with the worker's privileges,
 	// network and environment (worker --no-sandbox, AISCI_NO_SANDBOX=1).
 	Disabled bool
+	// Network keeps the host's network inside the sandbox, for a template
+	// that downloads data or models at run time and says so
+	// ("network": true in its prompt.json). Off by default.
+	Network bool
 	// Bwrap is the bubblewrap binary (empty: "bwrap" on PATH).
 	Bwrap string
 	// AddressSpaceBytes is RLIMIT_AS (0: unlimited). CUDA reserves huge
@@ -287,10 +291,16 @@ func (c Config) Command(dir string, argv, env []string) (*exec.Cmd, error) {
 	if c.privileged() {
 		// bwrap as real root: no user namespace, so that setpriv can switch
 		// to a real unprivileged host uid (which RLIMIT_NPROC counts).
-		args = append(args, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+		args = append(args, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
 			"--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP")
+		if !c.Network {
+			args = append(args, "--unshare-net")
+		}
 	} else {
 		args = append(args, "--unshare-all", "--unshare-user", "--disable-userns")
+		if c.Network {
+			args = append(args, "--share-net")
+		}
 	}
 	args = append(args, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev")
 	if c.GPUDevices {

@@ -26,6 +26,9 @@ type Prompt struct {
 	// RunTimeoutSeconds is how long one experiment run may take on this
 	// template (optional; the default is 7,200 s); --run-timeout overrides.
 	RunTimeoutSeconds int `json:"run_timeout_seconds,omitempty"`
+	// Network: the experiments download data or models at run time, so
+	// the sandbox keeps the network for this template (off by default).
+	Network bool `json:"network,omitempty"`
 }
 
 // Template is a loaded template folder.

@@ -56,6 +56,11 @@ func Validate(dir string) []string {
 					add("prompt.json has no %q (a non-empty string)", k)
 				}
 			}
+			if v, ok := p["network"]; ok {
+				if _, isBool := v.(bool); !isBool {
+					add("prompt.json: network must be true or false (true: the experiments download at run time, so the sandbox keeps the network), got %v", v)
+				}
+			}
 			if v, ok := p["run_timeout_seconds"]; ok {
 				if n, isNum := v.(float64); !isNum || n <= 0 {
 					add("prompt.json: run_timeout_seconds must be a positive number of seconds, got %v", v)

@@ -77,6 +77,8 @@ func TestValidate(t *testing.T) {
 		{"prompt not JSON", map[string]string{"prompt.json": "{system: s}"}, "prompt.json is not a JSON object"},
 		{"prompt without task", map[string]string{"prompt.json": `{"system": "s"}`}, `no "task_description"`},
 		{"bad timeout", map[string]string{"prompt.json": `{"system": "s", "task_description": "d", "run_timeout_seconds": -5}`}, "run_timeout_seconds must be a positive"},
+		{"network not a flag", map[string]string{"prompt.json": `{"system": "s", "task_description": "d", "network": "yes"}`}, "network must be true or false"},
+		{"network opt-in", map[string]string{"prompt.json": `{"system": "s", "task_description": "d", "network": true}`}, ""},
 		{"seed idea broken", map[string]string{"seed_ideas.json": `[{"Name": "x", "Title": "", "Experiment": "E", "Interestingness": 5, "Feasibility": 5, "Novelty": 50}]`}, "seed_ideas.json: idea 1:"},
 		{"seed ideas not a list", map[string]string{"seed_ideas.json": `{"Name": "x"}`}, "not a JSON list"},
 		{"baseline of the wrong shape", map[string]string{"run_0/final_info.json": `{"acc": 0.9}`}, "run_0/final_info.json (the baseline)"},
