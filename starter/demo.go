@@ -22,17 +22,19 @@ import (
 )
 
 func demoCmd() *cobra.Command {
-	var out, dataDir, templates, python string
+	var out, dataDir, templates, python, tmpl string
 	var templatesDirs []string
 	var port int
 	cmd := &cobra.Command{
 		Use:   "demo --out DIR",
 		Short: "Write one complete paper offline: embedded server, worker, scripted model, quick grokking",
 		Long: `Starts an embedded Temporal server, the Web UI and a worker in this process, then runs
-one campaign with the scripted test-double model on the quick grokking template: a novelty
+one campaign with the scripted test-double model on a template's quick configuration
+(grokking unless --template says otherwise): a novelty
 check against a test double of the literature engines, a real Python experiment, real
-plots, a real pdflatex build and a review. Exits 0 only when DIR/grokking/<paper>/ holds
-the PDF and review.json.`,
+plots, a real pdflatex build and a review. Exits 0 only when DIR/<template>/<paper>/ holds
+the PDF, with every number matching a run and no undefined reference or citation,
+and review.txt.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			w := cmd.OutOrStdout()
@@ -68,7 +70,7 @@ the PDF and review.json.`,
 			fmt.Fprintf(w, "embedded Temporal at %s, Web UI at %s (data in %s)\n", a.Server.HostPort(), a.Server.UIURL(), dataDir)
 			start := time.Now()
 			id, err := app.StartCampaign(ctx, a.Client, workflows.CampaignInput{
-				Template: "grokking", Model: "scripted", NumIdeas: 1, Quick: true, ResultsDir: absOut,
+				Template: tmpl, Model: "scripted", NumIdeas: 1, Quick: true, ResultsDir: absOut,
 				Stamp: start.UTC().Format("20060102_150405"), RunTimeout: 20 * time.Minute,
 			})
 			if err != nil {
@@ -100,6 +102,7 @@ the PDF and review.json.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&out, "out", "", "results folder (required)")
+	f.StringVar(&tmpl, "template", "grokking", "research template to write the paper on (its quick configuration; the scripted model sweeps one of its settings)")
 	f.StringVar(&dataDir, "data-dir", "", "embedded server data (default: a new temporary folder)")
 	f.StringVar(&templates, "templates", "templates", "folder holding the research templates")
 	f.StringSliceVar(&templatesDirs, "templates-dir", nil, "more folders of templates, searched first; repeatable")
