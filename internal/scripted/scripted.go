@@ -194,7 +194,7 @@ func ideaReply(prompt string, done bool) string {
 			pick = struct {
 				Name, Title, Constant string
 				Values                []string
-			}{name, "How the Setting " + c.Name + " Changes the Results", c.Name, c.sweepValues()}
+			}{name, "How the Setting " + strings.ReplaceAll(c.Name, "_", " ") + " Changes the Results", c.Name, c.sweepValues()}
 			break
 		}
 	}
@@ -522,8 +522,20 @@ func section(all, name string) string {
 	f := facts(all)
 	constant, vals := sweep(all)
 	body := Disclaimer + "\n\n"
+	if !f.grokking() {
+		if text, ok := genericSection(f, name, constant, vals); ok {
+			return "THOUGHT: Fill the section from the facts given.\n\n```latex\n" + body + text + "\n```\n"
+		}
+	}
 	switch name {
 	case "Title and Abstract":
+		if !f.grokking() {
+			body += fmt.Sprintf("We study how the setting %s of the template's experiment changes the results it reports. "+
+				"We run the experiment with %s set to %s and compare every reported metric against the baseline, over %d datasets. "+
+				"All numbers in this paper come from the real experiment runs; the prose is a fixed template produced by a scripted test model.",
+				tex(constant), tex(constant), strings.Join(vals, " and "), len(f.datasets()))
+			return "THOUGHT: A compact abstract.\n\nTITLE: " + f.title + "\n\n```latex\n" + body + "\n```\n"
+		}
 		body += fmt.Sprintf("We study how the setting %s of a small transformer trained on algorithmic tasks changes when it generalises. "+
 			"We train the template's model with %s set to %s and compare validation accuracy and the number of steps needed to reach 99\\%% validation accuracy against the baseline, over %d tasks. "+
 			"All numbers in this paper come from the real experiment runs; the prose is a fixed template produced by a scripted test model.",
@@ -558,11 +570,72 @@ func section(all, name string) string {
 	return "THOUGHT: Fill the section from the facts given.\n\n```latex\n" + body + "\n```\n"
 }
 
+// grokking: the runs report the grokking template's metrics, which the
+// double's own prose is about; other templates get plainer text.
+func (f paperFacts) grokking() bool {
+	for _, r := range f.results {
+		for _, d := range r {
+			if _, ok := d.Means["step_val_acc_99"]; ok {
+				return true
+			}
+		}
+	}
+	return len(f.results) == 0
+}
+
+// metric is what the results table shows: final validation accuracy for
+// grokking, else the first metric the runs report.
+func (f paperFacts) metric() string {
+	var names []string
+	for _, r := range f.results {
+		for _, d := range r {
+			for m := range d.Means {
+				names = append(names, m)
+			}
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if n == "final_val_acc" {
+			return n
+		}
+	}
+	if len(names) == 0 {
+		return "final_val_acc"
+	}
+	return names[0]
+}
+
+// genericSection is the double's text for a template other than grokking.
+func genericSection(f paperFacts, name, constant string, vals []string) (string, bool) {
+	switch name {
+	case "Introduction":
+		return "How a single setting of an experiment changes its outcome is a basic question for anyone running it" + f.cite(1) + ".\n\n" +
+			"Our contributions are:\n\\begin{itemize}\n" +
+			fmt.Sprintf("\\item a controlled sweep of %s with %d settings besides the baseline;\n", tex(constant), len(vals)) +
+			"\\item a comparison of every metric the template reports, on each of its datasets.\n\\end{itemize}\n", true
+	case "Background":
+		return "The experiment is the template's own" + f.cite(1) + "; we describe it only as far as the sweep needs.", true
+	case "Experimental Setup":
+		return fmt.Sprintf("We evaluate on the datasets %s and report the metrics the template's experiment writes.", tex(strings.Join(f.datasets(), ", "))), true
+	case "Conclusion":
+		return fmt.Sprintf("We varied %s and measured its effect across %d datasets. Future work should test more values and more seeds before drawing firm conclusions.", tex(constant), len(f.datasets())), true
+	case "Related Work":
+		return "Earlier work on this question" + f.cite(1) + " studies the setting in general; our study isolates a single setting of a fixed experiment.\n" +
+			"% Plan: find work on the effect of this setting, and contrast it with our single-setting sweep.", true
+	}
+	return "", false
+}
+
 func resultsBody(f paperFacts) string {
 	var b strings.Builder
 	ds := f.datasets()
-	metric := "final_val_acc"
-	b.WriteString("Table~\\ref{tab:results} lists the final validation accuracy of every run.\n\n")
+	metric := f.metric()
+	what := "the final validation accuracy"
+	if metric != "final_val_acc" {
+		what = tex(metric)
+	}
+	fmt.Fprintf(&b, "Table~\\ref{tab:results} lists %s of every run.\n\n", what)
 	b.WriteString("\\begin{table}[h]\n\\centering\n\\begin{tabular}{l" + strings.Repeat("r", len(ds)) + "}\n\\hline\nRun")
 	for _, d := range ds {
 		b.WriteString(" & " + tex(d))
@@ -580,7 +653,7 @@ func resultsBody(f paperFacts) string {
 		}
 		b.WriteString(" \\\\\n")
 	}
-	b.WriteString("\\hline\n\\end{tabular}\n\\caption{Final validation accuracy (mean over seeds) per run and task.}\n\\label{tab:results}\n\\end{table}\n")
+	fmt.Fprintf(&b, "\\hline\n\\end{tabular}\n\\caption{%s (mean over seeds) per run and dataset.}\n\\label{tab:results}\n\\end{table}\n", strings.ToUpper(what[:1])+what[1:])
 	for i, fig := range f.figures {
 		if i >= 2 {
 			break
