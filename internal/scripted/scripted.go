@@ -176,10 +176,14 @@ var ideas = []struct {
 func ideaReply(prompt string, done bool) string {
 	pick, ok := ideas[0], false
 	code := between(prompt, "<experiment.py>\n", "\n</experiment.py>")
-	// Propose the first idea not already listed as proposed whose constant
-	// the template's code has.
+	// On grokking (its code has every constant the double's own ideas
+	// sweep), propose the first of them not already proposed.
+	own := true
 	for _, i := range ideas {
-		if !strings.Contains(prompt, "- "+i.Name+":") && (code == "" || findConstant(code, i.Constant) != nil) {
+		own = own && (code == "" || findConstant(code, i.Constant) != nil)
+	}
+	for _, i := range ideas {
+		if own && !strings.Contains(prompt, "- "+i.Name+":") {
 			pick, ok = i, true
 			break
 		}
