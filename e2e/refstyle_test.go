@@ -81,4 +81,3 @@ func TestReferenceStyleTemplate(t *testing.T) {
 		t.Errorf("numbers: %+v, %v", numbers.Unmatched(rep), err)
 	}
 }
-

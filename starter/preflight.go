@@ -15,7 +15,7 @@ import (
 type preflightOpts struct {
 	template, model, templates, python, modelsFile, llmBaseURL string
 	quick, templateBaseline                                    bool
-	budget                                                     bool   // the run has a budget
+	budget                                                     bool // the run has a budget
 	templatesDirs                                              []string
 	reviewModel                                                string // a reviewer model of its own, checked too
 }

@@ -29,8 +29,8 @@ import (
 	"github.com/aiscientist/aiscientist/internal/scholar"
 	"github.com/aiscientist/aiscientist/internal/scripted"
 	"github.com/aiscientist/aiscientist/internal/store"
-	"github.com/aiscientist/aiscientist/internal/template"
 	"github.com/aiscientist/aiscientist/internal/store/s3store"
+	"github.com/aiscientist/aiscientist/internal/template"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
@@ -45,7 +45,7 @@ type Config struct {
 	// TemplatesDirs are more folders of templates (a reference-system
 	// templates folder as it is), searched before Templates.
 	TemplatesDirs []string
-	Python    string // interpreter for experiments (empty: AISCI_PYTHON or discovery)
+	Python        string // interpreter for experiments (empty: AISCI_PYTHON or discovery)
 	// ModelsFile overrides or extends the model table (JSON; empty: AISCI_MODELS).
 	ModelsFile string
 	// LLMBaseURL serves local/<model> names (Ollama, vLLM, llama.cpp).
