@@ -321,9 +321,15 @@ func (a *Activities) MetaReview(ctx context.Context, in MetaInput) (_ ReviewResu
 		Content: "THOUGHT:\nMy review of the paper.\n\nREVIEW JSON:\n```json\n" + strings.TrimSpace(string(js)) + "\n```"})
 	for round := 1; round <= spec.Reflections; round++ {
 		req.Messages = append(req.Messages, llm.Message{Role: "user", Content: fmt.Sprintf(reviewReflectPrompt, round, spec.Reflections)})
-		var r paper.Review
+		r := review
 		parse := func(reply string) (err error) {
-			r, err = ReadReview(reply)
+			got, err := ReadReview(reply)
+			if err != nil && strings.Contains(reply, "I am done") && !strings.Contains(reply, "REVIEW JSON") {
+				return nil // done, without repeating the review: it stands
+			}
+			if err == nil {
+				r = got
+			}
 			return err
 		}
 		resp, msgs, err := a.ask(ctx, req, fmt.Sprintf("review reflection %d", round), parse,

@@ -203,3 +203,30 @@ func TestMetaReviewWithoutScores(t *testing.T) {
 		t.Errorf("review %+v (%v) after %d calls", r, err, f.calls())
 	}
 }
+
+// TestReflectionDoneWithoutJSON: a reviewer that only says "I am done"
+// keeps its review; nothing is re-asked.
+func TestReflectionDoneWithoutJSON(t *testing.T) {
+	f := constant(t, "THOUGHT: The review is accurate. I am done")
+	e, ref, dir := reviewEnv(t, f)
+	writeMember(t, dir, 0, memberReview(4, 2))
+	in := activities.ReviewInput{Paper: ref, Spec: activities.ReviewSpec{Ensemble: 1, Reflections: 5}}
+	res := mustExecute[activities.ReviewResult](t, e, e.acts.MetaReview, activities.MetaInput{ReviewInput: in, Members: []int{0}})
+	if f.calls() != 1 || res.Overall != 4 || res.Reflections != 1 {
+		t.Errorf("result %+v after %d calls", res, f.calls())
+	}
+}
+
+// TestFinalPassTitleInBlock: a writer that repeats "Title: ..." inside the
+// abstract's block gets its title set and the line kept out of the abstract.
+func TestFinalPassTitleInBlock(t *testing.T) {
+	f := constant(t, "THOUGHT: better.\n\n```latex\nTitle: A Sharper Title\n\nWe find that the setting matters.\n```\n")
+	e := newEnv(t, withFake(f))
+	ref, dir := resultsPaper(t, e, "final-title", fakeModelName)
+	mustExecute[activities.SectionResult](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: activities.TitleAbstract})
+	mustExecute[activities.SectionResult](t, e, e.acts.WriteSection, activities.SectionInput{Paper: ref, Section: activities.TitleAbstract, Pass: activities.PassFinal})
+	tex := readFile(t, filepath.Join(dir, "latex", "template.tex"))
+	if !strings.Contains(tex, `\title{A Sharper Title}`) || !strings.Contains(tex, "\\begin{abstract}\nWe find that the setting matters.\n\\end{abstract}") {
+		t.Errorf("template.tex:\n%s", tex)
+	}
+}

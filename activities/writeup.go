@@ -216,6 +216,7 @@ func (w *writer) draft(ctx context.Context) error {
 		}
 	}
 	if sec.Name == TitleAbstract {
+		title, body = titleInBlock(title, body)
 		if title == "" {
 			title = idea.Title
 		}
@@ -298,6 +299,9 @@ func (w *writer) final(ctx context.Context) (string, error) {
 		return "", err
 	}
 	note := ""
+	if err == nil && sec.Name == TitleAbstract {
+		title, body = titleInBlock(title, body)
+	}
 	if err == nil {
 		doc = replaceLines(doc, start, end, body)
 		if sec.Name == TitleAbstract && strings.TrimSpace(title) != "" {
@@ -393,6 +397,23 @@ func writerContext(dir string) (string, error) {
 		idea.Title, idea.Experiment, strings.TrimSpace(prompt.Task), fence, strings.TrimRight(code, "\n"), fence,
 		allResults(dir), readText(dir, "notes.txt"), figList, strings.Join(bib, "\n"), strings.Join(keys, ", ")), nil
 }
+
+// titleInBlock takes a "Title: ..." first line out of the abstract's
+// block, where writers put it though asked to write it above; it is the
+// title unless one was given above.
+func titleInBlock(title, body string) (string, string) {
+	t, rest, ok := strings.Cut(body, "\n")
+	if !ok || !titleLineRe.MatchString(t) {
+		return title, body
+	}
+	if title == "" {
+		title = strings.TrimSpace(titleLineRe.ReplaceAllString(t, ""))
+	}
+	return title, strings.TrimSpace(rest)
+}
+
+// titleLineRe is a "Title: ..." line a writer puts in its LaTeX block.
+var titleLineRe = regexp.MustCompile(`^\s*(?i:title)\s*:\s*`)
 
 var titleRe = regexp.MustCompile(`\\title\{((?:[^{}]|\{[^{}]*\})*)\}`)
 
