@@ -4,17 +4,22 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 
 	"github.com/aiscientist/aiscientist/internal/paper"
 	"github.com/aiscientist/aiscientist/internal/pyrun"
+	"github.com/aiscientist/aiscientist/internal/sandbox"
 	"github.com/aiscientist/aiscientist/internal/store"
+	"github.com/aiscientist/aiscientist/internal/template"
 )
 
 // RunInput is one experiment run: python experiment.py --out_dir=run_<Run>.
@@ -231,6 +236,11 @@ func (r *Runner) runScript(ctx context.Context, p PaperRef, dir string, sc scrip
 	start := time.Now()
 	box := r.acts.Sandbox
 	box.Network = box.Network || t.Prompt.Network
+	// Appends below must not write into the worker's shared slices.
+	box.ReadOnly, box.Links = slices.Clip(box.ReadOnly), slices.Clip(box.Links)
+	if err := r.dataLinks(dir, t, &box); err != nil {
+		activity.GetLogger(ctx).Warn("the template's data folder is not linked beside the paper folder", "data", t.DataDir(), "error", err)
+	}
 	res, err := pyrun.Run(ctx, pyrun.Spec{
 		Python: py, Dir: dir, Args: sc.args, Env: env, Timeout: sc.timeout,
 		Stdout: stdout, Stderr: stderr, Sandbox: &box,
@@ -248,12 +258,89 @@ func (r *Runner) runScript(ctx context.Context, p PaperRef, dir string, sc scrip
 		out.Error = fmt.Sprintf("%s timed out after %s", sc.args[0], sc.timeout)
 	case res.ExitCode != 0:
 		out.Error = fmt.Sprintf("%s exited with status %d: %s", sc.args[0], res.ExitCode, pyrun.LastLine(res.StderrTail))
+		if dataMissing.MatchString(res.StderrTail) && t.DataDir() == "" {
+			out.Error += fmt.Sprintf(" (it reads a data folder relative to the paper folder, as the reference system's templates do; put the data in %s, beside the templates folder, where every paper of this template finds it read-only)",
+				filepath.Join(filepath.Dir(filepath.Dir(t.Dir)), "data"))
+		}
 		if !box.Network && !box.Disabled && networkFailure.MatchString(res.StderrTail) {
 			out.Error += fmt.Sprintf(" (it tried to reach the network, which the experiment sandbox blocks; a template that downloads at run time says so with \"network\": true in its prompt.json, %s)", filepath.Join(t.Dir, "prompt.json"))
 		}
 	}
 	return out, nil
 }
+
+// dataLinks makes the template's data folder (template.DataDir) appear
+// where a reference-system template looks for it from the paper folder,
+// <artifacts>/papers/<template>/<folder>: ../../data (its baseline) and
+// ../../../data (its later runs), as in the reference's layout. On the
+// host they are symbolic links in the artifact store (a real folder a
+// person put there is left as it is); box shows them and the data folder
+// to the experiment, read-only.
+func (r *Runner) dataLinks(dir string, t template.Template, box *sandbox.Config) error {
+	data := t.DataDir()
+	if data == "" {
+		return nil
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return err
+	}
+	root, err := filepath.Abs(r.acts.Store.Root)
+	if err != nil {
+		return err
+	}
+	if rr, err := filepath.EvalSymlinks(root); err == nil {
+		root = rr
+	}
+	box.ReadOnly = append(box.ReadOnly, data)
+	for _, up := range []string{"../../data", "../../../data"} {
+		at := filepath.Join(real, up)
+		if rel, err := filepath.Rel(root, at); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			continue // not a paper folder of the artifact store
+		}
+		isLink, err := ensureLink(at, data)
+		if err != nil {
+			return err
+		}
+		if isLink {
+			box.Links = append(box.Links, sandbox.Link{Path: at, Target: data})
+		} else {
+			box.ReadOnly = append(box.ReadOnly, at)
+		}
+	}
+	return nil
+}
+
+// ensureLink makes path a symbolic link to target, replacing a link that
+// points elsewhere (atomically: concurrent runs never see it missing). A
+// folder or file already there is kept: false.
+func ensureLink(path, target string) (bool, error) {
+	fi, err := os.Lstat(path)
+	switch {
+	case err == nil && fi.Mode()&os.ModeSymlink == 0:
+		return false, nil
+	case err == nil:
+		if cur, err := os.Readlink(path); err == nil && cur == target {
+			return true, nil
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return false, err
+	}
+	tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
+	_ = os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return false, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return false, err
+	}
+	return true, nil
+}
+
+// dataMissing: Python's error for a data file looked up at ../../data or
+// ../../../data that is not there.
+var dataMissing = regexp.MustCompile(`No such file or directory: '(\.\./){2,3}data/`)
 
 // networkFailure: what Python prints when the network is not there.
 var networkFailure = regexp.MustCompile(`Temporary failure in name resolution|Name or service not known|Network is unreachable|nodename nor servname|urlopen error|getaddrinfo failed|Failed to establish a new connection|ConnectionError|No route to host`)

@@ -2,6 +2,8 @@ package activities_test
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/aiscientist/aiscientist/activities"
 	"github.com/aiscientist/aiscientist/internal/gpu"
 	"github.com/aiscientist/aiscientist/internal/llm"
+	"github.com/aiscientist/aiscientist/internal/sandbox"
 )
 
 // writeFinalInfo is a script fragment that writes a valid final_info.json
@@ -241,5 +244,70 @@ open(os.path.join(out, "ran.txt"), "w").write(str(os.getpid()))
 	writeFile(t, filepath.Join(dir, "experiment.py"), readFile(t, filepath.Join(dir, "experiment.py"))+"# changed\n")
 	if third, _ := run0("p3"); third.Cached {
 		t.Error("changed experiment.py reused the old baseline")
+	}
+}
+
+// A reference-system template reads its data relative to the paper folder:
+// ../../data for the baseline, ../../../data for later runs. Both show the
+// data folder beside the templates folder, with the sandbox and without,
+// and a stale link from another template is replaced.
+func TestDataFolderBesidePaperFolder(t *testing.T) {
+	needPython(t)
+	for _, tc := range []struct {
+		name    string
+		sandbox bool
+		noData  bool // no data folder: the failed run says where it belongs
+	}{{"sandboxed", true, false}, {"no sandbox", false, false}, {"no data folder", true, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.sandbox {
+				if _, err := exec.LookPath("bwrap"); err != nil {
+					t.Skip("bubblewrap is not installed")
+				}
+			}
+			base := t.TempDir()
+			root := filepath.Join(base, "templates")
+			dir := filepath.Join(root, "withdata")
+			writeFile(t, filepath.Join(dir, "experiment.py"), `import json, os, sys
+out = sys.argv[1].split("=", 1)[1]
+data = "../../data" if out == "run_0" else "../../../data"
+os.makedirs(out, exist_ok=True)
+value = float(open(os.path.join(data, "set", "value.txt")).read())
+json.dump({"set": {"means": {"value": value}}}, open(os.path.join(out, "final_info.json"), "w"))
+`)
+			writeFile(t, filepath.Join(dir, "plot.py"), "print('plot')\n")
+			writeFile(t, filepath.Join(dir, "prompt.json"), `{"system": "s", "task_description": "t"}`)
+			writeFile(t, filepath.Join(dir, "latex", "template.tex"), cleanTex)
+			if !tc.noData {
+				writeFile(t, filepath.Join(base, "data", "set", "value.txt"), "0.75")
+			}
+			e := newEnv(t, withTemplates(root))
+			e.acts.Sandbox = sandbox.DefaultConfig()
+			e.acts.Sandbox.Disabled = !tc.sandbox
+			e.acts.Sandbox.Hide = []string{e.root}
+			stale := filepath.Join(e.root, "papers", "data")
+			if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(t.TempDir(), stale); err != nil {
+				t.Fatal(err)
+			}
+			ref := activities.PaperRef{Key: "withdata/20260101_000000_idea", Name: "idea", Template: "withdata", Model: llm.ScriptedModel}
+			mustExecute[string](t, e, e.acts.PreparePaper, activities.PaperSetup{Paper: ref, Idea: testIdea})
+			for run := range 2 {
+				r := mustExecute[activities.RunResult](t, e, e.run.RunExperiment, activities.RunInput{Paper: ref, Run: run, Attempt: 1, Timeout: time.Minute})
+				if tc.noData {
+					if want := "put the data in " + filepath.Join(base, "data"); r.OK || !strings.Contains(r.Error, want) {
+						t.Fatalf("run_0 without its data: %+v, want an error saying %q", r, want)
+					}
+					return
+				}
+				if !r.OK {
+					t.Fatalf("run_%d: %s", run, r.Error)
+				}
+			}
+			if got, err := os.Readlink(stale); err != nil || got != filepath.Join(base, "data") {
+				t.Errorf("papers/data links to %q (%v)", got, err)
+			}
+		})
 	}
 }

@@ -39,12 +39,41 @@ func TestMountPlan(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte("K=1"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	dataset := mk("data/datasets")
 	tests := []struct {
 		name   string
 		hide   []string
+		ro     []string
+		links  []Link
 		dir    string
 		checks func(t *testing.T, args []string)
 	}{
+		{
+			name: "a data folder in a hidden place is bound read-only, a link to it made inside the mask",
+			hide: []string{data}, dir: paper, ro: []string{dataset},
+			links: []Link{{Path: filepath.Join(data, "artifacts", "papers", "data"), Target: dataset}, {Path: filepath.Join(data, "artifacts", "data"), Target: dataset}},
+			checks: func(t *testing.T, a []string) {
+				mask := indexOf(a, "--tmpfs", data)
+				ro := indexOf(a, "--ro-bind", dataset, dataset)
+				l1 := indexOf(a, "--symlink", dataset, filepath.Join(data, "artifacts", "papers", "data"))
+				l2 := indexOf(a, "--symlink", dataset, filepath.Join(data, "artifacts", "data"))
+				if mask < 0 || ro < mask || l1 < mask || l2 < mask {
+					t.Fatalf("mask %d, ro-bind %d, links %d %d: %q", mask, ro, l1, l2, a)
+				}
+				if indexOf(a, "--remount-ro", data) < l1 {
+					t.Fatal("the mask is made read-only before the link is made")
+				}
+			},
+		},
+		{
+			name: "a visible data folder needs no bind; a link outside the masks is the host's own",
+			dir:  paper, ro: []string{"/usr/share"}, links: []Link{{Path: "/usr/share/aisci-no-such-link", Target: "/usr/share"}},
+			checks: func(t *testing.T, a []string) {
+				if slices.Contains(a, "/usr/share") {
+					t.Fatalf("%q", a)
+				}
+			},
+		},
 		{
 			name: "paper under a hidden folder is bound after the mask, its parents created",
 			hide: []string{data}, dir: paper,
@@ -96,7 +125,7 @@ func TestMountPlan(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := Config{Hide: tc.hide}
+			c := Config{Hide: tc.hide, ReadOnly: tc.ro, Links: tc.links}
 			p, err := c.plan(tc.dir, "/usr/bin/python3", os.Getuid(), os.Getgid())
 			if err != nil {
 				t.Fatal(err)

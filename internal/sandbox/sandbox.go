@@ -74,6 +74,15 @@ type Config struct {
 	Hide []string
 	// GPUDevices binds the host's /dev/nvidia* devices into the sandbox.
 	GPUDevices bool
+	// ReadOnly lists host folders the experiment may read even where they
+	// lie in a hidden or unreachable place (a template's data folder under
+	// /home or /tmp). Elsewhere they are visible read-only anyway.
+	ReadOnly []string
+	// Links are symbolic links the experiment sees though they lie in a
+	// hidden folder (the template's data folder at the paper folder's
+	// ../../data, inside the hidden artifact store). Where the host's view
+	// shows through, the host's own link (or folder) is what it sees.
+	Links []Link
 	// UID and GID are the host user a root worker runs experiments as
 	// (0: 65534, nobody/nogroup). Unused when the worker is not root.
 	UID, GID int
@@ -82,6 +91,9 @@ type Config struct {
 	// drop: tests use it to exercise the non-root mode as root.
 	asUser *syscall.Credential
 }
+
+// Link is a symbolic link at Path pointing to Target.
+type Link struct{ Path, Target string }
 
 // Defaults of DefaultConfig.
 const (
@@ -461,11 +473,13 @@ const (
 	maskFile             // /dev/null
 	bindRO
 	bindRW
+	symlink // a link to target, made inside a tmpfs
 )
 
 type mount struct {
-	kind kind
-	path string
+	kind   kind
+	path   string
+	target string // symlink only
 }
 
 type plan struct{ mounts []mount }
@@ -482,11 +496,23 @@ func (p *plan) hides(path string) (mount, bool) {
 	var best mount
 	found := false
 	for _, m := range p.mounts {
-		if m.kind != bindRO && m.kind != bindRW && under(path, m.path) && (!found || depth(m.path) > depth(best.path)) {
+		if (m.kind == scratch || m.kind == maskDir || m.kind == maskFile) && under(path, m.path) && (!found || depth(m.path) > depth(best.path)) {
 			best, found = m, true
 		}
 	}
 	return best, found
+}
+
+// covered reports whether the sandbox's view of path is a tmpfs or mask
+// of the plan rather than the host's: the deepest mount over it is one.
+func (p *plan) covered(path string) bool {
+	var best *mount
+	for i, m := range p.mounts {
+		if under(path, m.path) && (best == nil || depth(m.path) >= depth(best.path)) {
+			best = &p.mounts[i]
+		}
+	}
+	return best != nil && (best.kind == scratch || best.kind == maskDir)
 }
 
 func (p *plan) add(m mount) {
@@ -503,11 +529,11 @@ func (c Config) plan(dir, prog string, uid, gid int) (*plan, error) {
 	for _, s := range []string{"/tmp", "/var/tmp"} {
 		if r, err := filepath.EvalSymlinks(s); err == nil {
 			if st, err := os.Stat(r); err == nil && st.IsDir() {
-				p.add(mount{scratch, r})
+				p.add(mount{kind: scratch, path: r})
 			}
 		}
 	}
-	p.add(mount{scratch, "/dev/shm"}) // inside bwrap's own /dev
+	p.add(mount{kind: scratch, path: "/dev/shm"}) // inside bwrap's own /dev
 	for _, h := range append([]string{"/home", "/root", "/run"}, c.Hide...) {
 		if h == "" {
 			continue
@@ -528,9 +554,9 @@ func (c Config) plan(dir, prog string, uid, gid int) (*plan, error) {
 			continue
 		}
 		if st.IsDir() {
-			p.add(mount{maskDir, r})
+			p.add(mount{kind: maskDir, path: r})
 		} else {
-			p.add(mount{maskFile, r})
+			p.add(mount{kind: maskFile, path: r})
 		}
 	}
 	reach := func(path string) bool { return true }
@@ -561,9 +587,22 @@ func (c Config) plan(dir, prog string, uid, gid int) (*plan, error) {
 		if bad {
 			return nil, fmt.Errorf("sandbox: %s lies in %s, which the sandbox hides; use an interpreter installed elsewhere (e.g. /usr/bin/python3 or a virtualenv outside /home, /root and the worker's data folder)", x, pre)
 		}
-		binds = append(binds, mount{bindRO, pre})
+		binds = append(binds, mount{kind: bindRO, path: pre})
 	}
-	binds = append(binds, mount{bindRW, dir})
+	// Read-only extras: only where the host's view does not show them.
+	for _, r := range c.ReadOnly {
+		real, err := filepath.EvalSymlinks(r)
+		if err != nil {
+			continue // nothing there to show
+		}
+		if real, err = filepath.Abs(real); err != nil || real == "/" {
+			continue
+		}
+		if _, hidden := p.hides(real); hidden || !ancestorsOK(real, reach) || !reach(real) {
+			binds = append(binds, mount{kind: bindRO, path: real})
+		}
+	}
+	binds = append(binds, mount{kind: bindRW, path: dir})
 	// A folder on the way to a bound path that the sandbox user cannot
 	// enter is replaced by an empty one, so the bound path can be reached.
 	for _, b := range binds {
@@ -572,13 +611,24 @@ func (c Config) plan(dir, prog string, uid, gid int) (*plan, error) {
 				break
 			}
 			if !reach(a) {
-				p.add(mount{maskDir, a})
+				p.add(mount{kind: maskDir, path: a})
 				break
 			}
 		}
 	}
 	for _, b := range binds {
 		p.add(b)
+	}
+	// Links inside a hidden folder are made in its tmpfs; elsewhere the
+	// host's own view shows through.
+	for _, l := range c.Links {
+		if l.Path == "" || l.Target == "" || !filepath.IsAbs(l.Path) {
+			continue
+		}
+		path := filepath.Clean(l.Path)
+		if p.covered(path) {
+			p.add(mount{kind: symlink, path: path, target: l.Target})
+		}
 	}
 	// Shallow before deep; at equal depth, masks before binds, so a bound
 	// folder shows through a mask and a mask inside it still hides.
@@ -664,6 +714,8 @@ func (p *plan) args(tmpBytes uint64) []string {
 			out = append(out, "--ro-bind", m.path, m.path)
 		case bindRW:
 			out = append(out, "--bind", m.path, m.path)
+		case symlink:
+			out = append(out, "--symlink", m.target, m.path)
 		}
 		done = append(done, m)
 	}

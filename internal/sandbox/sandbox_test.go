@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -618,5 +619,46 @@ func TestVirtualenvUnderHiddenFolder(t *testing.T) {
 	_, err = pyrun.Run(context.Background(), pyrun.Spec{Python: filepath.Join(hidden, "bin", "python3"), Dir: dir, Args: []string{"main.py"}, Sandbox: &cfg})
 	if err == nil || !strings.Contains(err.Error(), "hides") {
 		t.Fatalf("want an error about the hidden interpreter, got %v", err)
+	}
+}
+
+// A reference-style template reads its data at ../../data and ../../../data
+// of the paper folder: links in the hidden artifact store to a data folder
+// that is hidden too (under /tmp here), read-only.
+func TestDataFolderThroughLinks(t *testing.T) {
+	py := needSandbox(t)
+	store := hostDir(t)
+	paper := filepath.Join(store, "papers", "tpl", "20260101_000000_idea")
+	if err := os.MkdirAll(paper, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(filepath.Join(data, "set"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "set", "x.txt"), []byte("42"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := sandbox.DefaultConfig()
+	cfg.Hide = []string{store}
+	cfg.ReadOnly = []string{data}
+	cfg.Links = []sandbox.Link{{Path: filepath.Join(store, "papers", "data"), Target: data}, {Path: filepath.Join(store, "data"), Target: data}}
+	script := `import os
+for p in ("../../data/set/x.txt", "../../../data/set/x.txt"):
+    print(open(p).read())
+try:
+    open("../../data/set/y.txt", "w")
+    print("writable")
+except OSError:
+    print("read-only")
+print(sorted(os.listdir("../..")))
+`
+	var out strings.Builder
+	res, err := pyrun.Run(context.Background(), pyrun.Spec{Python: py, Dir: paper, Args: []string{"-c", script}, Sandbox: &cfg, Stdout: &out, Timeout: time.Minute})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("exit %d, %v: %s", res.ExitCode, err, res.StderrTail)
+	}
+	if got, want := strings.Fields(out.String()), []string{"42", "42", "read-only", "['data',", "'tpl']"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }

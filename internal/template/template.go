@@ -133,3 +133,20 @@ func (t Template) Read(rel string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(t.Dir, rel))
 	return string(b), err
 }
+
+// DataDir is the data folder beside the folder of templates this one lies
+// in (<root>/../data), as an absolute path, or "" when there is none. The
+// reference system keeps its datasets there (data/shakespeare_char, …),
+// and its templates read them relative to the paper folder (../../data for
+// the baseline, ../../../data for later runs); the experiment activities
+// make that folder appear at both places, read-only.
+func (t Template) DataDir() string {
+	d, err := filepath.Abs(filepath.Join(filepath.Dir(filepath.Dir(t.Dir)), "data"))
+	if err != nil {
+		return ""
+	}
+	if st, err := os.Stat(d); err != nil || !st.IsDir() {
+		return ""
+	}
+	return d
+}

@@ -1,6 +1,6 @@
 # A test fixture laid out like a template of the reference system: settings
-# as argparse defaults, a helper module beside it, results in
-# <out_dir>/final_info.json. Written for this project's tests.
+# as argparse defaults, a helper module beside it, a data file read by a
+# relative path, results in <out_dir>/final_info.json. Written for this project's tests.
 import argparse
 import json
 import os
@@ -18,7 +18,13 @@ args = parser.parse_args()
 
 if __name__ == "__main__":
     os.makedirs(args.out_dir, exist_ok=True)
-    paths = simulate(args.num_walkers, args.num_steps, args.step_size, seed=0)
+    # The data folder as the reference's templates find it: the baseline
+    # runs beside the template (../../data), later runs in a results folder
+    # one level deeper (../../../data).
+    data_dir = os.path.join("../../data" if args.out_dir == "run_0" else "../../../data", "walks")
+    with open(os.path.join(data_dir, "start.json")) as f:
+        start = float(json.load(f)["start"])
+    paths = start + simulate(args.num_walkers, args.num_steps, args.step_size, seed=0)
     final = np.abs(paths[:, -1])
     means = {
         "mean_final_distance": float(final.mean()),
