@@ -31,6 +31,12 @@ type RunInput struct {
 	Timeout time.Duration
 	// Plan is what the coder said this attempt changes (for the record).
 	Plan string `json:",omitempty"`
+	// Fresh runs a baseline even when the host has it cached, and replaces
+	// the cached one (starter templates baseline --rerun).
+	Fresh bool `json:",omitempty"`
+	// Report puts the run's final_info.json and the host's cache folder in
+	// the result (a standalone baseline; a paper's history does without).
+	Report bool `json:",omitempty"`
 }
 
 // RunResult is the outcome; a failed experiment is a result, not an error.
@@ -43,6 +49,10 @@ type RunResult struct {
 	Cached bool `json:",omitempty"`
 	// ExitCode is the script's exit status (-1: killed, timed out).
 	ExitCode int `json:",omitempty"`
+	// Results and Cache: with RunInput.Report, the parsed final_info.json
+	// and where the host keeps this baseline ("" when it keeps none).
+	Results paper.FinalInfo `json:",omitempty"`
+	Cache   string          `json:",omitempty"`
 
 	stderrTail string          // for the executions ledger, not the history
 	metrics    paper.FinalInfo // likewise: the parsed final_info.json
@@ -80,7 +90,7 @@ func (r *Runner) RunExperiment(ctx context.Context, in RunInput) (_ RunResult, e
 		return RunResult{}, fmt.Errorf("clear %s: %w", out, err)
 	}
 	cache := r.baselineCache(in, dir)
-	if cache != "" && store.Exists(filepath.Join(cache, "final_info.json")) {
+	if cache != "" && !in.Fresh && store.Exists(filepath.Join(cache, "final_info.json")) {
 		r.logExecution(ctx, dir, execution{Event: "cached", Script: "experiment.py", Run: in.Run, Attempt: in.Attempt})
 		if err := store.CopyDir(cache, filepath.Join(dir, out)); err != nil {
 			return RunResult{}, fmt.Errorf("copy the host's cached baseline: %w", err)
@@ -88,7 +98,14 @@ func (r *Runner) RunExperiment(ctx context.Context, in RunInput) (_ RunResult, e
 		if err := store.CopyFile(filepath.Join(dir, "experiment.py"), filepath.Join(dir, out+".py")); err != nil {
 			return RunResult{}, fmt.Errorf("snapshot experiment.py: %w", err)
 		}
-		return RunResult{OK: true, Cached: true}, nil
+		res := RunResult{OK: true, Cached: true}
+		if in.Report {
+			res.Cache = cache
+			if b, err := os.ReadFile(filepath.Join(cache, "final_info.json")); err == nil {
+				res.Results, _ = ReadFinalInfo(b)
+			}
+		}
+		return res, nil
 	}
 	res, err := r.runScript(ctx, in.Paper, dir, script{
 		log: fmt.Sprintf("run_%d_attempt_%d", in.Run, in.Attempt), run: in.Run, attempt: in.Attempt,
@@ -111,10 +128,15 @@ func (r *Runner) RunExperiment(ctx context.Context, in RunInput) (_ RunResult, e
 	if err := store.CopyFile(filepath.Join(dir, "experiment.py"), filepath.Join(dir, out+".py")); err != nil {
 		return RunResult{}, fmt.Errorf("snapshot experiment.py: %w", err)
 	}
+	if in.Report {
+		res.Results = res.metrics
+	}
 	if cache != "" {
 		// Best effort: a failed save only means the next paper runs it too.
-		if err := saveBaseline(filepath.Join(dir, out), cache); err != nil {
+		if err := saveBaseline(filepath.Join(dir, out), cache, in.Fresh); err != nil {
 			activity.GetLogger(ctx).Warn("baseline not cached", "cache", cache, "error", err)
+		} else if in.Report {
+			res.Cache = cache
 		}
 	}
 	return res, nil
@@ -140,15 +162,25 @@ func (r *Runner) baselineCache(in RunInput, dir string) string {
 	return filepath.Join(r.acts.Store.Root, "baselines", r.dev.Host.Name, in.Paper.Template, mode, hex.EncodeToString(sum[:8]), "run_0")
 }
 
-// saveBaseline copies a finished run_0 into the cache, whole or not at all.
-func saveBaseline(run, cache string) error {
-	if store.Exists(cache) {
+// saveBaseline copies a finished run_0 into the cache, whole or not at all;
+// replace swaps out one cached before.
+func saveBaseline(run, cache string, replace bool) error {
+	if store.Exists(cache) && !replace {
 		return nil // another paper saved it meanwhile
 	}
 	tmp := fmt.Sprintf("%s.tmp-%d", cache, os.Getpid())
 	_ = os.RemoveAll(tmp)
 	if err := store.CopyDir(run, tmp); err != nil {
 		return err
+	}
+	if replace && store.Exists(cache) {
+		old := fmt.Sprintf("%s.old-%d", cache, os.Getpid())
+		_ = os.RemoveAll(old)
+		if err := os.Rename(cache, old); err != nil {
+			_ = os.RemoveAll(tmp)
+			return err
+		}
+		defer os.RemoveAll(old)
 	}
 	if err := os.Rename(tmp, cache); err != nil {
 		_ = os.RemoveAll(tmp)

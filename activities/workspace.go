@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 
@@ -258,6 +259,33 @@ func (a *Activities) PreparePaper(ctx context.Context, in PaperSetup) (_ string,
 		return "", err
 	}
 	return dir, store.WriteFile(marker, []byte(in.Paper.Key+"\n"))
+}
+
+// BaselineSetup prepares the workspace of a standalone baseline run
+// (starter templates baseline): the template's folder, as a paper's.
+type BaselineSetup struct{ Paper PaperRef }
+
+// BaselineWorkspace is the prepared folder and the template's own limit
+// for one run (0: none given).
+type BaselineWorkspace struct {
+	Dir        string
+	RunTimeout time.Duration `json:",omitempty"`
+}
+
+// PrepareBaseline sets up a baseline's workspace like a paper's, at a
+// paper folder's depth, so templates that read ../../data find it.
+func (a *Activities) PrepareBaseline(ctx context.Context, in BaselineSetup) (BaselineWorkspace, error) {
+	t, err := a.template(in.Paper.Template)
+	if err != nil {
+		return BaselineWorkspace{}, err
+	}
+	idea := paper.Idea{Name: "baseline", Title: "Baseline of template " + t.Name,
+		Experiment: "The template's own experiment.py, unchanged, as run_0."}
+	dir, err := a.PreparePaper(ctx, PaperSetup{Paper: in.Paper, Idea: idea})
+	if err != nil {
+		return BaselineWorkspace{}, err
+	}
+	return BaselineWorkspace{Dir: dir, RunTimeout: time.Duration(t.Prompt.RunTimeoutSeconds) * time.Second}, nil
 }
 
 // ExportInput copies a finished paper to the results folder, as

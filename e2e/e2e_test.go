@@ -492,19 +492,27 @@ func reviewForeignPDF(ctx context.Context, t *testing.T, address, dataDir string
 		t.Logf("%s not installed: starter review not tried", pdf)
 		return
 	}
-	cmd := exec.CommandContext(ctx, "go", "run", "../starter", "review", "--pdf", pdf, "--model", "scripted", "--ensemble", "2",
+	out, stderr := runStarter(ctx, t, "review", "--pdf", pdf, "--model", "scripted", "--ensemble", "2",
 		"--address", address, "--data-dir", dataDir, "--json")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("starter review: %v\n%s", err, stderr.String())
-	}
 	var r paper.Review
 	if err := json.Unmarshal(out, &r); err != nil || r.Validate() != nil || !strings.Contains(r.Summary, "BIBTEXing") {
 		t.Errorf("starter review printed %v %v:\n%.400s", err, r.Validate(), out)
 	}
-	if !strings.Contains(stderr.String(), "review started: review/") {
-		t.Errorf("starter review said: %s", stderr.String())
+	if !strings.Contains(stderr, "review started: review/") {
+		t.Errorf("starter review said: %s", stderr)
 	}
+}
+
+// runStarter runs the starter command line and returns what it printed
+// on stdout and stderr; a failure ends the test.
+func runStarter(ctx context.Context, t *testing.T, args ...string) ([]byte, string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, "go", append([]string{"run", "../starter"}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("starter %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return out, stderr.String()
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,20 +20,31 @@ import (
 // system's are (testdata/refstyle/walks, written here: settings as argparse
 // defaults, a helper module beside experiment.py, INTRO HERE, an example
 // figure with a placeholder caption) runs unchanged from --templates-dir,
-// the scripted double sweeping one of its argparse settings.
+// the scripted double sweeping one of its argparse settings. Its data lies
+// beside the templates folder (testdata/data) and is read at ../../data
+// and ../../../data of the paper folder; its baseline comes from
+// `starter templates baseline`.
 func TestReferenceStyleTemplate(t *testing.T) {
 	requireTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	templates, _ := filepath.Abs("../templates")
 	extra, _ := filepath.Abs("testdata/refstyle")
-	results := t.TempDir()
-	a, err := app.Start(ctx, app.Config{Dev: true, DataDir: t.TempDir(), Port: -1, UIPort: freePort(t), Templates: templates,
+	results, dataDir := t.TempDir(), t.TempDir()
+	a, err := app.Start(ctx, app.Config{Dev: true, DataDir: dataDir, Port: -1, UIPort: freePort(t), Templates: templates,
 		TemplatesDirs: []string{extra}, Python: os.Getenv("AISCI_PYTHON")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Stop()
+	// `starter templates baseline` puts run_0 into this host's cache (its
+	// data read at ../../data); the paper below copies it.
+	out, stderr := runStarter(ctx, t, "templates", "baseline", "walks", "--quick", "--address", a.Server.HostPort(), "--json")
+	var base workflows.BaselineResult
+	if err := json.Unmarshal(out, &base); err != nil || base.Cached || base.Host != app.HostName("") || base.Results["walk"].Means["max_distance"] <= 0 ||
+		!strings.HasPrefix(base.Cache, filepath.Join(dataDir, "artifacts", "baselines", base.Host, "walks", "quick")) {
+		t.Fatalf("starter templates baseline printed %v:\n%s\n%s", err, out, stderr)
+	}
 	id, err := app.StartCampaign(ctx, a.Client, workflows.CampaignInput{
 		Template: "walks", Model: "scripted", NumIdeas: 1, Quick: true, ResultsDir: results, MaxRuns: 2, RunTimeout: 5 * time.Minute,
 		SkipNoveltyCheck: true, SkipCitations: true, Review: activities.ReviewSpec{Ensemble: 1, Reflections: -1},
@@ -52,6 +64,10 @@ func TestReferenceStyleTemplate(t *testing.T) {
 		t.Errorf("idea %q, want the sweep of the first argparse setting", idea.Name)
 	}
 	dir := idea.Result
+	// run_0 came from the host's cache; later runs read the data at ../../../data.
+	if pp := paperProgress(ctx, t, a, idea.PaperID); len(pp.Runs) < 2 || !pp.Runs[0].Cached || !pp.Runs[1].OK {
+		t.Errorf("runs %+v: want run_0 from the host's cache and run_1 done", pp.Runs)
+	}
 	if run1, err := os.ReadFile(filepath.Join(dir, "run_1.py")); err != nil || !strings.Contains(string(run1), `"--num_walkers", type=int, default=200)`) {
 		t.Errorf("run_1.py does not carry the swept argparse default: %v", err)
 	}

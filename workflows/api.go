@@ -20,6 +20,7 @@ const (
 	CampaignWorkflowName = "CampaignWorkflow"
 	PaperWorkflowName    = "PaperWorkflow"
 	ReviewWorkflowName   = "ReviewWorkflow"
+	BaselineWorkflowName = "BaselineWorkflow"
 )
 
 // TaskQueue is where the workers poll for workflows and for every activity
@@ -40,6 +41,28 @@ func ReviewWorkflowID(stamp, name string) string { return "review/" + stamp + "_
 
 // ReviewKey is a standalone review's workspace key.
 func ReviewKey(stamp, name string) string { return "reviews/" + stamp + "_" + name }
+
+// BaselineWorkflowID: one baseline of a template and configuration per
+// host at a time (host "" is whichever host answers first: "any").
+func BaselineWorkflowID(template string, quick bool, host string) string {
+	if host == "" {
+		host = "any"
+	}
+	return "baseline/" + template + "/" + mode(quick) + "/" + host
+}
+
+// BaselineKey is a standalone baseline's workspace key, at a paper's depth
+// (<template>/<folder>) so that relative data paths work as in a paper.
+func BaselineKey(template, stamp string, quick bool) string {
+	return template + "/" + stamp + "_baseline_" + mode(quick)
+}
+
+func mode(quick bool) string {
+	if quick {
+		return "quick"
+	}
+	return "full"
+}
 
 // Stage is where a workflow is in its work, in order. Stages only move
 // forward; whether the workflow is running, paused or stopped is its State.
@@ -442,4 +465,36 @@ type ReviewProgress struct {
 type ReviewWorkflowResult struct {
 	Result   activities.ReviewResult
 	Progress ReviewProgress
+}
+
+// BaselineInput runs a template's own experiment.py as run_0 on an
+// experiment host (starter templates baseline), which keeps it in its
+// baseline cache, where that host's papers of the same template,
+// configuration and code find it.
+type BaselineInput struct {
+	Template string
+	Quick    bool
+	// Host is the experiment host to run on ("": the first that answers).
+	Host string `json:",omitempty"`
+	// Rerun computes it even when the host has it, replacing the cached one.
+	Rerun bool `json:",omitempty"`
+	// Stamp (YYYYMMDD_HHMMSS) names the workspace, see BaselineKey.
+	Stamp string
+	// RunTimeout: 0 is the template's own limit (prompt.json), else 2 h.
+	RunTimeout  time.Duration `json:",omitempty"`
+	HostTimeout time.Duration `json:",omitempty"` // default 5 min
+	HostWait    time.Duration `json:",omitempty"` // default 24 h (Host "": any host)
+}
+
+// BaselineResult is where the baseline ran and what it measured.
+type BaselineResult struct {
+	Host      string
+	Device    int
+	Attempts  int
+	Cached    bool // the host had it already (Rerun recomputes)
+	Seconds   int  // the run's own time (0 when cached)
+	Workspace string
+	// Cache is the folder on the host where its papers find it.
+	Cache   string          `json:",omitempty"`
+	Results paper.FinalInfo `json:",omitempty"`
 }

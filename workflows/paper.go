@@ -96,6 +96,9 @@ type paperRun struct {
 	paused bool   // pause/unpause signals; honoured between activities
 	plan   string // the last coder turn's plan: the next run's summary
 	host   activities.HostInfo
+	// A standalone baseline (BaselineWorkflow): pinned keeps its host even
+	// when it goes silent; fresh and report go into run_0's input.
+	pinned, fresh, report bool
 }
 
 // setStage moves to the next stage and publishes it, with the state and
@@ -395,7 +398,8 @@ func (p *paperRun) runExperiment(ctx workflow.Context, run, attempt int) (activi
 	if run == 0 {
 		plan = "baseline: the template's own code"
 	}
-	in := activities.RunInput{Paper: p.ref, Run: run, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.RunTimeout, Plan: plan}
+	in := activities.RunInput{Paper: p.ref, Run: run, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.RunTimeout, Plan: plan,
+		Fresh: p.fresh && run == 0, Report: p.report && run == 0}
 	ctx = summarize(ctx, "run_%d attempt %d: %s", run, attempt, plan)
 	return onDevice(ctx, p, fmt.Sprintf("run %d attempt %d", run, attempt), runner.RunExperiment, in, p.in.RunTimeout)
 }
@@ -598,6 +602,10 @@ func onDevice[In any](ctx workflow.Context, p *paperRun, what string,
 		}
 		if !isScheduleToStart(err) {
 			return out, err
+		}
+		if p.pinned {
+			msg := fmt.Sprintf("%s: host %s did not pick up its work within %s; is a worker running there (worker --host %s)?", what, p.host.Host, p.in.HostTimeout, p.host.Host)
+			return out, temporal.NewNonRetryableApplicationError(msg, "HostSilent", err)
 		}
 		p.warn(ctx, fmt.Sprintf("%s: host %s did not pick up its work within %s; moving to another host", what, p.host.Host, p.in.HostTimeout))
 		avoid, p.host = p.host.Host, activities.HostInfo{}

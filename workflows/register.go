@@ -19,6 +19,7 @@ func RegisterWorkflows(r Registry) {
 	r.RegisterWorkflowWithOptions(CampaignWorkflow, workflow.RegisterOptions{Name: CampaignWorkflowName})
 	r.RegisterWorkflowWithOptions(PaperWorkflow, workflow.RegisterOptions{Name: PaperWorkflowName})
 	r.RegisterWorkflowWithOptions(ReviewWorkflow, workflow.RegisterOptions{Name: ReviewWorkflowName})
+	r.RegisterWorkflowWithOptions(BaselineWorkflow, workflow.RegisterOptions{Name: BaselineWorkflowName})
 }
 
 // ActivityRegistry is a worker's activity registration.

@@ -8,11 +8,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/temporal"
@@ -348,4 +350,43 @@ func StartReview(ctx context.Context, c client.Client, stamp string, in workflow
 		return "", fmt.Errorf("start review: %w", err)
 	}
 	return id, nil
+}
+
+// StartBaseline starts a standalone baseline run (see
+// workflows.BaselineWorkflow) and returns its workflow ID. One runs per
+// template, configuration and host at a time: starting a second one while
+// the first runs is an error naming it.
+func StartBaseline(ctx context.Context, c client.Client, in workflows.BaselineInput) (string, error) {
+	if in.Stamp == "" {
+		in.Stamp = time.Now().UTC().Format("20060102_150405")
+	}
+	id := workflows.BaselineWorkflowID(in.Template, in.Quick, in.Host)
+	where := in.Host
+	if where == "" {
+		where = "the first experiment host that answers"
+	}
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                workflows.TaskQueue,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		StaticSummary:                            fmt.Sprintf("baseline of %s (%s) on %s", in.Template, baselineMode(in.Quick), where),
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.TemplateKey.ValueSet(in.Template),
+			workflows.StageKey.ValueSet(string(workflows.StageSetup)), workflows.StateKey.ValueSet(string(workflows.StateRunning))),
+		Memo: map[string]any{"workspace_key": workflows.BaselineKey(in.Template, in.Stamp, in.Quick)},
+	}, workflows.BaselineWorkflow, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return "", fmt.Errorf("a baseline of %s is already running as %s: follow it with `starter status %s`, or wait for it", in.Template, id, id)
+	}
+	if err != nil {
+		return "", fmt.Errorf("start baseline: %w", err)
+	}
+	return id, nil
+}
+
+func baselineMode(quick bool) string {
+	if quick {
+		return "quick"
+	}
+	return "full"
 }
