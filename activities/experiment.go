@@ -290,6 +290,9 @@ func (r *Runner) runScript(ctx context.Context, p PaperRef, dir string, sc scrip
 		out.Error = fmt.Sprintf("%s timed out after %s", sc.args[0], sc.timeout)
 	case res.ExitCode != 0:
 		out.Error = fmt.Sprintf("%s exited with status %d: %s", sc.args[0], res.ExitCode, pyrun.LastLine(res.StderrTail))
+		if r.dev.Slot.CPU && needsCUDA.MatchString(res.StderrTail) {
+			out.Error += " (it asks for CUDA, and this run had a CPU slot: a template that requires a GPU runs on an experiment host with NVIDIA GPUs, whose worker finds them itself)"
+		}
 		if dataMissing.MatchString(res.StderrTail) && t.DataDir() == "" {
 			out.Error += fmt.Sprintf(" (it reads a data folder relative to the paper folder, as the reference system's templates do; put the data in %s, beside the templates folder, where every paper of this template finds it read-only)",
 				filepath.Join(filepath.Dir(filepath.Dir(t.Dir)), "data"))
@@ -369,6 +372,9 @@ func ensureLink(path, target string) (bool, error) {
 	}
 	return true, nil
 }
+
+// needsCUDA: PyTorch's errors for CUDA asked for where there is none.
+var needsCUDA = regexp.MustCompile(`Torch not compiled with CUDA enabled|Found no NVIDIA driver|No CUDA GPUs are available|CUDA driver initialization failed`)
 
 // dataMissing: Python's error for a data file looked up at ../../data or
 // ../../../data that is not there.

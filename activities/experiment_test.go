@@ -45,6 +45,11 @@ func TestRunExperiment(t *testing.T) {
 			wantErr: []string{"experiment.py exited with status 1", "ValueError: loss is nan at step 17"},
 		},
 		{
+			name:    "a CUDA-only script on a CPU slot",
+			script:  "raise AssertionError('Torch not compiled with CUDA enabled')\n",
+			wantErr: []string{"AssertionError: Torch not compiled with CUDA enabled", "runs on an experiment host with NVIDIA GPUs"},
+		},
+		{
 			name:    "explicit exit code",
 			script:  "import sys\nsys.stderr.write('out of memory\\n')\nsys.exit(3)\n",
 			wantErr: []string{"status 3", "out of memory"},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/aiscientist/aiscientist/internal/paper"
 	"github.com/aiscientist/aiscientist/internal/template"
@@ -164,6 +165,10 @@ func runBaseline(ctx context.Context, cmd *cobra.Command, c client.Client, g *gl
 		id, mode, where, uiLink(uiBase(g.ui, g.address), g.namespace, id), id)
 	var res workflows.BaselineResult
 	if err := c.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
+		var ae *temporal.ApplicationError
+		if errors.As(err, &ae) && ae.Message() != "" {
+			return fmt.Errorf("baseline %s failed: %s", id, ae.Message())
+		}
 		return fmt.Errorf("baseline %s: %w", id, err)
 	}
 	w := cmd.OutOrStdout()

@@ -21,7 +21,8 @@ func BaselineWorkflow(ctx workflow.Context, in BaselineInput) (BaselineResult, e
 	p := &paperRun{in: PaperInput{Paper: ref, Quick: in.Quick, RunTimeout: in.RunTimeout, HostTimeout: in.HostTimeout, HostWait: in.HostWait},
 		ref: ref, fresh: in.Rerun, report: true,
 		prog: PaperProgress{Paper: workflow.GetInfo(ctx).WorkflowExecution.ID, Idea: "baseline", Title: "Baseline of template " + in.Template,
-			Template: in.Template, State: StateRunning}}
+			Template: in.Template, Model: "none (a baseline calls no model)", State: StateRunning,
+			NoveltyCheck: "none (a baseline)", CitationSearch: "none (a baseline)"}}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (PaperProgress, error) { return p.prog, nil }); err != nil {
 		return BaselineResult{}, err
 	}
@@ -29,7 +30,7 @@ func BaselineWorkflow(ctx workflow.Context, in BaselineInput) (BaselineResult, e
 	if err != nil {
 		p.prog.Error = fmt.Sprintf("%s: %s", p.prog.Stage, rootMessage(err))
 		p.setState(ctx, StateFailed)
-		return res, err
+		return res, temporal.NewNonRetryableApplicationError(p.prog.Error, "BaselineFailed", err)
 	}
 	p.prog.State = StateCompleted
 	p.setStage(ctx, StageDone)
