@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/worker"
+
 	"github.com/aiscientist/aiscientist/activities"
 	"github.com/aiscientist/aiscientist/internal/latex"
 	"github.com/aiscientist/aiscientist/internal/numbers"
@@ -44,6 +46,15 @@ func TestReferenceStyleTemplate(t *testing.T) {
 	if err := json.Unmarshal(out, &base); err != nil || base.Cached || base.Host != app.HostName("") || base.Results["walk"].Means["max_distance"] <= 0 ||
 		!strings.HasPrefix(base.Cache, filepath.Join(dataDir, "artifacts", "baselines", base.Host, "walks", "quick")) {
 		t.Fatalf("starter templates baseline printed %v:\n%s\n%s", err, out, stderr)
+	}
+	baseHist := history(ctx, t, a.Client, workflows.BaselineWorkflowID("walks", true, base.Host))
+	replayer := worker.NewWorkflowReplayer()
+	workflows.RegisterWorkflows(replayer)
+	if err := replayer.ReplayWorkflowHistory(nil, baseHist); err != nil {
+		t.Errorf("baseline history does not replay: %v", err)
+	}
+	if out := os.Getenv("AISCI_RECORD_HISTORY"); out != "" {
+		save(t, filepath.Join(out, "baseline.json"), baseHist)
 	}
 	id, err := app.StartCampaign(ctx, a.Client, workflows.CampaignInput{
 		Template: "walks", Model: "scripted", NumIdeas: 1, Quick: true, ResultsDir: results, MaxRuns: 2, RunTimeout: 5 * time.Minute,

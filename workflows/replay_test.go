@@ -22,7 +22,9 @@ import (
 //     (two rounds against the fake literature engines);
 //   - campaign_continue_as_new: the first run of a 50-idea campaign that
 //     continued as new (recorded by e2e TestCampaignHistorySize; its
-//     activities and papers are stand-ins, which replay does not need).
+//     activities and papers are stand-ins, which replay does not need);
+//   - baseline_quick: `starter templates baseline walks --quick` on the
+//     embedded server's host (e2e TestReferenceStyleTemplate).
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {
