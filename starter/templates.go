@@ -94,11 +94,11 @@ of the reference system that follows its contract passes as it is.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(list, validate, baselineCmd(g))
+	cmd.AddCommand(list, validate, baselineCmd(g, all))
 	return cmd
 }
 
-func baselineCmd(g *globals) *cobra.Command {
+func baselineCmd(g *globals, roots func() string) *cobra.Command {
 	var in workflows.BaselineInput
 	var host string
 	var asJSON bool
@@ -114,7 +114,9 @@ running it. A full baseline can take hours (grokking: about 3 hours on two CPU
 cores), so run it once per host before the first full paper.
 
 The template is the one the host's worker loads (its --templates and
---templates-dir). --host names the host (default: this machine's name, as the
+--templates-dir); when this machine has a folder of that name under --templates
+or --templates-dir, it is checked against the contract first and its problems
+are shown as warnings. --host names the host (default: this machine's name, as the
 worker's --host defaults to it); "any" takes the first host that answers. A host
 that has the baseline already returns it at once; --rerun computes it again and
 replaces it. Interrupting the command leaves the baseline running; follow it with
@@ -125,6 +127,11 @@ starter status baseline/<template>/<quick|full>/<host>.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.Template = args[0]
+			if t, err := template.Load(roots(), in.Template); err == nil {
+				for _, p := range template.Validate(t.Dir) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s: %s\n", t.Dir, p)
+				}
+			}
 			switch host {
 			case "any":
 				in.Host = ""
