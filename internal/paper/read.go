@@ -211,6 +211,15 @@ func decision(s string) (string, bool) {
 	return "", false
 }
 
+// ScoreText reads a score written as text ("4", "4.0", " 6 (weak
+// accept)"); ok is false when it starts with no number.
+func ScoreText(s string) (float64, bool) { return number(s) }
+
+// DecisionText reads a decision word as reviews write it ("Accept",
+// "Reject.", "Weak Accept", "**Borderline reject**"): "Accept" or
+// "Reject", ok false for anything else.
+func DecisionText(s string) (string, bool) { return decision(s) }
+
 // ParseReview reads a review form as models write it (see above): scores
 // as numbers or strings, halves rounded half to even, lists or
 // paragraphs, yes/no for Ethical Concerns, any decision word with
