@@ -17,8 +17,8 @@ var (
 
 func TestConfusionMetrics(t *testing.T) {
 	tests := []struct {
-		name                   string
-		pred                   []bool
+		name                  string
+		pred                  []bool
 		acc, ba, f1, fpr, fnr float64
 	}{
 		// TP 2, FN 1, FP 1, TN 4.
