@@ -130,14 +130,23 @@ const minPaperChars = 20
 const ErrTypeNoText = "NoText"
 
 // PaperText extracts a PDF's text for review, capped at maxPaperChars with
-// a note saying so.
+// a note saying so. A .txt or .md file is the paper's text already (the
+// reference's benchmark ships its papers as text, iclr_parsed/<id>.txt).
 func PaperText(ctx context.Context, pdf string) (text, note string, err error) {
 	if !store.Exists(pdf) {
 		return "", "", missingInput("%s does not exist", filepath.Base(pdf))
 	}
-	text, err = latex.PDFText(ctx, pdf)
-	if err != nil {
-		return "", "", missingInput("read %s: %v", filepath.Base(pdf), err)
+	switch strings.ToLower(filepath.Ext(pdf)) {
+	case ".txt", ".md":
+		b, err := os.ReadFile(pdf)
+		if err != nil {
+			return "", "", missingInput("read %s: %v", filepath.Base(pdf), err)
+		}
+		text = string(b)
+	default:
+		if text, err = latex.PDFText(ctx, pdf); err != nil {
+			return "", "", missingInput("read %s: %v", filepath.Base(pdf), err)
+		}
 	}
 	if n := alnum(text); n < minPaperChars {
 		return "", "", nonRetryable(ErrTypeNoText, fmt.Sprintf("%s has no text to review: pdftotext found %d letters or digits in it (a scanned PDF has none; run OCR on it first, e.g. ocrmypdf)", filepath.Base(pdf), n))

@@ -1,20 +1,23 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
 	"github.com/aiscientist/aiscientist/internal/bench"
+	"github.com/aiscientist/aiscientist/worker/app"
 )
 
-func benchReviewCmd() *cobra.Command {
+func benchReviewCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench-review",
 		Short: "Measure a reviewer against human accept/reject decisions",
 	}
-	cmd.AddCommand(benchScoreCmd())
+	cmd.AddCommand(benchScoreCmd(), benchRunCmd(g))
 	return cmd
 }
 
@@ -80,4 +83,56 @@ Overall are counted and named, not dropped silently.`,
 	f.StringVar(&plots, "plots", "", "also write PNG plots into this folder (Overall vs mean human rating; accept rate and balanced accuracy by threshold)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON (keys named for the metric, e.g. balanced_accuracy)")
 	return cmd
+}
+
+func benchRunCmd(g *globals) *cobra.Command {
+	r := reviewFlags{model: "gpt-4o-2024-05-13"}
+	var o benchRunOpts
+	cmd := &cobra.Command{
+		Use:   "run --papers DIR --ratings FILE --model M --out FILE",
+		Short: "Review every paper of a benchmark as one durable workflow, writing the reviews table score reads",
+		Long: `Reviews every paper in DIR (<paper_id>.txt, .md or .pdf; a text file is used
+as it is, a PDF through pdftotext) that the ratings table has a decision for, with
+the same reviewer as a paper's review: an ensemble, the area chair's meta-review
+and reflections. It runs as one workflow on the server (bench-review/<name>, in
+the Web UI and in starter status), several papers at once within the worker's
+--llm-concurrency, each review stored as it completes. Started again with the
+same --out (or --name), it skips the papers already reviewed and retries the ones
+that failed. Spending goes through the budget: at --budget-usd it waits for
+starter budget bench-review/<name> --usd N. At the end the reviews table (the
+reference's llm_reviews CSV columns, plus Error for papers without a review) is
+written to --out; score it with starter bench-review score.`,
+		Example: `  starter bench-review run --papers review_iclr_bench/iclr_parsed --ratings review_iclr_bench/ratings_subset.tsv \
+    --model gpt-4o-2024-05-13 --ensemble 5 --reflections 5 --fewshot 1 --budget-usd 100 --out gpt4o.csv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := r.check(""); err != nil {
+				return err
+			}
+			return withClient(cmd, g, func(ctx context.Context, c client.Client) error {
+				return benchRun(ctx, cmd, c, g, r, o)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.papers, "papers", "", "folder of papers: <paper_id>.txt, .md or .pdf (required)")
+	f.StringVar(&o.ratings, "ratings", "", "human ratings and decisions (TSV, required): which papers to review")
+	f.StringVar(&o.out, "out", "", "reviews table to write (CSV, required)")
+	for _, n := range []string{"papers", "ratings", "out"} {
+		_ = cmd.MarkFlagRequired(n)
+	}
+	r.flags(f, "")
+	f.StringVar(&o.name, "name", "", "names the run and its workspaces (default: --out's file name); the same name resumes it")
+	f.IntVar(&o.concurrency, "concurrency", 4, "papers reviewed at once")
+	f.Float64Var(&o.budget, "budget-usd", 0, "stop spending at this many US dollars, until raised with starter budget (0: no limit)")
+	f.IntVar(&o.limit, "limit", 0, "review only the first N papers of the ratings (0: all)")
+	f.StringVar(&o.dataDir, "data-dir", app.DefaultDataDir(), "the worker's --data-dir")
+	f.StringVar(&o.artifacts, "artifacts", "", "the worker's artifact store (default <data-dir>/artifacts; with AISCI_S3_BUCKET set and no --artifacts, the bucket)")
+	return cmd
+}
+
+type benchRunOpts struct {
+	papers, ratings, out, name, dataDir, artifacts string
+	concurrency, limit                             int
+	budget                                         float64
 }

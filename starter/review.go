@@ -19,8 +19,6 @@ import (
 	"github.com/aiscientist/aiscientist/activities"
 	"github.com/aiscientist/aiscientist/internal/paper"
 	"github.com/aiscientist/aiscientist/internal/paper/fewshot"
-	"github.com/aiscientist/aiscientist/internal/store"
-	"github.com/aiscientist/aiscientist/internal/store/s3store"
 	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
 )
@@ -124,7 +122,11 @@ func reviewPDF(ctx context.Context, cmd *cobra.Command, c client.Client, g *glob
 	}
 	stamp := time.Now().UTC().Format("20060102_150405")
 	key := workflows.ReviewKey(stamp, name)
-	if err := putReviewPDF(ctx, b, key, name+".pdf", dataDir, artifacts); err != nil {
+	st, err := openArtifacts(ctx, dataDir, artifacts)
+	if err != nil {
+		return err
+	}
+	if err := st.put(ctx, key, map[string]string{name + ".pdf": pdf}); err != nil {
 		return err
 	}
 	in := workflows.ReviewWorkflowInput{Review: activities.ReviewInput{
@@ -165,38 +167,6 @@ func reviewPDF(ctx context.Context, cmd *cobra.Command, c client.Client, g *glob
 
 // putReviewPDF places the PDF where the workers read workspaces: the
 // bucket when the workers use one, else the local artifact folder.
-func putReviewPDF(ctx context.Context, pdf []byte, key, file, dataDir, artifacts string) error {
-	if s3cfg := s3store.ConfigFromEnv(os.Getenv); s3cfg.Bucket != "" && artifacts == "" {
-		st, err := s3store.New(ctx, s3cfg)
-		if err != nil {
-			return err
-		}
-		tmp, err := os.MkdirTemp("", "aisci-review-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		if err := os.WriteFile(filepath.Join(tmp, file), pdf, 0o644); err != nil {
-			return err
-		}
-		if _, err := st.Push(ctx, "papers/"+key, tmp); err != nil {
-			return fmt.Errorf("put the PDF in s3://%s: %w", st.Bucket(), err)
-		}
-		return nil
-	}
-	if artifacts == "" {
-		artifacts = filepath.Join(dataDir, "artifacts")
-	}
-	dir, err := store.Local{Root: artifacts}.PaperDir(key)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("the artifact store %s: %w (pass --artifacts or --data-dir as given to the worker)", artifacts, err)
-	}
-	return store.WriteFile(filepath.Join(dir, file), pdf)
-}
-
 func printReview(w io.Writer, r paper.Review) {
 	fmt.Fprintf(w, "Decision: %s   Overall %d/10   Confidence %d/5\n", r.Decision, r.Overall, r.Confidence)
 	fmt.Fprintf(w, "Originality %d  Quality %d  Clarity %d  Significance %d  Soundness %d  Presentation %d  Contribution %d (each of 4)\n\n",

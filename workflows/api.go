@@ -21,6 +21,7 @@ const (
 	PaperWorkflowName    = "PaperWorkflow"
 	ReviewWorkflowName   = "ReviewWorkflow"
 	BaselineWorkflowName = "BaselineWorkflow"
+	BenchWorkflowName    = "BenchReviewWorkflow"
 )
 
 // TaskQueue is where the workers poll for workflows and for every activity
@@ -63,6 +64,14 @@ func mode(quick bool) string {
 	}
 	return "full"
 }
+
+// BenchWorkflowID names a reviewer benchmark run (starter bench-review
+// run) by its name; its workspaces lie under BenchKey.
+func BenchWorkflowID(name string) string { return "bench-review/" + name }
+
+// BenchKey is the parent of a benchmark's workspaces: <BenchKey>/<paper id>
+// for each paper, and activities.BenchResultsKey for its reviews table.
+func BenchKey(name string) string { return "bench/" + name }
 
 // Stage is where a workflow is in its work, in order. Stages only move
 // forward; whether the workflow is running, paused or stopped is its State.
@@ -497,4 +506,53 @@ type BaselineResult struct {
 	// Cache is the folder on the host where its papers find it.
 	Cache   string          `json:",omitempty"`
 	Results paper.FinalInfo `json:",omitempty"`
+}
+
+// BenchPaper is one paper of a reviewer benchmark: its ID (the ratings'
+// paper_id) and its file in its workspace (paper.pdf or paper.txt).
+type BenchPaper struct {
+	ID   string `json:"id"`
+	File string `json:"file"`
+}
+
+// BenchInput reviews every paper with the same reviewer (starter
+// bench-review run). A run reviews at most a batch of papers, then
+// continues as new with what it carries, so its history stays small.
+type BenchInput struct {
+	Name   string
+	Papers []BenchPaper
+	Review activities.ReviewSpec
+	// Concurrency: papers reviewed at once (default 4); the worker's
+	// --llm-concurrency still bounds the model calls in flight.
+	Concurrency int `json:",omitempty"`
+	BudgetUSD   float64
+	// Carried across continue-as-new: what was spent, and the papers that
+	// failed in this run (not retried until the benchmark is started again).
+	Spent  llm.Usage         `json:",omitempty"`
+	Failed map[string]string `json:",omitempty"`
+	Batch  int               `json:",omitempty"` // papers per run (default 50)
+}
+
+// BenchProgress is what status shows of a benchmark.
+type BenchProgress struct {
+	Bench    string       `json:"bench"`
+	Model    string       `json:"model"`
+	State    State        `json:"state"`
+	Total    int          `json:"total"`
+	Reviewed int          `json:"reviewed"`
+	Failed   int          `json:"failed"`
+	Running  int          `json:"running"`
+	Tokens   llm.Usage    `json:"tokens"`
+	Budget   BudgetStatus `json:"budget"`
+	// Errors: the first few failed papers, "<id>: why".
+	Errors []string `json:"errors,omitempty"`
+	// Table is the reviews CSV on the worker that wrote it (the starter
+	// copies it out of the artifact store).
+	Table string `json:"table,omitempty"`
+}
+
+// BenchResult is a finished benchmark.
+type BenchResult struct {
+	Progress BenchProgress
+	Table    activities.BenchTable
 }

@@ -20,6 +20,7 @@ func RegisterWorkflows(r Registry) {
 	r.RegisterWorkflowWithOptions(PaperWorkflow, workflow.RegisterOptions{Name: PaperWorkflowName})
 	r.RegisterWorkflowWithOptions(ReviewWorkflow, workflow.RegisterOptions{Name: ReviewWorkflowName})
 	r.RegisterWorkflowWithOptions(BaselineWorkflow, workflow.RegisterOptions{Name: BaselineWorkflowName})
+	r.RegisterWorkflowWithOptions(BenchReviewWorkflow, workflow.RegisterOptions{Name: BenchWorkflowName})
 }
 
 // ActivityRegistry is a worker's activity registration.
