@@ -55,6 +55,8 @@ func status(cmd *cobra.Command, ctx context.Context, c client.Client, args []str
 		progress = &workflows.CampaignProgress{}
 	case strings.HasPrefix(id, "review/"):
 		progress = &workflows.ReviewProgress{}
+	case strings.HasPrefix(id, "bench-review/"):
+		progress = &workflows.BenchProgress{}
 	default:
 		progress = &workflows.PaperProgress{}
 	}
@@ -162,6 +164,15 @@ func printProgress(w interface{ Write([]byte) (int, error) }, p any) error {
 		}
 		if v.Error != "" {
 			fmt.Fprintf(w, "error: %s\n", v.Error)
+		}
+	case *workflows.BenchProgress:
+		fmt.Fprintf(w, "reviewer benchmark %s  model %s  state %s\n%s\n", v.Bench, v.Model, v.State, benchLine(*v))
+		printBudget(w, v.Budget, true)
+		for _, e := range v.Errors {
+			fmt.Fprintf(w, "not reviewed: %s\n", e)
+		}
+		if v.Table != "" {
+			fmt.Fprintf(w, "reviews table: %s\n", v.Table)
 		}
 	case *workflows.CampaignProgress:
 		fmt.Fprintf(w, "campaign %s  template %s  model %s\nstage %s  state %s  ideation tokens %d ($%.4f)\nnovelty check: %s\n",
