@@ -43,8 +43,11 @@ func TestReplayRecordedFiles(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			// The file names say which workflow they hold.
 			want := "PaperWorkflow"
-			if strings.HasPrefix(filepath.Base(f), "campaign_") {
+			switch base := filepath.Base(f); {
+			case strings.HasPrefix(base, "campaign_"):
 				want = "CampaignWorkflow"
+			case strings.HasPrefix(base, "baseline_"):
+				want = "BaselineWorkflow"
 			}
 			rep, err := app.ReplayHistoryFile(f)
 			if err != nil {
