@@ -122,6 +122,11 @@ written to --out; score it with starter bench-review score.`,
 		_ = cmd.MarkFlagRequired(n)
 	}
 	r.flags(f, "")
+	// launch's spellings too (--review-model, --review-ensemble, ...).
+	r.flags(f, "review-")
+	for _, n := range []string{"model", "ensemble", "reflections", "fewshot"} {
+		_ = f.MarkHidden("review-" + n)
+	}
 	f.StringVar(&o.name, "name", "", "names the run and its workspaces (default: --out's file name); the same name resumes it")
 	f.IntVar(&o.concurrency, "concurrency", 4, "papers reviewed at once")
 	f.Float64Var(&o.budget, "budget-usd", 0, "stop spending at this many US dollars, until raised with starter budget (0: no limit)")

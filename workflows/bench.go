@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/temporal"
@@ -81,7 +82,13 @@ func BenchReviewWorkflow(ctx workflow.Context, in BenchInput) (BenchResult, erro
 	b.countFailed()
 	batch := todo[:min(len(todo), in.Batch)]
 	if err := b.review(ctx, key, batch); err != nil {
-		return BenchResult{Progress: b.prog}, err
+		if temporal.IsCanceledError(err) {
+			return BenchResult{Progress: b.prog}, err
+		}
+		b.prog.State = StateFailed
+		_ = workflow.UpsertTypedSearchAttributes(ctx, StateKey.ValueSet(string(StateFailed)), CostUSD.ValueSet(b.prog.Tokens.CostUSD))
+		msg := rootMessage(err) + "; fix it, then run the same command again: the papers reviewed so far are kept"
+		return BenchResult{Progress: b.prog}, temporal.NewNonRetryableApplicationError(msg, "BenchFailed", err)
 	}
 	if len(todo) > len(batch) {
 		next := b.in
@@ -138,7 +145,9 @@ func (b *benchRun) review(ctx workflow.Context, key string, batch []BenchPaper) 
 			switch {
 			case err == nil:
 				b.prog.Reviewed++
-			case temporal.IsCanceledError(err):
+			case temporal.IsCanceledError(err) || isModelRefused(err):
+				// Cancelled, or a key or model refused: every other paper
+				// would fail alike, so the benchmark stops (resumable).
 				fatal = err
 			default:
 				b.in.Failed[p.ID] = rootMessage(err)
@@ -151,6 +160,11 @@ func (b *benchRun) review(ctx workflow.Context, key string, batch []BenchPaper) 
 		return err
 	}
 	return fatal
+}
+
+func isModelRefused(err error) bool {
+	var ae *temporal.ApplicationError
+	return errors.As(err, &ae) && ae.Type() == activities.ErrTypeModel
 }
 
 // countFailed refreshes the failed count and the first errors, in the

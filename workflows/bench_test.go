@@ -39,6 +39,7 @@ func TestBenchReviewWorkflow(t *testing.T) {
 		in           workflows.BenchInput
 		done         []string
 		failing      map[string]bool
+		refused      bool // the provider refuses the key
 		wantReviewed []string // papers whose review ran
 		wantFailed   int
 		continued    bool
@@ -50,6 +51,11 @@ func TestBenchReviewWorkflow(t *testing.T) {
 			failing:      map[string]bool{"p3": true},
 			wantReviewed: []string{"p0", "p2", "p3", "p5"},
 			wantFailed:   1,
+		},
+		{
+			name:    "a refused model key stops the benchmark",
+			in:      workflows.BenchInput{Name: "b", Papers: papers(6), Review: activities.ReviewSpec{Model: "gpt-x", Ensemble: 1}, Concurrency: 1},
+			refused: true, wantReviewed: []string{"p0"},
 		},
 		{
 			name:         "more papers than a batch continue as new",
@@ -78,6 +84,9 @@ func TestBenchReviewWorkflow(t *testing.T) {
 					reviewed[id] = true
 					mu.Unlock()
 					assert.Equal(t, "paper.txt", in.PDF)
+					if tt.refused {
+						return activities.MemberResult{}, temporal.NewNonRetryableApplicationError("OPENAI_API_KEY refused", activities.ErrTypeModel, nil)
+					}
 					if tt.failing[id] {
 						return activities.MemberResult{}, temporal.NewNonRetryableApplicationError("no usable reply", activities.ErrTypeUnparsable, nil)
 					}
@@ -115,6 +124,11 @@ func TestBenchReviewWorkflow(t *testing.T) {
 			assert.LessOrEqual(t, most, tt.in.Concurrency, "papers reviewed at once")
 			if tt.continued {
 				assert.True(t, workflow.IsContinueAsNewError(env.GetWorkflowError()), "%v", env.GetWorkflowError())
+				return
+			}
+			if tt.refused {
+				require.Error(t, env.GetWorkflowError())
+				assert.Contains(t, env.GetWorkflowError().Error(), "OPENAI_API_KEY refused")
 				return
 			}
 			require.NoError(t, env.GetWorkflowError())
