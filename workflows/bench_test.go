@@ -39,7 +39,7 @@ func TestBenchReviewWorkflow(t *testing.T) {
 		in           workflows.BenchInput
 		done         []string
 		failing      map[string]bool
-		refused      bool // the provider refuses the key
+		refused      bool     // the provider refuses the key
 		wantReviewed []string // papers whose review ran
 		wantFailed   int
 		continued    bool
