@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/worker"
+
 	"github.com/aiscientist/aiscientist/worker/app"
+	"github.com/aiscientist/aiscientist/workflows"
 )
 
 // TestBenchReviewResume: `starter bench-review run` reviews a benchmark's
@@ -43,6 +46,15 @@ func TestBenchReviewResume(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "benchmark started: bench-review/scripted (4 papers") {
 		t.Errorf("first run said: %s", stderr)
+	}
+	hist := history(ctx, t, a.Client, workflows.BenchWorkflowID("scripted"))
+	replayer := worker.NewWorkflowReplayer()
+	workflows.RegisterWorkflows(replayer)
+	if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
+		t.Errorf("benchmark history does not replay: %v", err)
+	}
+	if out := os.Getenv("AISCI_RECORD_HISTORY"); out != "" {
+		save(t, filepath.Join(out, "bench.json"), hist)
 	}
 	again, stderr := run()
 	if m := calls.FindStringSubmatch(again); m == nil || m[1] != "0" {

@@ -48,6 +48,8 @@ func TestReplayRecordedFiles(t *testing.T) {
 				want = "CampaignWorkflow"
 			case strings.HasPrefix(base, "baseline_"):
 				want = "BaselineWorkflow"
+			case strings.HasPrefix(base, "bench_"):
+				want = "BenchReviewWorkflow"
 			}
 			rep, err := app.ReplayHistoryFile(f)
 			if err != nil {

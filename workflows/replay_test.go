@@ -24,7 +24,9 @@ import (
 //     continued as new (recorded by e2e TestCampaignHistorySize; its
 //     activities and papers are stand-ins, which replay does not need);
 //   - baseline_quick: `starter templates baseline walks --quick` on the
-//     embedded server's host (e2e TestReferenceStyleTemplate).
+//     embedded server's host (e2e TestReferenceStyleTemplate);
+//   - bench_review: `starter bench-review run` of four papers with the
+//     scripted double, two at a time (e2e TestBenchReviewResume).
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {
