@@ -61,6 +61,9 @@ func (a *artifactStore) put(ctx context.Context, key string, files map[string]st
 		dst = d
 	}
 	for rel, src := range files {
+		if a.s3 == nil && sameSize(src, filepath.Join(dst, rel)) {
+			continue // put there by an earlier run
+		}
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755); err != nil {
 			return err
 		}
@@ -98,4 +101,13 @@ func (a *artifactStore) read(ctx context.Context, key, rel string) ([]byte, erro
 		return nil, fmt.Errorf("%w (pass --artifacts or --data-dir as given to the worker)", err)
 	}
 	return b, nil
+}
+
+func sameSize(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && sa.Size() == sb.Size()
 }
