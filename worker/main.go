@@ -59,7 +59,11 @@ Web UI, and the worker; finished papers stay visible across restarts.`,
 			defer a.Stop()
 			if a.Server != nil {
 				logger.Info("embedded Temporal server ready", zap.String("grpc", a.Server.HostPort()), zap.String("web_ui", a.Server.UIURL()), zap.String("data_dir", cfg.DataDir))
-				fmt.Fprintf(os.Stderr, "\nTemporal gRPC: %s\nWeb UI:        %s\n\n", a.Server.HostPort(), a.Server.UIURL())
+				fmt.Fprintf(os.Stderr, "\nTemporal gRPC: %s\nWeb UI:        %s\n", a.Server.HostPort(), a.Server.UIURL())
+				if u := a.Server.CodecURL(); u != "" {
+					fmt.Fprintf(os.Stderr, "Codec:         %s (decodes the encrypted payloads for the Web UI; loopback only)\n", u)
+				}
+				fmt.Fprintln(os.Stderr)
 			}
 			logger.Info("worker polling", zap.String("task_queue", workflows.TaskQueue))
 			<-ctx.Done()

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,6 +50,10 @@ type Options struct {
 	SearchAttributes map[string]enumspb.IndexedValueType
 	// Logger receives the server's logs; the server is chatty, so Warn level is advised.
 	Logger *zap.Logger
+	// Codec, when set, makes the codec endpoint that decodes encrypted
+	// payloads for the Web UI, given the UI's addresses (the origins its
+	// browser calls from); it is served at UIPort+1.
+	Codec func(uiOrigins ...string) http.Handler
 }
 
 // Server is a started embedded Temporal server plus its Web UI.
@@ -56,6 +61,7 @@ type Server struct {
 	opts     Options
 	temporal temporal.Server
 	ui       *uiserver.Server
+	codec    *http.Server
 	hostPort string
 	uiURL    string
 }
@@ -65,6 +71,14 @@ func (s *Server) HostPort() string { return s.hostPort }
 
 // UIURL is the Web UI address, empty when the UI is disabled.
 func (s *Server) UIURL() string { return s.uiURL }
+
+// CodecURL is the Web UI's codec endpoint, empty without Options.Codec.
+func (s *Server) CodecURL() string {
+	if s.codec == nil {
+		return ""
+	}
+	return "http://" + s.codec.Addr
+}
 
 // Namespace is the namespace created for the application.
 func (s *Server) Namespace() string { return s.opts.Namespace }
@@ -103,6 +117,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		// The UI server exits the process when its port is taken, so check first.
 		if err := portFree(opts.IP, opts.UIPort); err != nil {
 			return nil, fmt.Errorf("web UI port: %w", err)
+		}
+		if opts.Codec != nil {
+			if err := portFree(opts.IP, opts.UIPort+1); err != nil {
+				return nil, fmt.Errorf("codec endpoint port (the Web UI's + 1): %w", err)
+			}
 		}
 	}
 	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
@@ -166,6 +185,9 @@ func (s *Server) Stop() error {
 	if s.ui != nil {
 		s.ui.Stop()
 	}
+	if s.codec != nil {
+		_ = s.codec.Close()
+	}
 	return s.temporal.Stop()
 }
 
@@ -179,6 +201,18 @@ func (s *Server) startUI() {
 		DisableNewsFetch:    true,
 		HideLogs:            true,
 		CORS:                uiconfig.CORS{CookieInsecure: true},
+	}
+	if s.opts.Codec != nil {
+		addr := net.JoinHostPort(s.opts.IP, strconv.Itoa(s.opts.UIPort+1))
+		port := strconv.Itoa(s.opts.UIPort)
+		h := s.opts.Codec("http://"+net.JoinHostPort(s.opts.IP, port), "http://localhost:"+port)
+		s.codec = &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := s.codec.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.opts.Logger.Error("codec endpoint stopped", zap.Error(err))
+			}
+		}()
+		cfg.Codec.Endpoint = "http://" + addr
 	}
 	s.ui = uiserver.NewServer(uiopts.WithConfigProvider(cfg))
 	go func() {

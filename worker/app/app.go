@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/aiscientist/aiscientist/activities"
+	"github.com/aiscientist/aiscientist/internal/codec"
 	"github.com/aiscientist/aiscientist/internal/devserver"
 	"github.com/aiscientist/aiscientist/internal/latex"
 	"github.com/aiscientist/aiscientist/internal/llm"
@@ -141,19 +142,30 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		cfg.Logger.Info("experiment sandbox", zap.String("sandbox", sb.Summary()))
 	}
 	a := &App{serverLevel: zap.NewAtomicLevelAt(zapcore.ErrorLevel)}
+	cdc, err := CodecFromEnv()
+	if err != nil {
+		return nil, err
+	}
 	opts := client.Options{}
 	if cfg.Dev {
-		a.Server, err = devserver.Start(ctx, devserver.Options{
+		dopts := devserver.Options{
 			DataDir: cfg.DataDir, GRPCPort: cfg.Port, UIPort: cfg.UIPort,
 			SearchAttributes: workflows.SearchAttributes(),
 			Logger:           cfg.Logger.Named("temporal").WithOptions(zap.IncreaseLevel(a.serverLevel)),
-		})
-		if err != nil {
+		}
+		if cdc != nil {
+			dopts.Codec = cdc.Handler
+		}
+		if a.Server, err = devserver.Start(ctx, dopts); err != nil {
 			return nil, err
 		}
 		opts.HostPort, opts.Namespace = a.Server.HostPort(), a.Server.Namespace()
 	} else if opts, err = envconfig.LoadDefaultClientOptions(); err != nil {
 		return nil, fmt.Errorf("temporal client settings: %w", err)
+	}
+	if cdc != nil {
+		opts.DataConverter, opts.FailureConverter = cdc.DataConverter(), cdc.FailureConverter()
+		cfg.Logger.Info("payload encryption on (AES-256-GCM)", zap.String("key", cdc.KeyID()))
 	}
 	opts.Logger = logging.Temporal(cfg.Logger.Named("sdk").WithOptions(zap.IncreaseLevel(zapcore.WarnLevel)))
 	if a.Client, err = client.DialContext(ctx, opts); err != nil {
@@ -296,6 +308,13 @@ func Dial(ctx context.Context, address, namespace string, logger *zap.Logger) (c
 	if namespace != "" {
 		opts.Namespace = namespace
 	}
+	cdc, err := CodecFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	if cdc != nil {
+		opts.DataConverter, opts.FailureConverter = cdc.DataConverter(), cdc.FailureConverter()
+	}
 	if logger == nil {
 		logger = zap.NewNop()
 	}
@@ -389,4 +408,15 @@ func baselineMode(quick bool) string {
 		return "quick"
 	}
 	return "full"
+}
+
+// CodecFromEnv is the payload codec that AISCI_CODEC_KEY (or
+// AISCI_CODEC_KEY_FILE) configures; nil when neither is set. Workers and
+// the starter must share the keys.
+func CodecFromEnv() (*codec.Codec, error) {
+	keys, err := codec.FromEnv(os.Getenv)
+	if err != nil || keys == nil {
+		return nil, err
+	}
+	return codec.New(keys)
 }
