@@ -123,14 +123,26 @@ func SaveHistoryFile(path string, h *historypb.History) error {
 // failure: message:\"[TMPRL1100] nondeterministic workflow: ...\" ...").
 var failureMessage = regexp.MustCompile(`message:\s*"((?:[^"\\]|\\.)*)"`)
 
-// ReplayHistory replays a history against CampaignWorkflow and
-// PaperWorkflow as compiled into this binary.
+// ReplayHistory replays a history against the workflows as compiled into
+// this binary.
 func ReplayHistory(h *historypb.History) (ReplayReport, error) {
 	rep, err := describeHistory(h)
 	if err != nil {
 		return rep, err
 	}
-	r := worker.NewWorkflowReplayer()
+	// An encrypted history replays with the key (AISCI_CODEC_KEY).
+	var ropts worker.WorkflowReplayerOptions
+	cdc, err := CodecFromEnv()
+	if err != nil {
+		return rep, err
+	}
+	if cdc != nil {
+		ropts.DataConverter, ropts.FailureConverter = cdc.DataConverter(), cdc.FailureConverter()
+	}
+	r, err := worker.NewWorkflowReplayerWithOptions(ropts)
+	if err != nil {
+		return rep, err
+	}
 	workflows.RegisterWorkflows(r)
 	// A nil logger would print the replayed workflow's own logs.
 	quiet := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
