@@ -277,7 +277,9 @@ func (r *Runner) runScript(ctx context.Context, p PaperRef, dir string, sc scrip
 		Python: py, Dir: dir, Args: sc.args, Env: env, Timeout: sc.timeout,
 		Stdout: stdout, Stderr: stderr, Sandbox: &box,
 		Tick: func() {
-			activity.RecordHeartbeat(ctx, r.dev.heartbeat(sc.log, int(time.Since(start).Seconds())))
+			hb := r.dev.heartbeat(sc.log, int(time.Since(start).Seconds()))
+			hb.LimitSec = int(sc.timeout.Seconds())
+			activity.RecordHeartbeat(ctx, hb)
 		},
 		TickEvery: 5 * time.Second,
 	})

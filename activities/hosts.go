@@ -128,6 +128,7 @@ func (d *Device) env() []string {
 type RunHeartbeat struct {
 	Log         string `json:"log"`
 	ElapsedSec  int    `json:"elapsed_sec"`
+	LimitSec    int    `json:"limit_sec,omitempty"` // the run's timeout
 	Host        string `json:"host,omitempty"`
 	Device      int    `json:"device"`
 	GPUMemoryMB uint64 `json:"gpu_memory_mb,omitempty"`

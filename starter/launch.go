@@ -171,19 +171,24 @@ func uiLink(base, namespace, id string) string {
 	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", base, namespace, url.PathEscape(id))
 }
 
-// follow prints each paper's stage changes until the campaign ends, and
-// fails when the campaign or any of its papers failed.
+// follow shows the campaign's papers (starter watch's view) until the
+// campaign ends, and fails when the campaign or any of its papers failed.
 func follow(ctx context.Context, c client.Client, id string, w io.Writer) (workflows.CampaignProgress, error) {
 	done := make(chan error, 1)
 	var final workflows.CampaignProgress
 	go func() { done <- c.GetWorkflow(ctx, id, "").Get(ctx, &final) }()
-	seen := map[string]string{}
+	v := newWatcher(w)
+	update := func() {
+		if s, err := collect(ctx, c, id); err == nil {
+			v.draw(s)
+		}
+	}
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	for {
 		select {
 		case err := <-done:
-			printUpdates(ctx, c, id, w, seen)
+			update()
 			if err != nil {
 				var app *temporal.ApplicationError
 				if errors.As(err, &app) && app.Message() != "" {
@@ -203,7 +208,7 @@ func follow(ctx context.Context, c client.Client, id string, w io.Writer) (workf
 			}
 			return final, nil
 		case <-tick.C:
-			printUpdates(ctx, c, id, w, seen)
+			update()
 		case <-ctx.Done():
 			return final, ctx.Err()
 		}
@@ -215,44 +220,6 @@ func errSuffix(e string) string {
 		return ""
 	}
 	return "  error: " + e
-}
-
-func printUpdates(ctx context.Context, c client.Client, id string, w io.Writer, seen map[string]string) {
-	var cp workflows.CampaignProgress
-	if err := query(ctx, c, id, &cp); err != nil {
-		return
-	}
-	line := fmt.Sprintf("%s: %s", id, cp.Stage)
-	if cp.State == workflows.StateBudgetExhausted {
-		line += " — " + cp.Budget.Note
-	}
-	if seen[id] != line {
-		seen[id] = line
-		fmt.Fprintf(w, "%s  %s\n", time.Now().Format("15:04:05"), line)
-	}
-	for _, i := range cp.Ideas {
-		if i.PaperID == "" {
-			continue
-		}
-		var pp workflows.PaperProgress
-		if err := query(ctx, c, i.PaperID, &pp); err != nil {
-			continue
-		}
-		line := fmt.Sprintf("%s: %s", i.PaperID, pp.Stage)
-		if pp.Stage == workflows.StageExperiments || pp.Stage == workflows.StageBaseline {
-			line += fmt.Sprintf(" run %d attempt %d", pp.Run, pp.Attempt)
-		}
-		if pp.Error != "" {
-			line += " error: " + pp.Error
-		}
-		if pp.State == workflows.StateBudgetExhausted {
-			line += " — " + pp.Budget.Note
-		}
-		if seen[i.PaperID] != line {
-			seen[i.PaperID] = line
-			fmt.Fprintf(w, "%s  %s (tokens %d, $%.4f)\n", time.Now().Format("15:04:05"), line, pp.Tokens.Total(), pp.Tokens.CostUSD)
-		}
-	}
 }
 
 func query(ctx context.Context, c client.Client, id string, out any) error {

@@ -328,6 +328,7 @@ type PaperProgress struct {
 	Stage    Stage        `json:"stage"`
 	State    State        `json:"state"`
 	Run      int          `json:"run"`
+	MaxRuns  int          `json:"max_runs,omitempty"` // the paper's limit of experiment runs
 	Attempt  int          `json:"attempt"`
 	Host     string       `json:"host,omitempty"` // experiment host of the runs
 	Device   int          `json:"device"`

@@ -36,7 +36,7 @@ func PaperWorkflow(ctx workflow.Context, in PaperInput) (PaperResult, error) {
 	in.defaults()
 	p := &paperRun{in: in, ref: in.Paper, prog: PaperProgress{
 		Paper: workflow.GetInfo(ctx).WorkflowExecution.ID, Idea: in.Idea.Name, Title: in.Idea.Title,
-		Template: in.Paper.Template, Model: in.Paper.Model, State: StateRunning,
+		Template: in.Paper.Template, Model: in.Paper.Model, State: StateRunning, MaxRuns: in.MaxRuns,
 		NoveltyCheck: in.Novelty, CitationSearch: "off (--skip-citations)",
 	}}
 	if !in.SkipCitations {

@@ -513,7 +513,7 @@ func TestPaperWorkflow(t *testing.T) {
 			stages: stagesFull,
 			check: func(t *testing.T, o paperOutcome) {
 				assert.Equal(t, workflows.PaperProgress{
-					Paper: "paper/nanoGPT/alpha", Idea: "alpha", Title: "Alpha Title", Template: tmpl, Model: model,
+					Paper: "paper/nanoGPT/alpha", Idea: "alpha", Title: "Alpha Title", Template: tmpl, Model: model, MaxRuns: 5,
 					Stage: "done", State: "completed",
 					Run: 1, Attempt: 0, // the last run started; run 2 was planned, never started
 					Host: "hostA", Device: 0,
