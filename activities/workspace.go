@@ -134,7 +134,11 @@ func (s *scope) close(ctx context.Context, err *error) {
 	if s.m != nil && *err == nil && activity.IsActivity(ctx) {
 		// Done: its own result is stored, the checkpointed replies are not needed.
 		_ = os.RemoveAll(repliesDir(s.dir, activity.GetInfo(ctx)))
-		_ = removeEmpty(filepath.Join(s.dir, RepliesDir))
+		if s.mirror {
+			// Only where no other activity shares the workspace: concurrent
+			// review members create folders under RepliesDir meanwhile.
+			_ = removeEmpty(filepath.Join(s.dir, RepliesDir))
+		}
 	}
 	s.a.push(ctx, s.key, s.dir, s.mirror, err)
 }
