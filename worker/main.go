@@ -91,7 +91,7 @@ Web UI, and the worker; finished papers stay visible across restarts.`,
 	f.StringVar(&s3cfg.Prefix, "s3-prefix", s3cfg.Prefix, "object prefix for workspaces (default $AISCI_S3_PREFIX, else aiscientist)")
 	f.StringVar(&s3cfg.Endpoint, "s3-endpoint", s3cfg.Endpoint, "S3-compatible endpoint such as http://minio:9000 (default $AISCI_S3_ENDPOINT)")
 	exit := 0
-	cmd.AddCommand(sandboxRunCmd(&exit), gpusCmd())
+	cmd.AddCommand(sandboxRunCmd(&exit), gpusCmd(), serverCmd())
 	if err := cmd.Execute(); err != nil {
 		os.Exit(1)
 	}
