@@ -39,12 +39,7 @@ func TestWorkerKilledMidExperiment(t *testing.T) {
 	defer cancel()
 
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "worker")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./worker")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build worker: %v\n%s", err, out)
-	}
+	bin := buildWorker(ctx, t, tmp)
 	templates, _ := filepath.Abs("../templates")
 	dataDir, results := filepath.Join(tmp, "data"), t.TempDir()
 	port := freePortPair(t)
@@ -63,31 +58,7 @@ func TestWorkerKilledMidExperiment(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Wait until run 1's experiment.py is executing: the ledger has its
-	// start and no end yet. The progress query alone says which run is
-	// next, not whether its process is up.
-	var workspace string
-	deadline := time.Now().Add(7 * time.Minute)
-	for workspace == "" {
-		if time.Now().After(deadline) {
-			t.Fatal("run 1 never started")
-		}
-		time.Sleep(time.Second)
-		pp, ok := campaignPaper(ctx, c, id)
-		if !ok || pp.Stage != workflows.StageExperiments || pp.Workspace == "" {
-			continue
-		}
-		started, ended := false, false
-		for _, e := range readExecutions(t, pp.Workspace) {
-			if e.Script == "experiment.py" && e.Run == 1 {
-				started = started || e.Event == "start"
-				ended = ended || e.Event == "end"
-			}
-		}
-		if started && !ended {
-			workspace = pp.Workspace
-		}
-	}
+	workspace := awaitRunExecuting(ctx, t, c, id, 1)
 	time.Sleep(5 * time.Second) // well inside the ~35 s run: python is computing
 	// Without a process to find now, the check after the kill proves nothing.
 	running := experimentProcesses(dataDir)
@@ -256,6 +227,44 @@ func readExecutions(t *testing.T, workspace string) []execLine {
 		out = append(out, e)
 	}
 	return out
+}
+
+// buildWorker builds the worker binary into dir.
+func buildWorker(ctx context.Context, t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "worker")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./worker")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build worker: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// awaitRunExecuting waits until experiment run `run` of the campaign's
+// paper is executing (its ledger has the start and no end yet; the
+// progress query alone says which run is next, not whether its process is
+// up) and returns the paper's workspace.
+func awaitRunExecuting(ctx context.Context, t *testing.T, c client.Client, campaign string, run int) string {
+	t.Helper()
+	for deadline := time.Now().Add(7 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
+		pp, ok := campaignPaper(ctx, c, campaign)
+		if !ok || pp.Stage != workflows.StageExperiments || pp.Workspace == "" {
+			continue
+		}
+		started, ended := false, false
+		for _, e := range readExecutions(t, pp.Workspace) {
+			if e.Script == "experiment.py" && e.Run == run {
+				started = started || e.Event == "start"
+				ended = ended || e.Event == "end"
+			}
+		}
+		if started && !ended {
+			return pp.Workspace
+		}
+	}
+	t.Fatalf("run %d never started", run)
+	return ""
 }
 
 // campaignPaper follows the campaign to its (only) paper.

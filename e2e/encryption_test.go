@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,6 +66,18 @@ func TestEncryptedPayloads(t *testing.T) {
 	workflows.RegisterWorkflows(replayer)
 	if err := replayer.ReplayWorkflowHistory(nil, history(ctx, t, a.Client, prog.Ideas[0].PaperID)); err != nil {
 		t.Errorf("encrypted paper history does not replay with the key: %v", err)
+	}
+	// The memo that fetch reads (the workspace key) is encrypted too, and
+	// the starter's converter reads it with the key.
+	desc, err := a.Client.DescribeWorkflowExecution(ctx, prog.Ideas[0].PaperID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	memo := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()["workspace_key"]
+	dc, err := app.DataConverter()
+	var wsKey string
+	if memo == nil || err != nil || dc.FromPayload(memo, &wsKey) != nil || !strings.HasPrefix(wsKey, "walks/") {
+		t.Errorf("the paper's workspace memo does not decode with the key: %v %q", err, wsKey)
 	}
 	a.Stop() // the database files are complete once the server has stopped
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -33,12 +32,7 @@ func TestServerKilledMidExperiment(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "worker")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./worker")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build worker: %v\n%s", err, out)
-	}
+	bin := buildWorker(ctx, t, tmp)
 	templates, _ := filepath.Abs("../templates")
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -60,26 +54,7 @@ func TestServerKilledMidExperiment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var workspace string
-	for deadline := time.Now().Add(7 * time.Minute); workspace == ""; time.Sleep(time.Second) {
-		if time.Now().After(deadline) {
-			t.Fatal("run 1 never started")
-		}
-		pp, ok := campaignPaper(ctx, c, id)
-		if !ok || pp.Stage != workflows.StageExperiments || pp.Workspace == "" {
-			continue
-		}
-		started, ended := false, false
-		for _, e := range readExecutions(t, pp.Workspace) {
-			if e.Script == "experiment.py" && e.Run == 1 {
-				started = started || e.Event == "start"
-				ended = ended || e.Event == "end"
-			}
-		}
-		if started && !ended {
-			workspace = pp.Workspace
-		}
-	}
+	workspace := awaitRunExecuting(ctx, t, c, id, 1)
 	time.Sleep(3 * time.Second)
 	t.Log("killing the Temporal server (SIGKILL) in the middle of run 1")
 	s1.kill(t)

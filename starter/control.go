@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/aiscientist/aiscientist/worker/app"
 	"github.com/aiscientist/aiscientist/workflows"
@@ -94,7 +93,9 @@ started, there is no workflow to ask for its campaign: pass --campaign.`,
 						return fmt.Errorf("paper %s: %w (a paper that has not started yet needs --campaign)", args[0], err)
 					}
 					if p := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()["campaign"]; p != nil {
-						_ = converter.GetDefaultDataConverter().FromPayload(p, &campaign)
+						if dc, err := app.DataConverter(); err == nil {
+							_ = dc.FromPayload(p, &campaign)
+						}
 					}
 				}
 				if campaign == "" {

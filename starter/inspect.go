@@ -280,7 +280,11 @@ func fetch(cmd *cobra.Command, ctx context.Context, c client.Client, id, out, da
 	}
 	var key string
 	if p := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()["workspace_key"]; p != nil {
-		_ = converter.GetDefaultDataConverter().FromPayload(p, &key)
+		dc, err := app.DataConverter()
+		if err != nil {
+			return err
+		}
+		_ = dc.FromPayload(p, &key)
 	}
 	if key == "" {
 		return fmt.Errorf("%s has no workspace (is it a paper workflow?)", id)

@@ -238,9 +238,9 @@ func collect(ctx context.Context, c client.Client, id string) (watchSnapshot, er
 		snap.Title = fmt.Sprintf("%d papers running", len(papers))
 	}
 	// Heartbeats are decoded here, with the key when payloads are encrypted.
-	dc := converter.GetDefaultDataConverter()
-	if cdc, err := app.CodecFromEnv(); err == nil && cdc != nil {
-		dc = cdc.DataConverter()
+	dc, err := app.DataConverter()
+	if err != nil {
+		return snap, err
 	}
 	for _, p := range papers {
 		snap.Rows = append(snap.Rows, paperRow(ctx, c, dc, p))

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
@@ -419,4 +420,15 @@ func CodecFromEnv() (*codec.Codec, error) {
 		return nil, err
 	}
 	return codec.New(keys)
+}
+
+// DataConverter reads payloads as the workers wrote them: decrypting them
+// when a key is set (memos, markers, heartbeat details), as they are
+// otherwise.
+func DataConverter() (converter.DataConverter, error) {
+	cdc, err := CodecFromEnv()
+	if err != nil || cdc == nil {
+		return converter.GetDefaultDataConverter(), err
+	}
+	return cdc.DataConverter(), nil
 }

@@ -16,7 +16,6 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -177,7 +176,10 @@ func describeHistory(h *historypb.History) (ReplayReport, error) {
 		return ReplayReport{}, fmt.Errorf("history starts with %v, not a workflow start", events[0].GetEventType())
 	}
 	rep := ReplayReport{WorkflowType: start.GetWorkflowType().GetName(), Events: len(events)}
-	dc := converter.GetDefaultDataConverter()
+	dc, err := DataConverter()
+	if err != nil {
+		return rep, err
+	}
 	seen := map[string]bool{}
 	for _, e := range events {
 		m := e.GetMarkerRecordedEventAttributes()
