@@ -85,11 +85,14 @@ func (r *Runner) RunExperiment(ctx context.Context, in RunInput) (_ RunResult, e
 	defer s.close(ctx, &err)
 	dir := s.dir
 	out := fmt.Sprintf("run_%d", in.Run)
+	cache := r.baselineCache(in, dir)
+	if res, ok := r.recoverRun(ctx, dir, in, cache); ok {
+		return res, nil
+	}
 	// A previous attempt may have left partial output behind.
 	if err := os.RemoveAll(filepath.Join(dir, out)); err != nil {
 		return RunResult{}, fmt.Errorf("clear %s: %w", out, err)
 	}
-	cache := r.baselineCache(in, dir)
 	if cache != "" && !in.Fresh && store.Exists(filepath.Join(cache, "final_info.json")) {
 		r.logExecution(ctx, dir, execution{Event: "cached", Script: "experiment.py", Run: in.Run, Attempt: in.Attempt})
 		if err := store.CopyDir(cache, filepath.Join(dir, out)); err != nil {
@@ -140,6 +143,36 @@ func (r *Runner) RunExperiment(ctx context.Context, in RunInput) (_ RunResult, e
 		}
 	}
 	return res, nil
+}
+
+// recoverRun returns the results of run in.Run when an earlier Temporal
+// attempt of this activity finished it (see finishedEarlier) and its
+// output is intact: final_info.json parses and the run_<i>.py snapshot,
+// written after it, exists.
+func (r *Runner) recoverRun(ctx context.Context, dir string, in RunInput, cache string) (RunResult, bool) {
+	prev, ok := finishedEarlier(ctx, dir, "experiment.py", in.Run, in.Attempt)
+	if !ok {
+		return RunResult{}, false
+	}
+	out := fmt.Sprintf("run_%d", in.Run)
+	b, err := os.ReadFile(filepath.Join(dir, out, "final_info.json"))
+	if err != nil || !store.Exists(filepath.Join(dir, out+".py")) {
+		return RunResult{}, false
+	}
+	fi, err := ReadFinalInfo(b)
+	if err != nil {
+		return RunResult{}, false
+	}
+	r.logRecovered(ctx, dir, prev)
+	activity.GetLogger(ctx).Info("returning a finished run's results: an earlier attempt's completion was lost", "run", in.Run, "attempt", in.Attempt, "earlier_activity_attempt", prev.Activity)
+	res := RunResult{OK: true, Duration: time.Duration(prev.Seconds * float64(time.Second))}
+	if in.Report {
+		res.Results = fi
+		if cache != "" && store.Exists(filepath.Join(cache, "final_info.json")) {
+			res.Cache = cache
+		}
+	}
+	return res, true
 }
 
 // baselineCache is where this host keeps run_0 of a template: the baseline
@@ -210,6 +243,12 @@ func (r *Runner) RunPlot(ctx context.Context, in PlotInput) (_ RunResult, err er
 	}
 	defer s.close(ctx, &err)
 	dir := s.dir
+	if prev, ok := finishedEarlier(ctx, dir, "plot.py", -1, in.Attempt); ok {
+		if n := len(figures(dir)); n > 0 {
+			r.logRecovered(ctx, dir, prev)
+			return RunResult{OK: true, Duration: time.Duration(prev.Seconds * float64(time.Second)), Figures: n}, nil
+		}
+	}
 	res, err := r.runScript(ctx, in.Paper, dir, script{
 		log: fmt.Sprintf("plot_attempt_%d", in.Attempt), run: -1, attempt: in.Attempt,
 		plan: in.Plan, quick: in.Quick, timeout: in.Timeout, args: []string{"plot.py"},
@@ -273,13 +312,18 @@ func (r *Runner) runScript(ctx context.Context, p PaperRef, dir string, sc scrip
 	if err := r.dataLinks(dir, t, &box); err != nil {
 		activity.GetLogger(ctx).Warn("the template's data folder is not linked beside the paper folder", "data", t.DataDir(), "error", err)
 	}
-	res, err := pyrun.Run(ctx, pyrun.Spec{
+	runCtx, stopRun := outlastOutage(ctx)
+	defer stopRun()
+	// Heartbeats go on through an outage too (a cancelled context would
+	// keep them from being sent once the server is back).
+	hbCtx := context.WithoutCancel(ctx)
+	res, err := pyrun.Run(runCtx, pyrun.Spec{
 		Python: py, Dir: dir, Args: sc.args, Env: env, Timeout: sc.timeout,
 		Stdout: stdout, Stderr: stderr, Sandbox: &box,
 		Tick: func() {
 			hb := r.dev.heartbeat(sc.log, int(time.Since(start).Seconds()))
 			hb.LimitSec = int(sc.timeout.Seconds())
-			activity.RecordHeartbeat(ctx, hb)
+			activity.RecordHeartbeat(hbCtx, hb)
 		},
 		TickEvery: 5 * time.Second,
 	})

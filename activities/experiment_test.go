@@ -1,6 +1,8 @@
 package activities_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -8,6 +10,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/aiscientist/aiscientist/activities"
 	"github.com/aiscientist/aiscientist/internal/gpu"
@@ -314,5 +321,56 @@ json.dump({"set": {"means": {"value": value}}}, open(os.path.join(out, "final_in
 				t.Errorf("papers/data links to %q (%v)", got, err)
 			}
 		})
+	}
+}
+
+// TestLostCompletionIsNotRunAgain: Temporal runs an activity again when
+// its completion never reached the server (killed or restarting while the
+// worker reported). Attempt 1 here finishes run 1 and its report is lost;
+// attempt 2 returns the finished run's results without starting the
+// script, and says so in the executions ledger.
+func TestLostCompletionIsNotRunAgain(t *testing.T) {
+	needPython(t)
+	e := newEnv(t, withTemplates(miniTemplate(t, "")))
+	ref, dir := miniPaper(t, e, "lost_completion")
+	writeFile(t, filepath.Join(dir, "experiment.py"), writeFinalInfo+"import random\nopen('draws.txt', 'a').write(str(random.random()) + '\\n')\n")
+
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(quietLogger)
+	env := s.NewTestWorkflowEnvironment()
+	// The worker's report of attempt 1 is lost: the activity ran to the
+	// end, and Temporal saw a failure (a timeout) instead.
+	env.RegisterActivityWithOptions(func(ctx context.Context, in activities.RunInput) (activities.RunResult, error) {
+		res, err := e.run.RunExperiment(ctx, in)
+		if activity.GetInfo(ctx).Attempt == 1 {
+			return activities.RunResult{}, errors.New("completion lost")
+		}
+		return res, err
+	}, activity.RegisterOptions{Name: "RunExperiment"})
+	env.ExecuteWorkflow(func(ctx workflow.Context) (activities.RunResult, error) {
+		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Minute,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Millisecond, MaximumAttempts: 3},
+		})
+		var res activities.RunResult
+		err := workflow.ExecuteActivity(ctx, "RunExperiment", activities.RunInput{Paper: ref, Run: 1, Attempt: 1, Timeout: time.Minute}).Get(ctx, &res)
+		return res, err
+	})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res activities.RunResult
+	if err := env.GetWorkflowResult(&res); err != nil || !res.OK {
+		t.Fatalf("result = %+v, %v; want the finished run's", res, err)
+	}
+	if draws := strings.Count(readFile(t, filepath.Join(dir, "draws.txt")), "\n"); draws != 1 {
+		t.Errorf("experiment.py ran %d times, want once", draws)
+	}
+	ledger := readFile(t, filepath.Join(dir, "logs", "executions.jsonl"))
+	if strings.Count(ledger, `"event":"start"`) != 1 || !strings.Contains(ledger, `"event":"recovered"`) {
+		t.Errorf("executions ledger:\n%s\nwant one start and a recovered event", ledger)
+	}
+	if !exists(filepath.Join(dir, "run_1", "final_info.json")) || !exists(filepath.Join(dir, "run_1.py")) {
+		t.Error("the finished run's output is gone")
 	}
 }

@@ -134,6 +134,7 @@ type execution struct {
 	Run      int       `json:"run"` // -1: plot.py
 	Attempt  int       `json:"attempt"`
 	Workflow string    `json:"workflow,omitempty"`
+	RunID    string    `json:"workflow_run,omitempty"`
 	Activity int32     `json:"activity_attempt,omitempty"` // Temporal's retry count
 	Host     string    `json:"host,omitempty"`
 	Device   int       `json:"device"`
@@ -151,7 +152,7 @@ type execution struct {
 func (r *Runner) logExecution(ctx context.Context, dir string, e execution) {
 	if activity.IsActivity(ctx) {
 		info := activity.GetInfo(ctx)
-		e.Workflow = info.WorkflowExecution.ID
+		e.Workflow, e.RunID = info.WorkflowExecution.ID, info.WorkflowExecution.RunID
 		if e.Activity == 0 {
 			e.Activity = info.Attempt
 		}
@@ -198,6 +199,57 @@ func (r *Runner) retried(ctx context.Context, dir, logs, logName, script string,
 		r.logExecution(ctx, dir, execution{Event: "abandoned", Script: script, Run: run, Attempt: attempt, Activity: prev,
 			Error: "this try never reported back (worker killed or heartbeat lost); Temporal retried it"})
 	}
+}
+
+// finishedEarlier finds, in the executions ledger under dir, a successful
+// end of script (run, attempt) by an earlier Temporal attempt of the
+// running activity. Temporal runs an activity again when its completion
+// never reached the server: the server was down or restarting when the
+// worker reported it, or the heartbeat timeout fired meanwhile. The run's
+// results are on disk then, so the retry returns them instead of running
+// hours of experiment again. Only an activity retry qualifies (not the
+// workflow's next attempt, not another workflow run).
+func finishedEarlier(ctx context.Context, dir, script string, run, attempt int) (execution, bool) {
+	if !activity.IsActivity(ctx) {
+		return execution{}, false
+	}
+	info := activity.GetInfo(ctx)
+	return findFinished(filepath.Join(dir, ExecutionsFile), info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.Attempt, script, run, attempt)
+}
+
+// findFinished is finishedEarlier on explicit identities.
+func findFinished(path, workflow, runID string, activityAttempt int32, script string, run, attempt int) (execution, bool) {
+	var found execution
+	ok := false
+	if activityAttempt <= 1 {
+		return found, false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return found, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		var e execution
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			continue // a torn last line after a crash
+		}
+		if e.Event == "end" && e.OK && e.Script == script && e.Run == run && e.Attempt == attempt &&
+			e.Workflow == workflow && e.RunID == runID && e.Activity > 0 && e.Activity < activityAttempt {
+			found, ok = e, true
+		}
+	}
+	return found, ok
+}
+
+// logRecovered records that a retried activity returned the results of an
+// earlier attempt's finished run instead of running it again.
+func (r *Runner) logRecovered(ctx context.Context, dir string, prev execution) {
+	r.logExecution(ctx, dir, execution{Event: "recovered", Script: prev.Script, Run: prev.Run, Attempt: prev.Attempt, OK: true,
+		Seconds: prev.Seconds,
+		Error:   fmt.Sprintf("activity attempt %d finished this run but its completion never reached the Temporal server; its results are returned as they are", prev.Activity)})
 }
 
 // logEnd records how a script's execution ended, as the workflow sees it

@@ -187,6 +187,10 @@ func (a *Activities) pull(ctx context.Context, key, dir string, mayBeMissing, mi
 	return nil
 }
 
+// pushTimeout bounds storing a workspace whose activity's context has
+// ended; a live one is bounded by the activity's own timeout as well.
+const pushTimeout = 5 * time.Minute
+
 func (a *Activities) push(ctx context.Context, key, dir string, mirror bool, err *error) {
 	if a.Remote == nil || !store.Exists(dir) {
 		return
@@ -195,7 +199,11 @@ func (a *Activities) push(ctx context.Context, key, dir string, mirror bool, err
 	if mirror {
 		push = a.Remote.PushMirror
 	}
-	_, perr := push(ctx, key, dir)
+	// What the activity wrote is stored even when its context ended (a
+	// cancelled paper's logs, a run that outlasted a server outage).
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pushTimeout)
+	defer cancel()
+	_, perr := push(pctx, key, dir)
 	if perr == nil {
 		return
 	}

@@ -1,6 +1,7 @@
-// Package devserver runs a real Temporal server (SQLite file persistence) and
-// the Temporal Web UI inside the current process, so one `worker --dev` is a
-// complete installation on a laptop.
+// Package devserver runs a real Temporal server (a SQLite file, or a
+// PostgreSQL database for a cluster) and the Temporal Web UI inside the
+// current process, so one `worker --dev` is a complete installation on a
+// laptop and `worker server` the server of a cluster.
 package devserver
 
 import (
@@ -37,7 +38,12 @@ import (
 // Options configures the embedded server. Zero values pick sensible defaults.
 type Options struct {
 	// DataDir holds the SQLite database file; it is created if missing.
+	// Unused with DB.
 	DataDir string
+	// DB, when a postgres://USER:PASS@HOST:PORT/DB URL, keeps the server's
+	// data in PostgreSQL instead: database DB and DB_visibility, created
+	// when missing, their schemas set up or upgraded on start.
+	DB string
 	// IP to listen on; default 127.0.0.1.
 	IP string
 	// GRPCPort is the frontend port; default 7233. -1 picks a free port.
@@ -86,9 +92,6 @@ func (s *Server) Namespace() string { return s.opts.Namespace }
 // Start creates the schema when the database file is new, starts the server
 // and the UI, and waits until the frontend answers.
 func Start(ctx context.Context, opts Options) (*Server, error) {
-	if opts.DataDir == "" {
-		return nil, errors.New("devserver: data directory is required")
-	}
 	if opts.IP == "" {
 		opts.IP = "127.0.0.1"
 	}
@@ -124,21 +127,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			}
 		}
 	}
-	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("devserver: create data dir: %w", err)
-	}
-	dbPath := filepath.Join(opts.DataDir, "temporal.sqlite")
-
-	cfg, err := serverConfig(opts, dbPath)
+	persistence, sqlCfg, err := setupPersistence(opts)
 	if err != nil {
 		return nil, err
 	}
-	sqlCfg := cfg.Persistence.DataStores[sqliteplugin.PluginName].SQL
-	if _, err := os.Stat(dbPath); errors.Is(err, os.ErrNotExist) {
-		if err := sqlite.SetupSchema(sqlCfg); err != nil {
-			return nil, fmt.Errorf("devserver: create sqlite schema: %w", err)
-		}
+	cfg, err := serverConfig(opts, persistence)
+	if err != nil {
+		return nil, err
 	}
+	// Works on any SQL store, PostgreSQL included, despite its package.
 	ns, err := sqlite.NewNamespaceConfig(cfg.ClusterMetadata.CurrentClusterName, opts.Namespace, false, opts.SearchAttributes)
 	if err != nil {
 		return nil, fmt.Errorf("devserver: namespace config: %w", err)
@@ -266,7 +263,63 @@ func (s *Server) waitReady(ctx context.Context) error {
 	return nil
 }
 
-func serverConfig(opts Options, dbPath string) (*config.Config, error) {
+// setupPersistence makes the server's database ready (a new SQLite file
+// gets its schema; PostgreSQL databases are created, set up or upgraded)
+// and returns the persistence settings and the main store's SQL settings.
+func setupPersistence(opts Options) (config.Persistence, *config.SQL, error) {
+	switch {
+	case IsPostgres(opts.DB):
+		main, vis, err := postgresConfigs(opts.DB)
+		if err != nil {
+			return config.Persistence{}, nil, err
+		}
+		logger := tlog.NewZapLogger(opts.Logger)
+		for _, db := range []struct {
+			cfg    *config.SQL
+			schema string
+		}{{main, pgSchema}, {vis, pgVisibilitySchema}} {
+			if err := setupPostgres(db.cfg, db.schema, logger); err != nil {
+				return config.Persistence{}, nil, fmt.Errorf("devserver: %w", err)
+			}
+		}
+		return config.Persistence{
+			DefaultStore:     "default",
+			VisibilityStore:  "visibility",
+			NumHistoryShards: 4,
+			DataStores: map[string]config.DataStore{
+				"default":    {SQL: main},
+				"visibility": {SQL: vis},
+			},
+		}, main, nil
+	case opts.DB != "" && opts.DB != "sqlite":
+		return config.Persistence{}, nil, fmt.Errorf("devserver: --db %q: want postgres://USER:PASS@HOST:PORT/DB, or nothing for the SQLite file under the data folder", redact(opts.DB))
+	}
+	if opts.DataDir == "" {
+		return config.Persistence{}, nil, errors.New("devserver: data directory is required")
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+		return config.Persistence{}, nil, fmt.Errorf("devserver: create data dir: %w", err)
+	}
+	dbPath := filepath.Join(opts.DataDir, "temporal.sqlite")
+	sqlCfg := &config.SQL{
+		PluginName:        sqliteplugin.PluginName,
+		DatabaseName:      dbPath,
+		ConnectAttributes: map[string]string{"mode": "rwc", "_journal_mode": "wal", "_synchronous": "2"},
+	}
+	if _, err := os.Stat(dbPath); errors.Is(err, os.ErrNotExist) {
+		if err := sqlite.SetupSchema(sqlCfg); err != nil {
+			return config.Persistence{}, nil, fmt.Errorf("devserver: create sqlite schema: %w", err)
+		}
+	}
+	return config.Persistence{
+		DefaultStore:     sqliteplugin.PluginName,
+		VisibilityStore:  sqliteplugin.PluginName,
+		NumHistoryShards: 1,
+		DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlCfg}},
+	}, sqlCfg, nil
+}
+
+func serverConfig(opts Options, persistence config.Persistence) (*config.Config, error) {
 	ports := make([]int, 0, 7)
 	for range 7 {
 		p, err := freePort(opts.IP)
@@ -282,18 +335,7 @@ func serverConfig(opts Options, dbPath string) (*config.Config, error) {
 		Global: config.Global{
 			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: opts.IP},
 		},
-		Persistence: config.Persistence{
-			DefaultStore:     sqliteplugin.PluginName,
-			VisibilityStore:  sqliteplugin.PluginName,
-			NumHistoryShards: 1,
-			DataStores: map[string]config.DataStore{
-				sqliteplugin.PluginName: {SQL: &config.SQL{
-					PluginName:        sqliteplugin.PluginName,
-					DatabaseName:      dbPath,
-					ConnectAttributes: map[string]string{"mode": "rwc", "_journal_mode": "wal", "_synchronous": "2"},
-				}},
-			},
-		},
+		Persistence: persistence,
 		ClusterMetadata: &cluster.Config{
 			EnableGlobalNamespace:    false,
 			FailoverVersionIncrement: 10,
