@@ -18,6 +18,7 @@ import (
 	"github.com/aiscientist/aiscientist/internal/paper"
 	"github.com/aiscientist/aiscientist/internal/pyrun"
 	"github.com/aiscientist/aiscientist/internal/sandbox"
+	"github.com/aiscientist/aiscientist/internal/telemetry"
 	"github.com/aiscientist/aiscientist/internal/store"
 	"github.com/aiscientist/aiscientist/internal/template"
 )
@@ -327,6 +328,7 @@ func (r *Runner) runScript(ctx context.Context, p PaperRef, dir string, sc scrip
 		},
 		TickEvery: 5 * time.Second,
 	})
+	r.observe(ctx, sc.args[0], res, err)
 	if err != nil {
 		return RunResult{}, err
 	}
@@ -348,6 +350,27 @@ func (r *Runner) runScript(ctx context.Context, p PaperRef, dir string, sc scrip
 		}
 	}
 	return out, nil
+}
+
+// observe puts a script's run time into the metrics, by host and device.
+func (r *Runner) observe(ctx context.Context, script string, res pyrun.Result, err error) {
+	host, device := "", fmt.Sprintf("gpu%d", r.dev.Slot.Index)
+	if r.dev.Host != nil {
+		host = r.dev.Host.Name
+	}
+	if r.dev.Slot.CPU {
+		device = fmt.Sprintf("cpu%d", r.dev.Index)
+	}
+	outcome := "ok"
+	switch {
+	case err != nil:
+		outcome = "cancelled"
+	case res.TimedOut:
+		outcome = "timeout"
+	case res.ExitCode != 0:
+		outcome = "failed"
+	}
+	telemetry.FromContext(ctx).Experiment(host, device, script, outcome, res.Duration)
 }
 
 // dataLinks makes the template's data folder (template.DataDir) appear

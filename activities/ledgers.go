@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/aiscientist/aiscientist/internal/llm"
 	"github.com/aiscientist/aiscientist/internal/store"
+	"github.com/aiscientist/aiscientist/internal/telemetry"
 )
 
 // A paper's two ledgers, append-only JSON lines in its logs/ folder: every
@@ -60,13 +62,43 @@ func startMeterAt(ctx context.Context, dir, ledger string, b llm.Budget) (contex
 	b.SpentUSD += earlier.CostUSD
 	ctx, m := llm.WithMeter(ctx, b)
 	m.Add(earlier)
+	metrics, stage := telemetry.FromContext(ctx), activityStage(info.ActivityType.Name)
 	m.Record = func(r llm.CallRecord) {
 		e := ledgerEntry{CallRecord: r, Workflow: info.WorkflowExecution.ID, Run: info.WorkflowExecution.RunID, Activity: info.ActivityID, Attempt: info.Attempt}
 		if err := appendJSONLine(path, e); err != nil {
 			activity.GetLogger(ctx).Warn("call ledger not written", "path", path, "error", err)
 		}
+		if !r.Replayed {
+			u := r.Usage
+			metrics.ModelCall(r.Model, stage, u.PromptTokens, u.CompletionTokens, u.CachedPromptTokens, u.CostUSD,
+				time.Duration(r.Seconds*float64(time.Second)), r.Error != "")
+		}
 	}
 	return llm.WithReplies(ctx, fileReplies{dir: repliesDir(dir, info)}), m
+}
+
+// activityStage is the stage label of a model-calling activity in the
+// metrics: the stage of a paper (or campaign) it works for.
+func activityStage(activityType string) string {
+	switch activityType {
+	case "GenerateIdea":
+		return "ideas"
+	case "NoveltyRound":
+		return "novelty"
+	case "CoderTurn":
+		return "experiments" // the coder's turns for runs, plots and notes
+	case "WriteSection":
+		return "writeup" // first drafts, the refinement pass and the improvement
+	case "CitationRound":
+		return "citations"
+	case "BuildPDF":
+		return "latex"
+	case "CheckNumbers":
+		return "numbers"
+	case "ReviewMember", "MetaReview":
+		return "review"
+	}
+	return strings.ToLower(activityType)
 }
 
 // RepliesDir (under a paper's or campaign's folder) keeps the replies of

@@ -78,7 +78,7 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	}
 	defer lit.Stop()
 	cfg := app.Config{Dev: true, DataDir: dataDir, Port: -1, UIPort: uiPort, Templates: templates, Python: os.Getenv("AISCI_PYTHON"), ModelsFile: models,
-		Literature: scholar.FakeConfig(lit.URL)}
+		Literature: scholar.FakeConfig(lit.URL), MetricsAddr: "127.0.0.1:0"}
 	a, err := app.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -252,6 +252,9 @@ func TestOnePaperEndToEnd(t *testing.T) {
 	if !strings.Contains(uiBody, idea.PaperID) || !strings.Contains(uiBody, "IdeaName") {
 		t.Errorf("Web UI API does not list the paper with its search attributes: %.300s", uiBody)
 	}
+
+	// The worker's Prometheus endpoint has our series, the SDK's and the server's.
+	checkMetrics(t, "http://"+a.MetricsAddr+"/metrics")
 
 	// `starter review --pdf` reviews a PDF this project did not write, as a
 	// workflow on this server, and prints exactly the review JSON.

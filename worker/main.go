@@ -34,8 +34,9 @@ func main() {
 
 Without --dev the worker connects to TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE
 (Temporal's environment configuration). With --dev it starts, in this process,
-a Temporal server persisting to a SQLite file under --data-dir, the Temporal
-Web UI, and the worker; finished papers stay visible across restarts.`,
+a Temporal server persisting to a SQLite file under --data-dir (or to
+PostgreSQL with --db postgres://USER:PASS@HOST:PORT/DB), the Temporal Web UI,
+and the worker; finished papers stay visible across restarts.`,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := logging.New(level)
@@ -74,6 +75,8 @@ Web UI, and the worker; finished papers stay visible across restarts.`,
 	f := cmd.Flags()
 	f.BoolVar(&cfg.Dev, "dev", false, "embed a Temporal server (SQLite file) and the Web UI in this process")
 	f.StringVar(&cfg.DataDir, "data-dir", app.DefaultDataDir(), "where --dev keeps its database and, by default, the artifact store")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", os.Getenv("AISCI_METRICS_ADDR"), "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9090 or :9090 (the SDK's, the embedded server's with --dev, and this project's series; default $AISCI_METRICS_ADDR, empty: off)")
+	f.StringVar(&cfg.DB, "db", os.Getenv("AISCI_TEMPORAL_DB"), "with --dev: keep the server's data in PostgreSQL, postgres://USER:PASS@HOST:PORT/DB (databases DB and DB_visibility, created and set up when missing; default $AISCI_TEMPORAL_DB, else the SQLite file)")
 	f.IntVar(&cfg.Port, "port", 7233, "gRPC port of the embedded server (Web UI on port+1000)")
 	f.StringVar(&cfg.Artifacts, "artifacts", "", "artifact store folder (default <data-dir>/artifacts)")
 	f.StringVar(&cfg.Templates, "templates", "templates", "folder holding the research templates")
@@ -91,6 +94,12 @@ Web UI, and the worker; finished papers stay visible across restarts.`,
 	f.StringVar(&s3cfg.Prefix, "s3-prefix", s3cfg.Prefix, "object prefix for workspaces (default $AISCI_S3_PREFIX, else aiscientist)")
 	f.StringVar(&s3cfg.Endpoint, "s3-endpoint", s3cfg.Endpoint, "S3-compatible endpoint such as http://minio:9000 (default $AISCI_S3_ENDPOINT)")
 	exit := 0
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
+		if cmd.Flags().Changed("db") && !cfg.Dev {
+			return fmt.Errorf("--db is the embedded server's database: use it with --dev, or run the server alone with worker server --db")
+		}
+		return nil
+	}
 	cmd.AddCommand(sandboxRunCmd(&exit), gpusCmd(), serverCmd())
 	if err := cmd.Execute(); err != nil {
 		os.Exit(1)

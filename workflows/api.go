@@ -105,6 +105,11 @@ const (
 // StageDone ends campaigns and papers that completed.
 const StageDone Stage = "done"
 
+// StageDurationMetric is the timer papers record, through the SDK's
+// metrics handler, for each stage they finish: exported to Prometheus as
+// aisci_stage_duration_seconds{stage, outcome} (ok, failed, cancelled).
+const StageDurationMetric = "aisci_stage_duration"
+
 // State is how a workflow, or one idea of a campaign, stands.
 type State string
 

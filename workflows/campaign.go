@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
@@ -102,6 +103,7 @@ type campaignRun struct {
 	// Counters the papers loop waits on besides its papers: the budget's
 	// changes, papers' budget notices, approval decisions.
 	version, notices, decisions int
+	stageAt                     time.Time // when the current stage began
 }
 
 type activePaper struct {
@@ -117,7 +119,11 @@ type activePaper struct {
 // setStage publishes a stage with the state and the campaign's known
 // spending (ideas and finished papers) in the same upsert.
 func (c *campaignRun) setStage(ctx workflow.Context, s Stage) {
-	c.prog.Stage = s
+	if !c.stageAt.IsZero() && c.prog.Stage != "" {
+		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"stage": string(c.prog.Stage), "outcome": "ok"}).
+			Timer(StageDurationMetric).Record(workflow.Now(ctx).Sub(c.stageAt))
+	}
+	c.prog.Stage, c.stageAt = s, workflow.Now(ctx)
 	c.publish(ctx, StageKey.ValueSet(string(s)))
 }
 

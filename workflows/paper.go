@@ -65,12 +65,14 @@ func PaperWorkflow(ctx workflow.Context, in PaperInput) (PaperResult, error) {
 		// Cancelled or skipped by a person: the workspace stays as it is.
 		p.prog.Error = fmt.Sprintf("cancelled during %s", p.prog.Stage)
 		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		p.endStage(dctx, "cancelled")
 		p.setState(dctx, StateCancelled)
 		// The progress rides along so a campaign still learns the cost.
 		return PaperResult{Progress: p.prog}, temporal.NewCanceledError(p.prog)
 	}
 	if err != nil {
 		p.prog.Error = fmt.Sprintf("%s: %s", p.prog.Stage, rootMessage(err))
+		p.endStage(ctx, "failed")
 		workflow.GetLogger(ctx).Error("paper failed", "stage", p.prog.Stage, "error", p.prog.Error)
 		p.setState(ctx, StateFailed)
 		if p.in.ResultsDir != "" && p.prog.Workspace != "" {
@@ -99,14 +101,28 @@ type paperRun struct {
 	// A standalone baseline (BaselineWorkflow): pinned keeps its host even
 	// when it goes silent; fresh and report go into run_0's input.
 	pinned, fresh, report bool
+	stageAt               time.Time // when the current stage began
 }
 
 // setStage moves to the next stage and publishes it, with the state and
 // the cost so far in the same upsert (no history events of their own).
 func (p *paperRun) setStage(ctx workflow.Context, stage Stage) {
-	p.prog.Stage = stage
+	p.endStage(ctx, "ok")
+	p.prog.Stage, p.stageAt = stage, workflow.Now(ctx)
 	workflow.GetLogger(ctx).Info("paper stage", "paper", p.prog.Paper, "stage", stage)
 	p.publish(ctx, StageKey.ValueSet(string(stage)))
+}
+
+// endStage puts the time spent in the current stage into the worker's
+// metrics (aisci_stage_duration_seconds{stage, outcome}) through the SDK's
+// handler, which records nothing while a workflow replays.
+func (p *paperRun) endStage(ctx workflow.Context, outcome string) {
+	if p.stageAt.IsZero() || p.prog.Stage == "" || p.prog.Stage == StageDone {
+		return
+	}
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"stage": string(p.prog.Stage), "outcome": outcome}).
+		Timer(StageDurationMetric).Record(workflow.Now(ctx).Sub(p.stageAt))
+	p.stageAt = time.Time{}
 }
 
 // setState changes and publishes the paper's state; the stage stays.

@@ -18,6 +18,7 @@ import (
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uiopts "github.com/temporalio/ui-server/v2/server/server_options"
+	otelmetric "go.opentelemetry.io/otel/metric"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
@@ -60,6 +61,9 @@ type Options struct {
 	// payloads for the Web UI, given the UI's addresses (the origins its
 	// browser calls from); it is served at UIPort+1.
 	Codec func(uiOrigins ...string) http.Handler
+	// Meter, when set, receives the server's own metrics (the
+	// worker's Prometheus registry exports them); nil: none.
+	Meter otelmetric.Meter
 }
 
 // Server is a started embedded Temporal server plus its Web UI.
@@ -144,13 +148,19 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("devserver: create namespace: %w", err)
 	}
 
+	var mh metrics.Handler = metrics.NoopMetricsHandler
+	if opts.Meter != nil {
+		if mh, err = metrics.NewOtelMetricsHandler(tlog.NewZapLogger(opts.Logger), meterProvider{opts.Meter}, metrics.ClientConfig{}, false); err != nil {
+			return nil, fmt.Errorf("devserver: metrics: %w", err)
+		}
+	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(cfg),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithLogger(tlog.NewZapLogger(opts.Logger)),
 		temporal.WithAuthorizer(authorization.NewNoopAuthorizer()),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return authorization.NewNoopClaimMapper() }),
-		temporal.WithCustomMetricsHandler(metrics.NoopMetricsHandler),
+		temporal.WithCustomMetricsHandler(mh),
 		// One process hosts every service: static membership avoids the
 		// ringpop join, which after a restart waits for the previous
 		// process's stale members to expire ("Not enough hosts").
@@ -292,7 +302,7 @@ func setupPersistence(opts Options) (config.Persistence, *config.SQL, error) {
 			},
 		}, main, nil
 	case opts.DB != "" && opts.DB != "sqlite":
-		return config.Persistence{}, nil, fmt.Errorf("devserver: --db %q: want postgres://USER:PASS@HOST:PORT/DB, or nothing for the SQLite file under the data folder", redact(opts.DB))
+		return config.Persistence{}, nil, fmt.Errorf("devserver: --db %q: want postgres://USER:PASS@HOST:PORT/DB, or nothing for the SQLite file under the data folder", Redact(opts.DB))
 	}
 	if opts.DataDir == "" {
 		return config.Persistence{}, nil, errors.New("devserver: data directory is required")
@@ -388,6 +398,12 @@ func portFree(ip string, port int) error {
 	}
 	return l.Close()
 }
+
+// meterProvider hands the server a meter of the caller's.
+type meterProvider struct{ meter otelmetric.Meter }
+
+func (p meterProvider) GetMeter() otelmetric.Meter { return p.meter }
+func (meterProvider) Stop(tlog.Logger)             {}
 
 // silentLogger keeps the readiness probe's dial retries out of the logs.
 type silentLogger struct{}

@@ -33,7 +33,7 @@ func IsPostgres(db string) bool {
 func postgresConfigs(raw string) (main, vis *config.SQL, err error) {
 	u, err := url.Parse(raw)
 	if err != nil || !IsPostgres(raw) || u.Host == "" {
-		return nil, nil, fmt.Errorf("--db %q: want postgres://USER:PASS@HOST:PORT/DB", redact(raw))
+		return nil, nil, fmt.Errorf("--db %q: want postgres://USER:PASS@HOST:PORT/DB", Redact(raw))
 	}
 	host, port := u.Hostname(), u.Port()
 	if port == "" {
@@ -69,8 +69,8 @@ func postgresConfigs(raw string) (main, vis *config.SQL, err error) {
 	return &m, &v, nil
 }
 
-// redact hides a URL's password in messages.
-func redact(raw string) string {
+// Redact hides a URL's password in messages.
+func Redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
 		return raw

@@ -48,7 +48,7 @@ func TestPostgresConfigs(t *testing.T) {
 			}
 		})
 	}
-	if got := redact("postgres://u:hunter2@h/db"); strings.Contains(got, "hunter2") {
+	if got := Redact("postgres://u:hunter2@h/db"); strings.Contains(got, "hunter2") {
 		t.Errorf("redact left the password in: %s", got)
 	}
 }

@@ -42,6 +42,8 @@ type CallRecord struct {
 	Model string    `json:"model"`
 	Usage Usage     `json:"usage"`
 	Error string    `json:"error,omitempty"`
+	// Seconds is how long the provider took to answer.
+	Seconds float64 `json:"seconds,omitempty"`
 	// Replayed: the reply was saved by an earlier attempt of the same
 	// activity and served again, free (its cost is on that attempt's line).
 	Replayed bool `json:"replayed,omitempty"`
@@ -112,10 +114,10 @@ func (m *Meter) replayed(model string) {
 	}
 }
 
-func (m *Meter) count(model string, u Usage, err error) {
+func (m *Meter) count(model string, u Usage, err error, took time.Duration) {
 	m.Add(u)
 	if m.Record != nil && (u.Calls > 0 || err != nil) {
-		r := CallRecord{Time: time.Now().UTC(), Model: model, Usage: u}
+		r := CallRecord{Time: time.Now().UTC(), Model: model, Usage: u, Seconds: took.Seconds()}
 		if err != nil {
 			r.Error = err.Error()
 		}

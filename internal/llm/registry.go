@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 	"os"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -162,7 +163,9 @@ func (c *metered) Chat(ctx context.Context, req Request) (Response, error) {
 			return Response{}, err
 		}
 	}
+	start := time.Now()
 	resp, err := c.inner.Chat(ctx, req)
+	took := time.Since(start)
 	if err == nil && p != nil {
 		if serr := p.store.Save(seq, key, resp); serr != nil {
 			return Response{}, fmt.Errorf("checkpoint the reply of %s: %w", c.info.Name, serr)
@@ -173,7 +176,7 @@ func (c *metered) Chat(ctx context.Context, req Request) (Response, error) {
 		resp.Usage.UnpricedCalls = resp.Usage.Calls
 	}
 	if m != nil {
-		m.count(c.info.Name, resp.Usage, err)
+		m.count(c.info.Name, resp.Usage, err, took)
 	}
 	return resp, err
 }

@@ -30,8 +30,17 @@ const maxBody = 16 << 20
 
 // get fetches u and returns the body of a 200; other answers are
 // classified (see httpStatusError). Every request has RequestTimeout.
+type engineKey struct{}
+
+// EngineOf names the engine a request made by this package is for ("" for
+// any other request), so a transport can count requests by engine.
+func EngineOf(r *http.Request) string {
+	e, _ := r.Context().Value(engineKey{}).(string)
+	return e
+}
+
 func get(ctx context.Context, client *http.Client, engine, keyHint, u string, header http.Header) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, RequestTimeout)
+	ctx, cancel := context.WithTimeout(context.WithValue(ctx, engineKey{}, engine), RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {

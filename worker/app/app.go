@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -34,14 +35,18 @@ import (
 	"github.com/aiscientist/aiscientist/internal/scripted"
 	"github.com/aiscientist/aiscientist/internal/store"
 	"github.com/aiscientist/aiscientist/internal/store/s3store"
+	"github.com/aiscientist/aiscientist/internal/telemetry"
 	"github.com/aiscientist/aiscientist/internal/template"
 	"github.com/aiscientist/aiscientist/workflows"
 )
 
 // Config of a worker process.
 type Config struct {
-	Dev       bool   // embed a Temporal server and the Web UI
-	DataDir   string // embedded server database and default artifact store
+	Dev     bool   // embed a Temporal server and the Web UI
+	DataDir string // embedded server database and default artifact store
+	// DB keeps the embedded server's data in PostgreSQL
+	// (postgres://USER:PASS@HOST:PORT/DB) instead of the SQLite file.
+	DB        string
 	Port      int    // embedded gRPC port (0: 7233, -1: any free port)
 	UIPort    int    // embedded UI port (0: port+1000, -1: none)
 	Artifacts string // artifact store root (default <data-dir>/artifacts)
@@ -73,7 +78,10 @@ type Config struct {
 	// the environment (S2_API_KEY, SEMANTIC_SCHOLAR_BASE_URL, ...), and the
 	// cache is <artifacts>/literature unless set.
 	Literature scholar.Config
-	Logger     *zap.Logger
+	// MetricsAddr serves Prometheus metrics at http://<addr>/metrics (the
+	// SDK's, the embedded server's and this project's); empty: not served.
+	MetricsAddr string
+	Logger      *zap.Logger
 }
 
 // App is a running worker process.
@@ -89,6 +97,13 @@ type App struct {
 	newActivities func(artifacts string) *activities.Activities
 	hosts         []*HostWorkers
 	logger        *zap.Logger
+	// Metrics is the process's registry; MetricsAddr where it is served
+	// ("" when not).
+	Metrics     *telemetry.Metrics
+	MetricsAddr string
+	stopMetrics context.CancelFunc
+	// actCtx carries Metrics to every activity of every worker.
+	actCtx context.Context
 }
 
 // DefaultDataDir is ~/.aiscientist, so every run of `worker --dev` finds
@@ -147,15 +162,22 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.Metrics, err = telemetry.New(); err != nil {
+		return nil, err
+	}
+	a.actCtx = telemetry.NewContext(context.Background(), a.Metrics)
 	opts := client.Options{}
 	if cfg.Dev {
 		dopts := devserver.Options{
-			DataDir: cfg.DataDir, GRPCPort: cfg.Port, UIPort: cfg.UIPort,
+			DataDir: cfg.DataDir, DB: cfg.DB, GRPCPort: cfg.Port, UIPort: cfg.UIPort,
 			SearchAttributes: workflows.SearchAttributes(),
 			Logger:           cfg.Logger.Named("temporal").WithOptions(zap.IncreaseLevel(a.serverLevel)),
 		}
 		if cdc != nil {
 			dopts.Codec = cdc.Handler
+		}
+		if cfg.MetricsAddr != "" {
+			dopts.Meter = a.Metrics.Meter("temporal-server")
 		}
 		if a.Server, err = devserver.Start(ctx, dopts); err != nil {
 			return nil, err
@@ -169,6 +191,17 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		cfg.Logger.Info("payload encryption on (AES-256-GCM)", zap.String("key", cdc.KeyID()))
 	}
 	opts.Logger = logging.Temporal(cfg.Logger.Named("sdk").WithOptions(zap.IncreaseLevel(zapcore.WarnLevel)))
+	if cfg.MetricsAddr != "" {
+		opts.MetricsHandler = a.Metrics.SDKHandler(cfg.Logger)
+		mctx, stop := context.WithCancel(context.Background())
+		if a.MetricsAddr, err = a.Metrics.Serve(mctx, cfg.MetricsAddr); err != nil {
+			stop()
+			a.Stop()
+			return nil, err
+		}
+		a.stopMetrics = stop
+		cfg.Logger.Info("metrics served", zap.String("url", "http://"+a.MetricsAddr+"/metrics"))
+	}
 	if a.Client, err = client.DialContext(ctx, opts); err != nil {
 		a.Stop()
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", hostOr(opts.HostPort), err)
@@ -179,6 +212,13 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.logger = cfg.Logger
+	// Literature requests are counted by engine (a copy: the caller's client stays as it is).
+	litClient := &http.Client{}
+	if cfg.Literature.Client != nil {
+		*litClient = *cfg.Literature.Client
+	}
+	litClient.Transport = a.Metrics.Literature(litClient.Transport, scholar.EngineOf)
+	cfg.Literature.Client = litClient
 	lit, err := literature(cfg.Literature, cfg.Artifacts)
 	if err != nil {
 		a.Stop()
@@ -211,7 +251,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		cfg.Logger.Info("workspaces kept in object storage; the artifact folder is this worker's cache",
 			zap.String("bucket", cfg.Remote.Bucket()), zap.String("cache", cfg.Artifacts))
 	}
-	a.Worker = worker.New(a.Client, workflows.TaskQueue, worker.Options{})
+	a.Worker = worker.New(a.Client, workflows.TaskQueue, worker.Options{BackgroundActivityContext: a.actCtx})
 	workflows.Register(a.Worker, a.newActivities(""))
 	if err := a.Worker.Start(); err != nil {
 		a.Stop()
@@ -293,6 +333,9 @@ func (a *App) Stop() {
 	if a.Server != nil {
 		a.serverLevel.SetLevel(zapcore.FatalLevel)
 		_ = a.Server.Stop()
+	}
+	if a.stopMetrics != nil {
+		a.stopMetrics()
 	}
 }
 

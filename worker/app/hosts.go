@@ -62,15 +62,15 @@ func (a *App) AddHost(hc HostConfig) (*HostWorkers, error) {
 	probe := gpu.NewProbe()
 	inv := gpu.Discover(probe, hc.CPUSlots)
 	h := &HostWorkers{Host: activities.NewHost(name, inv), probe: probe}
-	shared := worker.New(a.Client, activities.ExperimentsQueue, worker.Options{})
+	shared := worker.New(a.Client, activities.ExperimentsQueue, worker.Options{BackgroundActivityContext: a.actCtx})
 	shared.RegisterActivity(h.Host.ReserveHost)
-	own := worker.New(a.Client, activities.HostQueue(name), worker.Options{})
+	own := worker.New(a.Client, activities.HostQueue(name), worker.Options{BackgroundActivityContext: a.actCtx})
 	own.RegisterActivity(h.Host.AcquireDevice)
 	h.workers = append(h.workers, shared, own)
 	for i, d := range inv.Devices {
 		dev := &activities.Device{Host: h.Host, Index: i, Slot: d, Probe: probe}
 		// One run at a time: the device is the run's alone.
-		w := worker.New(a.Client, activities.DeviceQueue(name, i), worker.Options{MaxConcurrentActivityExecutionSize: 1})
+		w := worker.New(a.Client, activities.DeviceQueue(name, i), worker.Options{MaxConcurrentActivityExecutionSize: 1, BackgroundActivityContext: a.actCtx})
 		w.RegisterActivity(activities.NewRunner(a.newActivities(hc.Artifacts), dev))
 		h.workers = append(h.workers, w)
 	}
