@@ -18,8 +18,8 @@ import (
 	"github.com/aiscientist/aiscientist/internal/paper"
 	"github.com/aiscientist/aiscientist/internal/pyrun"
 	"github.com/aiscientist/aiscientist/internal/sandbox"
-	"github.com/aiscientist/aiscientist/internal/telemetry"
 	"github.com/aiscientist/aiscientist/internal/store"
+	"github.com/aiscientist/aiscientist/internal/telemetry"
 	"github.com/aiscientist/aiscientist/internal/template"
 )
 

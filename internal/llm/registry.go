@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 	"os"
+	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 )
