@@ -50,7 +50,11 @@ func New() (*Metrics, error) {
 	}
 	m := &Metrics{
 		Registry: reg,
-		provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter)),
+		provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter), sdkmetric.WithView(sdkmetric.NewView(
+			// Stages last seconds (an export) to days (a full experiment plan).
+			sdkmetric.Instrument{Name: "aisci_stage_duration"},
+			sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: []float64{1, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200}}},
+		))),
 		modelTokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aisci_model_tokens_total",
 			Help: "Model tokens by model, stage and kind (prompt, completion, cached_prompt; cached is part of prompt).",

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 func TestSeries(t *testing.T) {
@@ -18,6 +20,7 @@ func TestSeries(t *testing.T) {
 	m.ModelCall("gpt-4o", "review", 1200, 300, 1000, 0.0042, 3*time.Second, false)
 	m.ModelCall("gpt-4o", "review", 0, 0, 0, 0, time.Second, true)
 	m.Experiment("gpu-box-1", "gpu0", "experiment.py", "ok", 90*time.Second)
+	m.SDKHandler(zap.NewNop()).WithTags(map[string]string{"stage": "experiments", "outcome": "ok"}).Timer("aisci_stage_duration").Record(5 * time.Hour)
 	busy := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		busy++
@@ -59,6 +62,8 @@ func TestSeries(t *testing.T) {
 		`aisci_literature_requests_total{code="429",engine="openalex"} 1`,
 		`aisci_literature_rate_limited_total{engine="openalex"} 1`,
 		`go_goroutines `,
+		`le="86400"`, // the stage timer's own buckets
+		`outcome="ok",stage="experiments"} 18000`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
