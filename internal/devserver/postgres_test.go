@@ -10,6 +10,11 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/common/config"
+	tlog "go.temporal.io/server/common/log"
+	pgv12 "go.temporal.io/server/schema/postgresql/v12"
+	"go.temporal.io/server/tools/common/schema"
+	sqltool "go.temporal.io/server/tools/sql"
 
 	"github.com/aiscientist/aiscientist/internal/pgtest"
 )
@@ -53,16 +58,42 @@ func TestPostgresConfigs(t *testing.T) {
 	}
 }
 
-// TestPostgresServer starts the server on a fresh PostgreSQL cluster (the
-// databases created, the schemas set up by the server's schema tooling),
-// runs a workflow-free round trip (namespace, search attributes), stops
-// it, and starts it again on the same databases: the schema is current,
-// the namespace and its search attributes are there.
+// TestPostgresServer starts the server on PostgreSQL databases at an
+// older schema version (the schemas upgraded by the server's schema
+// tooling to the pinned server's), checks the namespace, its search
+// attributes and a visibility query, stops it, and starts it again on the
+// same databases: the schema is current, nothing else changes.
 func TestPostgresServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL and a Temporal server")
 	}
 	pg := pgtest.Start(t)
+	// The databases start as an older server left them (schema 1.15 and
+	// visibility 1.10, made by the same tooling): the first start upgrades them.
+	main, vis, err := postgresConfigs(pg.URL("aisci"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := tlog.NewNoopLogger()
+	for _, db := range []struct {
+		cfg            *config.SQL
+		schema, target string
+	}{{main, pgSchema, "1.15"}, {vis, pgVisibilitySchema, "1.10"}} {
+		if err := sqltool.DoCreateDatabase(copySQL(db.cfg), "postgres", logger); err != nil {
+			t.Fatal(err)
+		}
+		conn, err := sqltool.NewConnection(db.cfg, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := schema.NewSetupSchemaTask(conn, &schema.SetupConfig{InitialVersion: "0.0"}, logger).Run(); err != nil {
+			t.Fatal(err)
+		}
+		if err := schema.NewUpdateSchemaTask(conn, &schema.UpdateConfig{DBName: db.cfg.DatabaseName, SchemaName: db.schema, TargetVersion: db.target}, logger).Run(); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+	}
 	attrs := map[string]enumspb.IndexedValueType{"AisciStage": enumspb.INDEXED_VALUE_TYPE_KEYWORD, "AisciCostUSD": enumspb.INDEXED_VALUE_TYPE_DOUBLE}
 	for round := 1; round <= 2; round++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -91,6 +122,19 @@ func TestPostgresServer(t *testing.T) {
 			t.Errorf("round %d: visibility query: %v", round, err)
 		}
 		c.Close()
+		for _, db := range []struct {
+			cfg  *config.SQL
+			want string
+		}{{main, pgv12.Version}, {vis, pgv12.VisibilityVersion}} {
+			conn, err := sqltool.NewConnection(db.cfg, logger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, err := conn.ReadSchemaVersion(); err != nil || v != db.want {
+				t.Errorf("round %d: %s schema version %q, %v; want %s", round, db.cfg.DatabaseName, v, err, db.want)
+			}
+			conn.Close()
+		}
 		if err := s.Stop(); err != nil {
 			t.Errorf("stop: %v", err)
 		}
