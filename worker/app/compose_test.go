@@ -87,7 +87,7 @@ func TestComposeFile(t *testing.T) {
 		}
 	}
 	env := f.Services["worker"].Environment
-	for _, k := range []string{"TEMPORAL_ADDRESS", "AISCI_S3_BUCKET", "AISCI_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", codec.KeyEnv, "OPENAI_API_KEY", "S2_API_KEY"} {
+	for _, k := range []string{"TEMPORAL_ADDRESS", "AISCI_S3_BUCKET", "AISCI_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", codec.KeyEnv, "OPENAI_API_KEY", "S2_API_KEY", "AISCI_METRICS_ADDR"} {
 		if _, ok := env[k]; !ok {
 			t.Errorf("the worker service does not set %s", k)
 		}
