@@ -81,7 +81,10 @@ type Config struct {
 	// MetricsAddr serves Prometheus metrics at http://<addr>/metrics (the
 	// SDK's, the embedded server's and this project's); empty: not served.
 	MetricsAddr string
-	Logger      *zap.Logger
+	// ScriptedLatency makes the scripted test double answer after this
+	// long, as a real model would (the throughput benchmark).
+	ScriptedLatency time.Duration
+	Logger          *zap.Logger
 }
 
 // App is a running worker process.
@@ -211,6 +214,9 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		a.Stop()
 		return nil, err
 	}
+	if cfg.ScriptedLatency > 0 {
+		registry.Scripted = slowDoer{next: registry.Scripted, d: cfg.ScriptedLatency}
+	}
 	a.logger = cfg.Logger
 	// Literature requests are counted by engine (a copy: the caller's client stays as it is).
 	litClient := &http.Client{}
@@ -317,6 +323,23 @@ func NewRegistry(modelsFile, localBaseURL string) (*llm.Registry, error) {
 		}
 	}
 	return &llm.Registry{Scripted: scripted.NewInProcess(), Catalog: llm.NewCatalog(extra...), LocalBaseURL: localBaseURL}, nil
+}
+
+// slowDoer answers after d, or when the request is cancelled.
+type slowDoer struct {
+	next interface {
+		Do(*http.Request) (*http.Response, error)
+	}
+	d time.Duration
+}
+
+func (s slowDoer) Do(r *http.Request) (*http.Response, error) {
+	select {
+	case <-time.After(s.d):
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+	return s.next.Do(r)
 }
 
 // Stop stops the worker, the client and the embedded server.
