@@ -139,24 +139,31 @@ func earlierAttempts(path string, info activity.Info) llm.Usage {
 	if info.Attempt <= 1 {
 		return u
 	}
+	eachLine(path, func(e ledgerEntry) {
+		if e.Workflow == info.WorkflowExecution.ID && e.Run == info.WorkflowExecution.RunID &&
+			e.Activity == info.ActivityID && e.Attempt < info.Attempt {
+			u = u.Add(e.Usage)
+		}
+	})
+	return u
+}
+
+// eachLine calls fn with every line of a JSON-lines ledger that parses
+// (a torn last line after a crash does not); a missing file has none.
+func eachLine[T any](path string, fn func(T)) {
 	f, err := os.Open(path)
 	if err != nil {
-		return u
+		return
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
-		var e ledgerEntry
-		if json.Unmarshal(sc.Bytes(), &e) != nil {
-			continue // a torn last line after a crash
-		}
-		if e.Workflow == info.WorkflowExecution.ID && e.Run == info.WorkflowExecution.RunID &&
-			e.Activity == info.ActivityID && e.Attempt < info.Attempt {
-			u = u.Add(e.Usage)
+		var v T
+		if json.Unmarshal(sc.Bytes(), &v) == nil {
+			fn(v)
 		}
 	}
-	return u
 }
 
 // execution is one line of the executions ledger.
@@ -212,21 +219,12 @@ func (r *Runner) retried(ctx context.Context, dir, logs, logName, script string,
 		}
 	}
 	started, ended := false, false
-	f, err := os.Open(filepath.Join(dir, ExecutionsFile))
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		var e execution
-		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Script != script || e.Run != run || e.Attempt != attempt || e.Activity != prev {
-			continue
+	eachLine(filepath.Join(dir, ExecutionsFile), func(e execution) {
+		if e.Script == script && e.Run == run && e.Attempt == attempt && e.Activity == prev {
+			started = started || e.Event == "start"
+			ended = ended || e.Event == "end"
 		}
-		started = started || e.Event == "start"
-		ended = ended || e.Event == "end"
-	}
+	})
 	if started && !ended {
 		r.logExecution(ctx, dir, execution{Event: "abandoned", Script: script, Run: run, Attempt: attempt, Activity: prev,
 			Error: "this try never reported back (worker killed or heartbeat lost); Temporal retried it"})
@@ -256,23 +254,12 @@ func findFinished(path, workflow, runID string, activityAttempt int32, script st
 	if activityAttempt <= 1 {
 		return found, false
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return found, false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		var e execution
-		if json.Unmarshal(sc.Bytes(), &e) != nil {
-			continue // a torn last line after a crash
-		}
+	eachLine(path, func(e execution) {
 		if e.Event == "end" && e.OK && e.Script == script && e.Run == run && e.Attempt == attempt &&
 			e.Workflow == workflow && e.RunID == runID && e.Activity > 0 && e.Activity < activityAttempt {
 			found, ok = e, true
 		}
-	}
+	})
 	return found, ok
 }
 

@@ -93,7 +93,8 @@ func (s *Server) CodecURL() string {
 // Namespace is the namespace created for the application.
 func (s *Server) Namespace() string { return s.opts.Namespace }
 
-// Start creates the schema when the database file is new, starts the server
+// Start makes the database ready (a new SQLite file gets its schema;
+// PostgreSQL databases are created, set up or upgraded), starts the server
 // and the UI, and waits until the frontend answers.
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.IP == "" {
