@@ -34,7 +34,7 @@ func benchCmd() *cobra.Command {
 type throughputOpts struct {
 	papers, slots, maxRuns int
 	llmLatency, runTime    time.Duration
-	json, keep             bool
+	json, keep, timeline   bool
 	dataDir                string
 }
 
@@ -53,6 +53,10 @@ reports:
   makespan          the first paper's start to the last one's end
   lower bound       the larger of the slot time ÷ K and the longest paper's
                     critical path (its duration less the time its runs waited)
+  schedule bound    the least any schedule could take: the first request for
+                    a slot + the slot time ÷ K + the shortest writing any
+                    paper did after its last run (the paper whose run ends
+                    last still has to write)
   busy fraction     slot time ÷ (K × the time from the first run to the last)
   one per slot      the makespan if each slot took one whole paper at a time
                     (the reference system's model), from the same stage times
@@ -63,8 +67,11 @@ reports:
   largest history   events and bytes
 
 and, when it misses a target (busy fraction ≥ 0.9, makespan ≤ 1.15 × the lower
-bound, overhead p50 < 20 ms, memory < 1 GiB, histories < 1 MiB), which activity
-the papers were in while slots stood idle.`,
+bound and × the schedule bound, overhead p50 < 20 ms, memory < 1 GiB, histories
+< 1 MiB), which activity the papers were in while slots stood idle.
+
+--timeline prints each paper's runs: when it asked for a slot, when the run
+started and ended.`,
 		Example: `  starter bench throughput --papers 8 --slots 2 --llm-latency 200ms --run-duration 2s
   starter bench throughput --papers 50 --slots 4 --json`,
 		Args:         cobra.NoArgs,
@@ -73,9 +80,12 @@ the papers were in while slots stood idle.`,
 			if o.papers < 1 || o.slots < 1 || o.maxRuns < 1 || o.runTime <= 0 || o.llmLatency < 0 {
 				return fmt.Errorf("--papers, --slots and --max-runs must be at least 1, --run-duration positive and --llm-latency not negative")
 			}
-			r, err := runThroughput(cmd.Context(), o, cmd.ErrOrStderr())
+			r, papers, err := runThroughput(cmd.Context(), o, cmd.ErrOrStderr())
 			if err != nil {
 				return err
+			}
+			if o.timeline {
+				printTimeline(cmd.ErrOrStderr(), papers)
 			}
 			if o.json {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -95,15 +105,16 @@ the papers were in while slots stood idle.`,
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
 	f.StringVar(&o.dataDir, "data-dir", "", "where the server, the artifacts and the papers go (default: a temporary folder, removed afterwards)")
 	f.BoolVar(&o.keep, "keep", false, "keep the temporary folder (its path is printed)")
+	f.BoolVar(&o.timeline, "timeline", false, "also print each paper's timeline: its start, when it asked for each slot, the runs, its end")
 	return cmd
 }
 
-func runThroughput(ctx context.Context, o throughputOpts, log io.Writer) (throughput.Report, error) {
+func runThroughput(ctx context.Context, o throughputOpts, log io.Writer) (throughput.Report, []throughput.Paper, error) {
 	dir := o.dataDir
 	if dir == "" {
 		var err error
 		if dir, err = os.MkdirTemp("", "aisci-throughput-"); err != nil {
-			return throughput.Report{}, err
+			return throughput.Report{}, nil, err
 		}
 		if o.keep {
 			fmt.Fprintf(log, "benchmark folder: %s\n", dir)
@@ -113,16 +124,16 @@ func runThroughput(ctx context.Context, o throughputOpts, log io.Writer) (throug
 	}
 	templates := filepath.Join(dir, "templates")
 	if _, err := throughput.WriteTemplate(templates, o.runTime, o.papers); err != nil {
-		return throughput.Report{}, err
+		return throughput.Report{}, nil, err
 	}
 	logger, err := logging.New("warn")
 	if err != nil {
-		return throughput.Report{}, err
+		return throughput.Report{}, nil, err
 	}
 	a, err := app.Start(ctx, app.Config{Dev: true, DataDir: filepath.Join(dir, "data"), Port: -1, UIPort: -1, Templates: templates,
 		Python: os.Getenv("AISCI_PYTHON"), CPUSlots: o.slots, Host: "bench", ScriptedLatency: o.llmLatency, Logger: logger})
 	if err != nil {
-		return throughput.Report{}, err
+		return throughput.Report{}, nil, err
 	}
 	defer a.Stop()
 	fmt.Fprintf(log, "throughput: %d papers on %d slots, model answers after %s, runs of %s, %d CPUs; the embedded server is at %s\n",
@@ -133,7 +144,7 @@ func runThroughput(ctx context.Context, o throughputOpts, log io.Writer) (throug
 		RunTimeout: max(10*o.runTime, time.Minute), ResultsDir: filepath.Join(dir, "results"),
 	})
 	if err != nil {
-		return throughput.Report{}, err
+		return throughput.Report{}, nil, err
 	}
 	var final workflows.CampaignProgress
 	done := make(chan error, 1)
@@ -143,7 +154,7 @@ func runThroughput(ctx context.Context, o throughputOpts, log io.Writer) (throug
 		select {
 		case err := <-done:
 			if err != nil {
-				return throughput.Report{}, fmt.Errorf("benchmark campaign %s: %w", id, err)
+				return throughput.Report{}, nil, fmt.Errorf("benchmark campaign %s: %w", id, err)
 			}
 			waiting = false
 		case <-time.After(15 * time.Second):
@@ -153,17 +164,17 @@ func runThroughput(ctx context.Context, o throughputOpts, log io.Writer) (throug
 	var papers []throughput.Paper
 	for _, i := range final.Ideas {
 		if i.State != workflows.StateCompleted {
-			return throughput.Report{}, fmt.Errorf("benchmark paper %s: %s %s", i.PaperID, i.State, i.Error)
+			return throughput.Report{}, nil, fmt.Errorf("benchmark paper %s: %s %s", i.PaperID, i.State, i.Error)
 		}
 		p, err := paperTimes(ctx, a.Client, i.PaperID)
 		if err != nil {
-			return throughput.Report{}, err
+			return throughput.Report{}, nil, err
 		}
 		papers = append(papers, p)
 	}
 	r := throughput.Analyze(papers, o.slots)
 	r.WorkerPeakRSSMiB = peakRSSMiB()
-	return r, nil
+	return r, papers, nil
 }
 
 // paperTimes reads a paper's history into when its activities were
@@ -173,6 +184,7 @@ func paperTimes(ctx context.Context, c client.Client, id string) (throughput.Pap
 	byEvent := map[int64]int{} // scheduled event ID -> index in p.Activities
 	var completed time.Time    // the last activity completion not yet answered
 	var answerWT int64         // the workflow task that answers it
+	var asked time.Time        // the device request of the next run
 	it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		e, err := it.Next()
@@ -203,7 +215,14 @@ func paperTimes(ctx context.Context, c client.Client, id string) (throughput.Pap
 			attr := e.GetActivityTaskScheduledEventAttributes()
 			typ := attr.GetActivityType().GetName()
 			byEvent[e.GetEventId()] = len(p.Activities)
-			p.Activities = append(p.Activities, throughput.Activity{Type: typ, Slot: typ == "RunExperiment" || typ == "RunPlot", Scheduled: t})
+			a := throughput.Activity{Type: typ, Slot: typ == "RunExperiment" || typ == "RunPlot", Scheduled: t}
+			switch {
+			case typ == "AcquireDevice" && asked.IsZero(): // the first ask, if the run moved hosts
+				asked = t
+			case a.Slot:
+				a.Asked, asked = asked, time.Time{}
+			}
+			p.Activities = append(p.Activities, a)
 			if answerWT != 0 && attr.GetWorkflowTaskCompletedEventId() == answerWT {
 				p.Gaps = append(p.Gaps, t.Sub(completed))
 				completed, answerWT = time.Time{}, 0
@@ -250,6 +269,9 @@ func printThroughput(w io.Writer, o throughputOpts, r throughput.Report) {
 	fmt.Fprintf(w, "  lower bound         %7.1f s   (slot time %.1f s / %d = %.1f s; longest paper's critical path %.1f s)\n",
 		r.LowerBoundS, r.SlotSecondsS, r.Slots, r.SlotSecondsS/float64(r.Slots), r.CriticalPathS)
 	fmt.Fprintf(w, "  makespan / bound    %7.2f     (target ≤ %.2f)\n", r.MakespanRatio, throughput.DefaultTargets.MakespanRatio)
+	fmt.Fprintf(w, "  schedule bound      %7.1f s   (first slot asked for at %.1f s + slot time / %d + the shortest writing after a paper's last run, %.1f s: %.2f × the lower bound)\n",
+		r.ScheduleBoundS, r.FirstAskS, r.Slots, r.MinWritingS, r.ScheduleBoundS/max(r.LowerBoundS, 1e-9))
+	fmt.Fprintf(w, "  makespan / schedule %7.2f     (target ≤ %.2f)\n", r.ScheduleRatio, throughput.DefaultTargets.MakespanRatio)
 	fmt.Fprintf(w, "  busy fraction       %7.2f     (of %d slots over the %.1f s from the first run to the last; target ≥ %.2f)\n",
 		r.BusyFraction, r.Slots, r.BusyWindowS, throughput.DefaultTargets.BusyFraction)
 	fmt.Fprintf(w, "  one paper per slot  %7.1f s   (the reference system's model, same stage times: %.1f× this makespan)\n", r.OnePerSlotS, r.SpeedupOverOne)
@@ -276,4 +298,38 @@ func printThroughput(w io.Writer, o throughputOpts, r throughput.Report) {
 	} else {
 		fmt.Fprintln(w, "targets met")
 	}
+}
+
+// printTimeline prints one line per paper, times in seconds from the first
+// paper's start: start, each slot activity as asked→started–closed, end.
+func printTimeline(w io.Writer, papers []throughput.Paper) {
+	if len(papers) == 0 {
+		return
+	}
+	t0 := papers[0].Start
+	for _, p := range papers {
+		t0 = minTime(t0, p.Start)
+	}
+	at := func(t time.Time) string { return strconv.FormatFloat(t.Sub(t0).Seconds(), 'f', 1, 64) }
+	fmt.Fprintln(w, "timeline (s from the first start; a run is asked→started–ended):")
+	for _, p := range papers {
+		var runs []string
+		for _, a := range p.Activities {
+			if a.Slot && !a.Closed.IsZero() {
+				name := "run"
+				if a.Type == "RunPlot" {
+					name = "plot"
+				}
+				runs = append(runs, fmt.Sprintf("%s %s→%s–%s", name, at(a.Asked), at(a.Started), at(a.Closed)))
+			}
+		}
+		fmt.Fprintf(w, "  %s  start %s  %s  end %s\n", p.ID, at(p.Start), strings.Join(runs, ", "), at(p.End))
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

@@ -39,6 +39,10 @@ func TestAnalyzeSharedSlot(t *testing.T) {
 		"busy fraction":  {r.BusyFraction, 1},
 		"busy window":    {r.BusyWindowS, 4},
 		"one per slot":   {r.OnePerSlotS, 8},
+		"first ask":      {r.FirstAskS, 1},
+		"min writing":    {r.MinWritingS, 1},
+		"schedule bound": {r.ScheduleBoundS, 6},
+		"schedule ratio": {r.ScheduleRatio, 1},
 		"s2s p50":        {r.ScheduleToStartP50Ms, 5},
 		"gap p99":        {r.NextScheduledP99Ms, 5},
 		"overhead p50":   {r.OverheadP50Ms, 5},
@@ -51,7 +55,7 @@ func TestAnalyzeSharedSlot(t *testing.T) {
 	if len(r.Idle) != 0 {
 		t.Errorf("idle = %+v, want none", r.Idle)
 	}
-	if m := r.Misses(DefaultTargets); len(m) != 1 || !strings.Contains(m[0], "makespan 1.50") {
+	if m := r.Misses(DefaultTargets); len(m) != 1 || !strings.Contains(m[0], "makespan 1.50") || !strings.Contains(m[0], "1.50 × the lower bound]") {
 		t.Errorf("misses = %q", m)
 	}
 }
