@@ -77,11 +77,8 @@ func NewRunner(acts *Activities, dev *Device) *Runner {
 // to logs/run_<i>_attempt_<k>.{stdout,stderr}; on success experiment.py is
 // snapshotted as run_<i>.py. Exit 0 without a valid final_info.json is a
 // failed run with a clear reason, not a crash.
-func (r *Runner) RunExperiment(ctx context.Context, in RunInput) (final RunResult, err error) {
-	paper := activity.GetInfo(ctx).WorkflowExecution.ID
-	r.dev.start(paper)
-	// A standalone baseline (it reports its results) has no runs after it.
-	defer func() { r.dev.done(paper, err == nil && final.OK && in.Run == 0 && in.Report) }()
+func (r *Runner) RunExperiment(ctx context.Context, in RunInput) (_ RunResult, err error) {
+	defer r.dev.done()
 	s, err := r.acts.paperScope(ctx, in.Paper, false)
 	if err != nil {
 		return RunResult{}, err
@@ -239,11 +236,8 @@ type PlotInput struct {
 }
 
 // RunPlot runs plot.py; success needs at least one PNG in the paper folder.
-func (r *Runner) RunPlot(ctx context.Context, in PlotInput) (final RunResult, err error) {
-	paper := activity.GetInfo(ctx).WorkflowExecution.ID
-	r.dev.start(paper)
-	// Plots that worked are a paper's last run.
-	defer func() { r.dev.done(paper, err == nil && final.OK) }()
+func (r *Runner) RunPlot(ctx context.Context, in PlotInput) (_ RunResult, err error) {
+	defer r.dev.done()
 	s, err := r.acts.paperScope(ctx, in.Paper, false)
 	if err != nil {
 		return RunResult{}, err

@@ -276,8 +276,7 @@ type PaperInput struct {
 	// HostTimeout: an experiment host that does not pick up its queued work
 	// within it is taken for dead, and the run moves (default 5 min).
 	HostTimeout time.Duration
-	// HostWait: how long to wait for any experiment host at all, and for a
-	// device of the paper's host once there (default 24 h).
+	// HostWait: how long to wait for any experiment host at all (default 24 h).
 	HostWait time.Duration
 }
 

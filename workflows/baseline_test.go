@@ -87,11 +87,11 @@ func TestBaselineWorkflow(t *testing.T) {
 					return activities.HostInfo{Host: "hostA", Devices: []string{"cpu"}}, nil
 				})
 			env.OnActivity(hostActs.AcquireDevice, mock.Anything, mock.Anything).Return(
-				func(context.Context, activities.DeviceInput) (int, error) {
+				func(context.Context, activities.DeviceInput) (activities.DeviceGrant, error) {
 					if tt.silent {
-						return 0, temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START, nil)
+						return activities.DeviceGrant{}, temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START, nil)
 					}
-					return 0, nil
+					return activities.DeviceGrant{}, nil
 				})
 			env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 				if info.ActivityType.Name == "RunExperiment" {

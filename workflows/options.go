@@ -90,18 +90,6 @@ func hostOptions(ctx workflow.Context, host string, timeout time.Duration) workf
 	})
 }
 
-// acquireOptions: waiting for a device of the host can take as long as the
-// runs ahead (bounded by wait, the paper's HostWait); a host that never
-// picks the request up within timeout, or stops heartbeating while the
-// paper waits, is taken for dead.
-func acquireOptions(ctx workflow.Context, host string, timeout, wait time.Duration) workflow.Context {
-	ctx = hostOptions(ctx, host, timeout)
-	opts := workflow.GetActivityOptions(ctx)
-	opts.StartToCloseTimeout = wait
-	opts.HeartbeatTimeout = time.Minute
-	return workflow.WithActivityOptions(ctx, opts)
-}
-
 // deviceOptions are runOptions on one device's queue; a device that does
 // not start the run within startTimeout is taken for dead with its host.
 func deviceOptions(ctx workflow.Context, host string, device int, timeout, startTimeout time.Duration) workflow.Context {

@@ -608,12 +608,15 @@ func onDevice[In any](ctx workflow.Context, p *paperRun, what string,
 				return out, err
 			}
 		}
-		var dev int
-		dreq := activities.DeviceInput{Paper: p.prog.Paper, Run: p.prog.Run, Rank: slotRank(p.prog.Stage, p.prog.Run)}
-		err := workflow.ExecuteActivity(acquireOptions(ctx, p.host.Host, p.in.HostTimeout, p.in.HostWait), hostActs.AcquireDevice, dreq).Get(ctx, &dev)
+		var g activities.DeviceGrant
+		dreq := activities.DeviceInput{Paper: p.prog.Paper, Run: p.prog.Run}
+		err := workflow.ExecuteActivity(hostOptions(ctx, p.host.Host, p.in.HostTimeout), hostActs.AcquireDevice, dreq).Get(ctx, &g)
 		if err == nil {
-			p.prog.Device = dev
-			dctx := deviceOptions(ctx, p.host.Host, dev, timeout, p.in.HostTimeout)
+			p.prog.Device = g.Device
+			// The runs ahead on the device take up to their limit each (ours,
+			// as an estimate), and a busy host is not a dead one.
+			startTimeout := p.in.HostTimeout + time.Duration(g.Ahead)*(p.in.RunTimeout+5*time.Minute)
+			dctx := deviceOptions(ctx, p.host.Host, g.Device, timeout, startTimeout)
 			err = workflow.ExecuteActivity(dctx, act, in).Get(ctx, &out)
 		}
 		if !isScheduleToStart(err) {
@@ -628,21 +631,6 @@ func onDevice[In any](ctx workflow.Context, p *paperRun, what string,
 	}
 	msg := fmt.Sprintf("%s: moved between hosts %d times without finishing", what, maxHostMoves+1)
 	return out, temporal.NewNonRetryableApplicationError(msg, "HostsFailing", nil)
-}
-
-// slotRank is how far along a paper waiting for a device is: its plots
-// before any experiment run, later runs before earlier ones, baselines
-// last. Hosts give free devices to the highest rank, so papers that have
-// started finish (and write while others run) rather than all advancing in
-// step and writing at once at the end.
-func slotRank(stage Stage, run int) int {
-	switch stage {
-	case StagePlots:
-		return 1 << 10
-	case StageExperiments:
-		return max(run, 1)
-	}
-	return 0
 }
 
 // reserveHost takes the first experiment host that answers on the shared

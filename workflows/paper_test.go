@@ -102,7 +102,7 @@ type paperFake struct {
 	// reserve and device answer the experiment-host activities; queues
 	// records the task queue of every run and plot.
 	reserve func(activities.ReserveInput) (activities.HostInfo, error)
-	device  func(activities.DeviceInput) (int, error)
+	device  func(activities.DeviceInput) (activities.DeviceGrant, error)
 	queues  []string
 }
 
@@ -148,11 +148,11 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 			return activities.HostInfo{Host: "hostA", Devices: []string{"cpu"}}, nil
 		})
 	env.OnActivity(hostActs.AcquireDevice, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.DeviceInput) (int, error) {
+		func(_ context.Context, in activities.DeviceInput) (activities.DeviceGrant, error) {
 			if f.device != nil {
 				return f.device(in)
 			}
-			return 0, nil
+			return activities.DeviceGrant{}, nil
 		})
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		if info.ActivityType.Name == "RunExperiment" || info.ActivityType.Name == "RunPlot" {

@@ -18,7 +18,7 @@ import (
 func TestPaperRouting(t *testing.T) {
 	t.Run("runs and plots go to the reserved host's device", func(t *testing.T) {
 		o := runPaper(t, paperInput(), func(f *paperFake) {
-			f.device = func(activities.DeviceInput) (int, error) { return 1, nil }
+			f.device = func(activities.DeviceInput) (activities.DeviceGrant, error) { return activities.DeviceGrant{Device: 1}, nil }
 		})
 		require.NoError(t, o.err)
 		assert.Equal(t, []string{"aiscientist-host-hostA-dev1", "aiscientist-host-hostA-dev1"}, o.fake.queues)
@@ -35,12 +35,12 @@ func TestPaperRouting(t *testing.T) {
 				return activities.HostInfo{Host: "hostA", Devices: []string{"cpu"}}, nil
 			}
 			first := true
-			f.device = func(activities.DeviceInput) (int, error) {
+			f.device = func(activities.DeviceInput) (activities.DeviceGrant, error) {
 				if first { // hostA's worker is gone: its queue never starts the task
 					first = false
-					return 0, temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START, nil)
+					return activities.DeviceGrant{}, temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START, nil)
 				}
-				return 0, nil
+				return activities.DeviceGrant{}, nil
 			}
 		})
 		require.NoError(t, o.err)
@@ -55,8 +55,8 @@ func TestPaperRouting(t *testing.T) {
 	})
 	t.Run("hosts that keep failing end the paper", func(t *testing.T) {
 		o := runPaper(t, paperInput(), func(f *paperFake) {
-			f.device = func(activities.DeviceInput) (int, error) {
-				return 0, temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START, nil)
+			f.device = func(activities.DeviceInput) (activities.DeviceGrant, error) {
+				return activities.DeviceGrant{}, temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START, nil)
 			}
 		})
 		require.Error(t, o.err)
