@@ -18,7 +18,9 @@ import (
 func TestPaperRouting(t *testing.T) {
 	t.Run("runs and plots go to the reserved host's device", func(t *testing.T) {
 		o := runPaper(t, paperInput(), func(f *paperFake) {
-			f.device = func(activities.DeviceInput) (activities.DeviceGrant, error) { return activities.DeviceGrant{Device: 1}, nil }
+			f.device = func(activities.DeviceInput) (activities.DeviceGrant, error) {
+				return activities.DeviceGrant{Device: 1}, nil
+			}
 		})
 		require.NoError(t, o.err)
 		assert.Equal(t, []string{"aiscientist-host-hostA-dev1", "aiscientist-host-hostA-dev1"}, o.fake.queues)
