@@ -320,7 +320,7 @@ func printTimeline(w io.Writer, papers []throughput.Paper) {
 				if a.Type == "RunPlot" {
 					name = "plot"
 				}
-				runs = append(runs, fmt.Sprintf("%s %s→%s–%s", name, at(a.Asked), at(a.Started), at(a.Closed)))
+				runs = append(runs, fmt.Sprintf("%s %s→%s–%s", name, at(a.AskedAt()), at(a.Started), at(a.Closed)))
 			}
 		}
 		fmt.Fprintf(w, "  %s  start %s  %s  end %s\n", p.ID, at(p.Start), strings.Join(runs, ", "), at(p.End))

@@ -31,8 +31,8 @@ type Activity struct {
 	Asked time.Time
 }
 
-// asked is when a slot activity began waiting for its slot.
-func (a Activity) asked() time.Time {
+// AskedAt is when a slot activity began waiting for its slot.
+func (a Activity) AskedAt() time.Time {
 	if a.Asked.IsZero() {
 		return a.Scheduled
 	}
@@ -68,8 +68,9 @@ type Report struct {
 	// time takes the slots at least SlotSecondsS ÷ K after that, and the
 	// paper whose run ends last still has its writing to do (at least the
 	// shortest any paper had after its last run). The issue's lower bound
-	// leaves the last two out, so a makespan near it is not possible when
-	// the writing is long beside the runs.
+	// adds neither the wait for the first request nor that writing to the
+	// slot time, so no schedule comes near it when the writing is long
+	// beside the runs.
 	ScheduleBoundS float64 `json:"schedule_bound_s"`
 	ScheduleRatio  float64 `json:"makespan_over_schedule_bound"`
 	FirstAskS      float64 `json:"first_ask_s"`
@@ -132,11 +133,11 @@ func Analyze(papers []Paper, slots int) Report {
 			}
 			if a.Slot {
 				slotBusy += a.Closed.Sub(a.Started)
-				waited += a.Started.Sub(a.asked())
+				waited += a.Started.Sub(a.AskedAt())
 				runs = append(runs, a)
 				lastRun = maxTime(lastRun, a.Closed)
-				if firstAsk.IsZero() || a.asked().Before(firstAsk) {
-					firstAsk = a.asked()
+				if firstAsk.IsZero() || a.AskedAt().Before(firstAsk) {
+					firstAsk = a.AskedAt()
 				}
 			} else {
 				s2s = append(s2s, ms(a.Started.Sub(a.Scheduled)))
@@ -173,11 +174,11 @@ func Analyze(papers []Paper, slots int) Report {
 		r.SpeedupOverOne = r.OnePerSlotS / r.MakespanS
 	}
 	if len(runs) > 0 {
-		// The window in which slots had work to do: from the first run's
-		// scheduling to the last run's end.
-		from, to := runs[0].asked(), runs[0].Closed
+		// The window in which slots had work to do: from the first request
+		// for a slot to the last run's end.
+		from, to := runs[0].AskedAt(), runs[0].Closed
 		for _, a := range runs {
-			from, to = minTime(from, a.asked()), maxTime(to, a.Closed)
+			from, to = minTime(from, a.AskedAt()), maxTime(to, a.Closed)
 		}
 		r.BusyWindowS = to.Sub(from).Seconds()
 		if r.BusyWindowS > 0 {
@@ -226,7 +227,7 @@ func idleCauses(papers []Paper, runs []Activity, slots int, from, to time.Time) 
 			switch {
 			case !t.Before(a.Started) && t.Before(a.Closed):
 				running++
-			case !t.Before(a.asked()) && t.Before(a.Started):
+			case !t.Before(a.AskedAt()) && t.Before(a.Started):
 				waiting++
 			}
 		}
