@@ -40,6 +40,10 @@ type ReserveInput struct {
 type DeviceInput struct {
 	Paper string
 	Run   int
+	// Lapsed, when set, is the device promised this run before, whose queue
+	// did not start it in time (busier than its grant said): that promise
+	// ends before the device is chosen again.
+	Lapsed *int `json:",omitempty"`
 }
 
 // Host is an experiment host: its name, its devices and the runs each
@@ -91,6 +95,9 @@ func (h *Host) AcquireDevice(_ context.Context, in DeviceInput) (DeviceGrant, er
 	defer h.mu.Unlock()
 	if len(h.leases) == 0 {
 		return DeviceGrant{}, badInput("host %s offers no devices", h.Name)
+	}
+	if d := in.Lapsed; d != nil && *d >= 0 && *d < len(h.leases) && h.leases[*d] > 0 {
+		h.leases[*d]--
 	}
 	best := 0
 	for i, n := range h.leases {

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -146,6 +147,7 @@ func runThroughput(ctx context.Context, o throughputOpts, log io.Writer) (throug
 	if err != nil {
 		return throughput.Report{}, nil, err
 	}
+	cpu0 := cpuSeconds()
 	var final workflows.CampaignProgress
 	done := make(chan error, 1)
 	go func() { done <- a.Client.GetWorkflow(ctx, id, "").Get(ctx, &final) }()
@@ -173,6 +175,7 @@ func runThroughput(ctx context.Context, o throughputOpts, log io.Writer) (throug
 		papers = append(papers, p)
 	}
 	r := throughput.Analyze(papers, o.slots)
+	r.SetCPU(cpuSeconds()-cpu0, runtime.NumCPU())
 	r.WorkerPeakRSSMiB = peakRSSMiB()
 	return r, papers, nil
 }
@@ -245,6 +248,19 @@ func paperTimes(ctx context.Context, c client.Client, id string) (throughput.Pap
 	return p, nil
 }
 
+// cpuSeconds is the user and system CPU time of this process and of its
+// children that have ended (pdflatex, bibtex, Python).
+func cpuSeconds() float64 {
+	var total float64
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		if syscall.Getrusage(who, &ru) == nil {
+			total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+		}
+	}
+	return total
+}
+
 // peakRSSMiB is this process's peak resident memory (VmHWM), 0 where
 // /proc does not say.
 func peakRSSMiB() float64 {
@@ -277,6 +293,8 @@ func printThroughput(w io.Writer, o throughputOpts, r throughput.Report) {
 	fmt.Fprintf(w, "  one paper per slot  %7.1f s   (the reference system's model, same stage times: %.1f× this makespan)\n", r.OnePerSlotS, r.SpeedupOverOne)
 	fmt.Fprintf(w, "  activity overhead   p50 %.1f ms, p99 %.1f ms (schedule-to-start p50 %.1f / p99 %.1f ms; completion to next scheduled p50 %.1f / p99 %.1f ms; target p50 < %.0f ms)\n",
 		r.OverheadP50Ms, r.OverheadP99Ms, r.ScheduleToStartP50Ms, r.ScheduleToStartP99Ms, r.NextScheduledP50Ms, r.NextScheduledP99Ms, throughput.DefaultTargets.OverheadP50Ms)
+	fmt.Fprintf(w, "  papers done         first at %.1f s, on average at %.1f s\n", r.FirstDoneS, r.MeanDoneS)
+	fmt.Fprintf(w, "  CPU                 %7.0f s   (%.0f%% of %d CPUs over the makespan: this process and its pdflatex, Python)\n", r.CPUSeconds, 100*r.CPUBusy, r.CPUs)
 	fmt.Fprintf(w, "  peak memory         %7.0f MiB (this process: server, worker and benchmark)\n", r.WorkerPeakRSSMiB)
 	fmt.Fprintf(w, "  largest history     %d events, %.0f KiB\n", r.MaxHistoryEvents, float64(r.MaxHistoryBytes)/1024)
 	if len(r.Idle) > 0 {

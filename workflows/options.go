@@ -92,12 +92,28 @@ func hostOptions(ctx workflow.Context, host string, timeout time.Duration) workf
 
 // deviceOptions are runOptions on one device's queue; a device that does
 // not start the run within startTimeout is taken for dead with its host.
-func deviceOptions(ctx workflow.Context, host string, device int, timeout, startTimeout time.Duration) workflow.Context {
+// priority orders the runs waiting for the device (1 first).
+func deviceOptions(ctx workflow.Context, host string, device int, timeout, startTimeout time.Duration, priority int) workflow.Context {
 	ctx = runOptions(ctx, timeout)
 	opts := workflow.GetActivityOptions(ctx)
 	opts.TaskQueue = activities.DeviceQueue(host, device)
 	opts.ScheduleToStartTimeout = startTimeout
+	opts.Priority = temporal.Priority{PriorityKey: priority}
 	return workflow.WithActivityOptions(ctx, opts)
+}
+
+// priorityLevels is the server's default number of priority keys
+// (matching.priorityLevels).
+const priorityLevels = 5
+
+// runPriority is the priority key of a run after which its paper needs
+// after more slot runs: fewest first, the way shortest-remaining-work-first
+// finishes papers soonest. With papers in step (first come, first served)
+// they would all reach their write-up together at the end, competing for
+// the CPUs and the model while the slots stand idle; served this way they
+// finish one after another, and their writing overlaps the others' runs.
+func runPriority(after int) int {
+	return 1 + min(max(after, 0), priorityLevels-1)
 }
 
 type summaryKey struct{}

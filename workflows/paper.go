@@ -28,6 +28,11 @@ var (
 // paper gives up: more means the hosts themselves are failing.
 const maxHostMoves = 5
 
+// maxDeviceWaits bounds how often a run is queued again on a host that
+// still answers when its device did not start it in time, before the host
+// is taken for broken and the run moves.
+const maxDeviceWaits = 5
+
 // PaperWorkflow runs one idea through experiments, plots, notes, write-up,
 // LaTeX build, review and export. Every side effect is an activity working
 // on the paper's workspace; the history holds only references and small
@@ -417,7 +422,8 @@ func (p *paperRun) runExperiment(ctx workflow.Context, run, attempt int) (activi
 	in := activities.RunInput{Paper: p.ref, Run: run, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.RunTimeout, Plan: plan,
 		Fresh: p.fresh && run == 0, Report: p.report && run == 0}
 	ctx = summarize(ctx, "run_%d attempt %d: %s", run, attempt, plan)
-	return onDevice(ctx, p, fmt.Sprintf("run %d attempt %d", run, attempt), runner.RunExperiment, in, p.in.RunTimeout)
+	// After run r come runs r+1..MaxRuns and the plot.
+	return onDevice(ctx, p, fmt.Sprintf("run %d attempt %d", run, attempt), runner.RunExperiment, in, p.in.RunTimeout, max(p.in.MaxRuns-run, 0)+1)
 }
 
 func (p *paperRun) record(run, attempt int, ok bool, errMsg string, d time.Duration) {
@@ -534,7 +540,7 @@ func (p *paperRun) plots(ctx workflow.Context) error {
 		lastRan = attempt
 		in := activities.PlotInput{Paper: p.ref, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.PlotTimeout, Plan: t.Plan}
 		pctx := summarize(ctx, "plot.py attempt %d", attempt)
-		r, err := onDevice(pctx, p, fmt.Sprintf("plot attempt %d", attempt), runner.RunPlot, in, p.in.PlotTimeout)
+		r, err := onDevice(pctx, p, fmt.Sprintf("plot attempt %d", attempt), runner.RunPlot, in, p.in.PlotTimeout, 0)
 		if err != nil {
 			return err
 		}
@@ -592,32 +598,45 @@ func (p *paperRun) latex(ctx workflow.Context, suffix string) (string, error) {
 
 // onDevice places a script run (a baseline, an experiment run, a plot) on
 // a device of the paper's experiment host, reserving a host first; it is
-// the only way scripts run. A host that stops answering (its queued task
+// the only way scripts run. after is how many slot runs the paper still
+// needs after this one: a device's waiting runs start fewest-after first
+// (runPriority), so papers near their write-up leave the slots first. A host that stops answering (its queued task
 // is never picked up) is dropped and the run moves to another; the run's
 // own retries cover a host that answers again.
 func onDevice[In any](ctx workflow.Context, p *paperRun, what string,
-	act func(context.Context, In) (activities.RunResult, error), in In, timeout time.Duration) (activities.RunResult, error) {
+	act func(context.Context, In) (activities.RunResult, error), in In, timeout time.Duration, after int) (activities.RunResult, error) {
 	var out activities.RunResult
 	if err := p.checkpoint(ctx); err != nil {
 		return out, err
 	}
 	var avoid string
-	for moves := 0; moves <= maxHostMoves; moves++ {
+	var lapsed *int // the device whose queue did not start the run in time
+	for moves, waits := 0, 0; moves <= maxHostMoves; {
 		if p.host.Host == "" {
 			if err := p.reserveHost(ctx, avoid); err != nil {
 				return out, err
 			}
 		}
 		var g activities.DeviceGrant
-		dreq := activities.DeviceInput{Paper: p.prog.Paper, Run: p.prog.Run}
+		dreq := activities.DeviceInput{Paper: p.prog.Paper, Run: p.prog.Run, Lapsed: lapsed}
 		err := workflow.ExecuteActivity(hostOptions(ctx, p.host.Host, p.in.HostTimeout), hostActs.AcquireDevice, dreq).Get(ctx, &g)
+		lapsed = nil
 		if err == nil {
 			p.prog.Device = g.Device
 			// The runs ahead on the device take up to their limit each (ours,
 			// as an estimate), and a busy host is not a dead one.
 			startTimeout := p.in.HostTimeout + time.Duration(g.Ahead)*(p.in.RunTimeout+5*time.Minute)
-			dctx := deviceOptions(ctx, p.host.Host, g.Device, timeout, startTimeout)
+			dctx := deviceOptions(ctx, p.host.Host, g.Device, timeout, startTimeout, runPriority(after))
 			err = workflow.ExecuteActivity(dctx, act, in).Get(ctx, &out)
+			if isScheduleToStart(err) && waits < maxDeviceWaits {
+				// Runs that came later with a higher priority, or longer than
+				// estimated, kept the device. The next AcquireDevice, on the
+				// host's own queue, tells a busy host from a dead one.
+				waits++
+				lapsed = &g.Device
+				p.warn(ctx, fmt.Sprintf("%s: device %d of host %s did not start the run within %s; asking the host again", what, g.Device, p.host.Host, startTimeout))
+				continue
+			}
 		}
 		if !isScheduleToStart(err) {
 			return out, err
@@ -628,6 +647,7 @@ func onDevice[In any](ctx workflow.Context, p *paperRun, what string,
 		}
 		p.warn(ctx, fmt.Sprintf("%s: host %s did not pick up its work within %s; moving to another host", what, p.host.Host, p.in.HostTimeout))
 		avoid, p.host = p.host.Host, activities.HostInfo{}
+		moves, waits = moves+1, 0
 	}
 	msg := fmt.Sprintf("%s: moved between hosts %d times without finishing", what, maxHostMoves+1)
 	return out, temporal.NewNonRetryableApplicationError(msg, "HostsFailing", nil)

@@ -104,6 +104,10 @@ type paperFake struct {
 	reserve func(activities.ReserveInput) (activities.HostInfo, error)
 	device  func(activities.DeviceInput) (activities.DeviceGrant, error)
 	queues  []string
+	// runErr, when set, may fail a run the way the server would (nil: run).
+	runErr func(activities.RunInput) error
+	// priorities records the priority key of every run and plot started.
+	priorities []int
 }
 
 func newPaperFake() *paperFake {
@@ -158,6 +162,7 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 		if info.ActivityType.Name == "RunExperiment" || info.ActivityType.Name == "RunPlot" {
 			f.mu.Lock()
 			f.queues = append(f.queues, info.TaskQueue)
+			f.priorities = append(f.priorities, info.Priority.PriorityKey)
 			f.mu.Unlock()
 		}
 	})
@@ -201,6 +206,11 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 			f.log(runCall(in.Run, in.Attempt, in.Quick))
 			if n > maxFakeCalls {
 				return activities.RunResult{}, temporal.NewNonRetryableApplicationError("fake: too many runs", "TestLimit", nil)
+			}
+			if f.runErr != nil {
+				if err := f.runErr(in); err != nil {
+					return activities.RunResult{}, err
+				}
 			}
 			return f.run(in), nil
 		})

@@ -1,9 +1,11 @@
 package workflows_test
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/aiscientist/aiscientist/workflows"
@@ -43,5 +45,41 @@ func TestReplayRecordedHistories(t *testing.T) {
 				t.Fatalf("replay %s: %v", f, err)
 			}
 		})
+	}
+}
+
+// TestRecordedRunsCarryPriority: in the recorded paper, every run and plot
+// waits for its device with a priority key (fewest runs after it first;
+// the plot, after which the paper leaves the slots, first of all).
+func TestRecordedRunsCarryPriority(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "paper_budget_stop.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string][]int32{}
+	for _, e := range h.GetEvents() {
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
+			if typ := a.GetActivityType().GetName(); typ == "RunExperiment" || typ == "RunPlot" {
+				keys[typ] = append(keys[typ], a.GetPriority().GetPriorityKey())
+			}
+		}
+	}
+	if len(keys["RunExperiment"]) == 0 || len(keys["RunPlot"]) == 0 {
+		t.Fatalf("the recorded paper has runs %v and plots %v", keys["RunExperiment"], keys["RunPlot"])
+	}
+	for _, k := range keys["RunExperiment"] {
+		if k < 2 || k > 5 {
+			t.Errorf("a run's priority key is %d, want 2..5 (runs: %v)", k, keys["RunExperiment"])
+		}
+	}
+	for _, k := range keys["RunPlot"] {
+		if k != 1 {
+			t.Errorf("a plot's priority key is %d, want 1", k)
+		}
 	}
 }

@@ -55,6 +55,60 @@ func TestPaperRouting(t *testing.T) {
 		}
 		assert.True(t, strings.Contains(strings.Join(o.prog.Warnings, "\n"), "host hostA did not pick up its work"), o.prog.Warnings)
 	})
+	t.Run("a busy device is asked again on the same host", func(t *testing.T) {
+		var asks []activities.DeviceInput
+		var reserves int
+		o := runPaper(t, paperInput(), func(f *paperFake) {
+			f.reserve = func(activities.ReserveInput) (activities.HostInfo, error) {
+				reserves++
+				return activities.HostInfo{Host: "hostA", Devices: []string{"cpu0", "cpu1"}}, nil
+			}
+			f.device = func(in activities.DeviceInput) (activities.DeviceGrant, error) {
+				asks = append(asks, in)
+				return activities.DeviceGrant{Device: len(asks) % 2, Ahead: 1}, nil
+			}
+			first := true
+			f.runErr = func(activities.RunInput) error {
+				if first { // the device's queue was longer than its grant said
+					first = false
+					return temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START, nil)
+				}
+				return nil
+			}
+		})
+		require.NoError(t, o.err)
+		assert.Equal(t, 1, reserves, "the host answered: the paper keeps it")
+		require.Len(t, asks, 3) // run 1 twice, the plot once
+		assert.Nil(t, asks[0].Lapsed)
+		require.NotNil(t, asks[1].Lapsed)
+		assert.Equal(t, 1, *asks[1].Lapsed, "the lapsed promise is released")
+		assert.Nil(t, asks[2].Lapsed)
+		assert.Equal(t, "hostA", o.prog.Host)
+		assert.Contains(t, strings.Join(o.prog.Warnings, "\n"), "device 1 of host hostA did not start the run")
+		assert.NotContains(t, strings.Join(o.prog.Warnings, "\n"), "moving to another host")
+	})
+	t.Run("a device that never starts the run moves the paper", func(t *testing.T) {
+		var reserves []activities.ReserveInput
+		o := runPaper(t, paperInput(), func(f *paperFake) {
+			f.reserve = func(in activities.ReserveInput) (activities.HostInfo, error) {
+				reserves = append(reserves, in)
+				if in.Avoid == "hostA" {
+					return activities.HostInfo{Host: "hostB", Devices: []string{"cpu"}}, nil
+				}
+				return activities.HostInfo{Host: "hostA", Devices: []string{"cpu"}}, nil
+			}
+			f.runErr = func(activities.RunInput) error {
+				if len(reserves) == 1 { // hostA answers, but its device never runs anything
+					return temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START, nil)
+				}
+				return nil
+			}
+		})
+		require.NoError(t, o.err)
+		require.Len(t, reserves, 2)
+		assert.Equal(t, "hostA", reserves[1].Avoid)
+		assert.Equal(t, "hostB", o.prog.Host)
+	})
 	t.Run("hosts that keep failing end the paper", func(t *testing.T) {
 		o := runPaper(t, paperInput(), func(f *paperFake) {
 			f.device = func(activities.DeviceInput) (activities.DeviceGrant, error) {

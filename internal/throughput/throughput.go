@@ -90,9 +90,20 @@ type Report struct {
 	NextScheduledP99Ms   float64 `json:"completed_to_next_scheduled_p99_ms"`
 	OverheadP50Ms        float64 `json:"activity_overhead_p50_ms"`
 	OverheadP99Ms        float64 `json:"activity_overhead_p99_ms"`
-	WorkerPeakRSSMiB     float64 `json:"worker_peak_rss_mib"`
-	MaxHistoryEvents     int     `json:"max_history_events"`
-	MaxHistoryBytes      int     `json:"max_history_bytes"`
+	// FirstDoneS and MeanDoneS are when the first paper and the average
+	// paper finished, from the first paper's start: what a researcher
+	// waiting for results sees.
+	FirstDoneS float64 `json:"first_paper_done_s"`
+	MeanDoneS  float64 `json:"mean_paper_done_s"`
+	// CPUSeconds is the CPU time the process and its children (pdflatex,
+	// Python) used; CPUBusy is that ÷ (the CPUs × the makespan). Near 1 the
+	// machine's CPUs, not the slots, set the pace.
+	CPUSeconds       float64 `json:"cpu_seconds"`
+	CPUs             int     `json:"cpus"`
+	CPUBusy          float64 `json:"cpu_busy_fraction"`
+	WorkerPeakRSSMiB float64 `json:"worker_peak_rss_mib"`
+	MaxHistoryEvents int     `json:"max_history_events"`
+	MaxHistoryBytes  int     `json:"max_history_bytes"`
 	// Idle says what the papers were doing while slots stood idle inside
 	// the busy window, the largest share first.
 	Idle []IdleShare `json:"idle,omitempty"`
@@ -155,6 +166,15 @@ func Analyze(papers []Paper, slots int) Report {
 	}
 	makespan := last.Sub(first)
 	r.MakespanS = makespan.Seconds()
+	var sumDone time.Duration
+	for i, p := range papers {
+		d := p.End.Sub(first)
+		sumDone += d
+		if i == 0 || d.Seconds() < r.FirstDoneS {
+			r.FirstDoneS = d.Seconds()
+		}
+	}
+	r.MeanDoneS = sumDone.Seconds() / float64(len(papers))
 	r.SlotSecondsS = slotBusy.Seconds()
 	r.CriticalPathS = slices.Max(crit).Seconds()
 	r.LowerBoundS = math.Max(r.SlotSecondsS/float64(slots), r.CriticalPathS)
@@ -305,6 +325,14 @@ func sortedShares(shares map[string]float64) []IdleShare {
 	return out
 }
 
+// SetCPU records the CPU time used over the run on cpus CPUs.
+func (r *Report) SetCPU(seconds float64, cpus int) {
+	r.CPUSeconds, r.CPUs = seconds, cpus
+	if cpus > 0 && r.MakespanS > 0 {
+		r.CPUBusy = seconds / (float64(cpus) * r.MakespanS)
+	}
+}
+
 // Targets are the issue's: on 2 cores, N=8, K=2, D1=200 ms, D2=2 s.
 type Targets struct {
 	BusyFraction, MakespanRatio, OverheadP50Ms float64
@@ -339,10 +367,10 @@ func (r Report) Misses(t Targets) []string {
 			bound = fmt.Sprintf(" [no schedule of these stage times can meet it: they need at least %.1f s = %.2f × the lower bound]",
 				r.ScheduleBoundS, r.ScheduleBoundS/r.LowerBoundS)
 		}
-		out = append(out, fmt.Sprintf("makespan %.2f × the lower bound > %.2f%s%s%s", r.MakespanRatio, t.MakespanRatio, bound, why, tail))
+		out = append(out, fmt.Sprintf("makespan %.2f × the lower bound > %.2f%s%s%s%s", r.MakespanRatio, t.MakespanRatio, bound, why, tail, r.cpuNote()))
 	}
 	if r.ScheduleRatio > t.MakespanRatio {
-		out = append(out, fmt.Sprintf("makespan %.2f × the schedule bound > %.2f%s", r.ScheduleRatio, t.MakespanRatio, why))
+		out = append(out, fmt.Sprintf("makespan %.2f × the schedule bound > %.2f%s%s", r.ScheduleRatio, t.MakespanRatio, why, r.cpuNote()))
 	}
 	if r.OverheadP50Ms > t.OverheadP50Ms {
 		out = append(out, fmt.Sprintf("activity overhead p50 %.1f ms > %.0f ms", r.OverheadP50Ms, t.OverheadP50Ms))
@@ -354,6 +382,15 @@ func (r Report) Misses(t Targets) []string {
 		out = append(out, fmt.Sprintf("largest history %d bytes > %d", r.MaxHistoryBytes, t.HistoryBytes))
 	}
 	return out
+}
+
+// cpuNote names the CPUs as the limit when they were nearly always busy:
+// the writing of many papers then waits for a CPU, not for a slot.
+func (r Report) cpuNote() string {
+	if r.CPUBusy < 0.8 {
+		return ""
+	}
+	return fmt.Sprintf(" (the %d CPUs were %.0f%% busy: the writing waited for CPU time, %.0f CPU-seconds in all)", r.CPUs, 100*r.CPUBusy, r.CPUSeconds)
 }
 
 func percentile(xs []float64, p float64) float64 {
