@@ -21,7 +21,8 @@ func TestThroughputSmoke(t *testing.T) {
 		t.Fatalf("report is not JSON: %v\n%s\n%s", err, out, stderr)
 	}
 	for _, k := range []string{"makespan_s", "lower_bound_s", "busy_fraction", "one_per_slot_s", "activity_overhead_p50_ms",
-		"activity_overhead_p99_ms", "worker_peak_rss_mib", "max_history_events", "max_history_bytes"} {
+		"activity_overhead_p99_ms", "worker_peak_rss_mib", "max_history_events", "max_history_bytes",
+		"schedule_bound_s", "first_paper_done_s", "mean_paper_done_s", "cpu_seconds"} {
 		v, ok := r[k].(float64)
 		if !ok || v <= 0 {
 			t.Errorf("report[%q] = %v, want a positive number", k, r[k])

@@ -86,7 +86,7 @@ started and ended.`,
 				return err
 			}
 			if o.timeline {
-				printTimeline(cmd.ErrOrStderr(), papers)
+				throughput.WriteTimeline(cmd.ErrOrStderr(), papers)
 			}
 			if o.json {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -316,38 +316,4 @@ func printThroughput(w io.Writer, o throughputOpts, r throughput.Report) {
 	} else {
 		fmt.Fprintln(w, "targets met")
 	}
-}
-
-// printTimeline prints one line per paper, times in seconds from the first
-// paper's start: start, each slot activity as asked→started–closed, end.
-func printTimeline(w io.Writer, papers []throughput.Paper) {
-	if len(papers) == 0 {
-		return
-	}
-	t0 := papers[0].Start
-	for _, p := range papers {
-		t0 = minTime(t0, p.Start)
-	}
-	at := func(t time.Time) string { return strconv.FormatFloat(t.Sub(t0).Seconds(), 'f', 1, 64) }
-	fmt.Fprintln(w, "timeline (s from the first start; a run is asked→started–ended):")
-	for _, p := range papers {
-		var runs []string
-		for _, a := range p.Activities {
-			if a.Slot && !a.Closed.IsZero() {
-				name := "run"
-				if a.Type == "RunPlot" {
-					name = "plot"
-				}
-				runs = append(runs, fmt.Sprintf("%s %s→%s–%s", name, at(a.AskedAt()), at(a.Started), at(a.Closed)))
-			}
-		}
-		fmt.Fprintf(w, "  %s  start %s  %s  end %s\n", p.ID, at(p.Start), strings.Join(runs, ", "), at(p.End))
-	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
 }

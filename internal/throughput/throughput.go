@@ -11,9 +11,11 @@ package throughput
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -417,4 +419,32 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// WriteTimeline writes one line per paper, times in seconds from the first
+// paper's start: its start, each slot activity as asked→started–closed,
+// its end.
+func WriteTimeline(w io.Writer, papers []Paper) {
+	if len(papers) == 0 {
+		return
+	}
+	t0 := papers[0].Start
+	for _, p := range papers {
+		t0 = minTime(t0, p.Start)
+	}
+	at := func(t time.Time) string { return strconv.FormatFloat(t.Sub(t0).Seconds(), 'f', 1, 64) }
+	fmt.Fprintln(w, "timeline (s from the first start; a run is asked→started–ended):")
+	for _, p := range papers {
+		var runs []string
+		for _, a := range p.Activities {
+			if a.Slot && !a.Closed.IsZero() {
+				name := "run"
+				if a.Type == "RunPlot" {
+					name = "plot"
+				}
+				runs = append(runs, fmt.Sprintf("%s %s→%s–%s", name, at(a.AskedAt()), at(a.Started), at(a.Closed)))
+			}
+		}
+		fmt.Fprintf(w, "  %s  start %s  %s  end %s\n", p.ID, at(p.Start), strings.Join(runs, ", "), at(p.End))
+	}
 }

@@ -47,6 +47,8 @@ func TestAnalyzeSharedSlot(t *testing.T) {
 		"gap p99":        {r.NextScheduledP99Ms, 5},
 		"overhead p50":   {r.OverheadP50Ms, 5},
 		"history events": {float64(r.MaxHistoryEvents), 44},
+		"first done":     {r.FirstDoneS, 4},
+		"mean done":      {r.MeanDoneS, 5},
 	} {
 		if !near(got[0], got[1]) {
 			t.Errorf("%s = %v, want %v", name, got[0], got[1])
@@ -95,5 +97,34 @@ func TestOnePerSlotAndPercentile(t *testing.T) {
 	}
 	if r := Analyze(nil, 2); r.MakespanS != 0 {
 		t.Errorf("empty = %+v", r)
+	}
+}
+
+// The CPUs nearly always busy are named as what held the makespan back.
+func TestCPUNote(t *testing.T) {
+	r := Report{MakespanS: 10, LowerBoundS: 5, MakespanRatio: 2, BusyFraction: 1}
+	r.SetCPU(18, 2)
+	if !near(r.CPUBusy, 0.9) {
+		t.Fatalf("cpu busy = %v, want 0.9", r.CPUBusy)
+	}
+	if m := r.Misses(DefaultTargets); len(m) == 0 || !strings.Contains(m[0], "the 2 CPUs were 90% busy") {
+		t.Errorf("misses = %q", m)
+	}
+	r.SetCPU(4, 2)
+	if m := r.Misses(DefaultTargets); len(m) == 0 || strings.Contains(m[0], "CPUs were") {
+		t.Errorf("an idle machine is named: %q", m)
+	}
+}
+
+func TestWriteTimeline(t *testing.T) {
+	p := Paper{ID: "paper/x", Start: at(0.5), End: at(9), Activities: []Activity{
+		act("CoderTurn", false, 0.5, 0.5, 1),
+		{Type: "RunExperiment", Slot: true, Asked: at(1), Scheduled: at(1.1), Started: at(2), Closed: at(4)},
+		act("RunPlot", true, 5, 5, 5.2),
+	}}
+	var b strings.Builder
+	WriteTimeline(&b, []Paper{p})
+	if want := "  paper/x  start 0.0  run 0.5→1.5–3.5, plot 4.5→4.5–4.7  end 8.5\n"; !strings.HasSuffix(b.String(), want) {
+		t.Errorf("timeline = %q, want it to end %q", b.String(), want)
 	}
 }
