@@ -600,9 +600,10 @@ func (p *paperRun) latex(ctx workflow.Context, suffix string) (string, error) {
 // a device of the paper's experiment host, reserving a host first; it is
 // the only way scripts run. after is how many slot runs the paper still
 // needs after this one: a device's waiting runs start fewest-after first
-// (runPriority), so papers near their write-up leave the slots first. A host that stops answering (its queued task
-// is never picked up) is dropped and the run moves to another; the run's
-// own retries cover a host that answers again.
+// (runPriority), so papers near their write-up leave the slots first. A
+// host that stops answering (its queued task is never picked up) is
+// dropped and the run moves to another; the run's own retries cover a
+// host that answers again.
 func onDevice[In any](ctx workflow.Context, p *paperRun, what string,
 	act func(context.Context, In) (activities.RunResult, error), in In, timeout time.Duration, after int) (activities.RunResult, error) {
 	var out activities.RunResult
