@@ -338,7 +338,10 @@ func (r *Runner) runScript(ctx context.Context, p PaperRef, dir string, sc scrip
 		out.Error = fmt.Sprintf("%s timed out after %s", sc.args[0], sc.timeout)
 	case res.ExitCode != 0:
 		out.Error = fmt.Sprintf("%s exited with status %d: %s", sc.args[0], res.ExitCode, pyrun.LastLine(res.StderrTail))
-		if r.dev.Slot.CPU && needsCUDA.MatchString(res.StderrTail) {
+		switch {
+		case r.dev.Index == PlotSlot && needsCUDA.MatchString(res.StderrTail):
+			out.Error += " (it asks for CUDA: plots run on the experiment host's CPUs, beside the runs, so plot.py reads the results without a GPU, e.g. torch.load(..., map_location=\"cpu\"))"
+		case r.dev.Slot.CPU && needsCUDA.MatchString(res.StderrTail):
 			out.Error += " (it asks for CUDA, and this run had a CPU slot: a template that requires a GPU runs on an experiment host with NVIDIA GPUs, whose worker finds them itself)"
 		}
 		if dataMissing.MatchString(res.StderrTail) && t.DataDir() == "" {
@@ -358,7 +361,10 @@ func (r *Runner) observe(ctx context.Context, script string, res pyrun.Result, e
 	if r.dev.Host != nil {
 		host = r.dev.Host.Name
 	}
-	if r.dev.Slot.CPU {
+	switch {
+	case r.dev.Index == PlotSlot:
+		device = "plots"
+	case r.dev.Slot.CPU:
 		device = fmt.Sprintf("cpu%d", r.dev.Index)
 	}
 	outcome := "ok"

@@ -12,7 +12,8 @@ import (
 
 // Task queues of experiment hosts. A paper reserves a host through the
 // shared queue, asks the host's own queue for a device, and sends the run to
-// that device's queue, which its host polls one task at a time.
+// that device's queue, which its host polls one task at a time; its plots go
+// to the host's plot queue.
 const ExperimentsQueue = "aiscientist-experiments"
 
 // HostQueue is where one host answers for itself (device choice).
@@ -22,6 +23,11 @@ func HostQueue(host string) string { return "aiscientist-host-" + host }
 func DeviceQueue(host string, device int) string {
 	return fmt.Sprintf("aiscientist-host-%s-dev%d", host, device)
 }
+
+// PlotQueue runs a host's plot.py scripts on its CPUs, a few at once: a
+// plot needs no device, and waiting for one could mean waiting behind
+// another paper's run of hours.
+func PlotQueue(host string) string { return "aiscientist-plots-" + host }
 
 // HostInfo is what a host tells the paper that reserved it.
 type HostInfo struct {
@@ -121,11 +127,21 @@ func (h *Host) release(device int) {
 
 // Device is the slot a Runner's scripts run on.
 type Device struct {
-	Host  *Host
+	Host *Host
+	// Index is the device's on its host; PlotSlot (the host's plot queue)
+	// is promised to no run.
 	Index int
 	Slot  gpu.Device
 	// Probe samples GPU memory and utilisation for heartbeats (nil: none).
 	Probe *gpu.Probe
+}
+
+// PlotSlot is the Index of a host's plot runner.
+const PlotSlot = -1
+
+// NewPlotter is the slot of host's plot queue: its CPUs, no GPU.
+func NewPlotter(host *Host) *Device {
+	return &Device{Host: host, Index: PlotSlot, Slot: gpu.Device{Index: PlotSlot, Name: "plots", CPU: true}}
 }
 
 // env is what a run on this device sees: its GPU only, or none at all.

@@ -176,7 +176,7 @@ type execution struct {
 	RunID    string    `json:"workflow_run,omitempty"`
 	Activity int32     `json:"activity_attempt,omitempty"` // Temporal's retry count
 	Host     string    `json:"host,omitempty"`
-	Device   int       `json:"device"`
+	Device   int       `json:"device"` // PlotSlot (-1): the host's plot queue
 	Time     time.Time `json:"time"`
 	Change   string    `json:"change,omitempty"` // the coder's plan for this attempt
 	OK       bool      `json:"ok,omitempty"`

@@ -20,7 +20,7 @@ func checkMetrics(t *testing.T, url string) {
 		{"cost of the ideas", `^aisci_model_cost_usd_total\{model="scripted",stage="ideas"\}`},
 		{"model-call latency", `^aisci_model_call_seconds_count\{model="scripted",outcome="ok",stage="experiments"\}`},
 		{"experiment seconds by host and device", `^aisci_experiment_seconds_sum\{device="cpu0",host="[^"]+",outcome="ok",script="experiment.py"\}`},
-		{"plot seconds", `^aisci_experiment_seconds_count\{device="cpu0",host="[^"]+",outcome="ok",script="plot.py"\}`},
+		{"plot seconds", `^aisci_experiment_seconds_count\{device="plots",host="[^"]+",outcome="ok",script="plot.py"\}`},
 		{"literature requests by engine", `^aisci_literature_requests_total\{code="200",engine="semanticscholar"\}`},
 		{"a paper stage's duration", `^aisci_stage_duration_seconds_count\{.*outcome="ok".*stage="experiments"`},
 		{"a campaign stage's duration", `^aisci_stage_duration_seconds_count\{.*stage="ideas"`},

@@ -47,9 +47,9 @@ func throughputCmd() *cobra.Command {
 		Long: `Starts an embedded Temporal server and a worker with K experiment slots in this
 process, and runs N papers of a benchmark template at once: the scripted model
 answers every call after D1, every experiment run holds its slot for D2 without
-using the CPU (as a GPU run leaves the CPUs to the writers), plots cost nothing,
-the LaTeX build and the review are the real ones. From the papers' histories it
-reports:
+using the CPU (as a GPU run leaves the CPUs to the writers), plots cost nothing
+(and, as always, run on the host's plot queue, not on a slot), the LaTeX build
+and the review are the real ones. From the papers' histories it reports:
 
   makespan          the first paper's start to the last one's end
   lower bound       the larger of the slot time ÷ K and the longest paper's
@@ -64,6 +64,9 @@ reports:
   activity overhead Temporal's cost per activity: schedule-to-start of the
                     activities that do not wait for a slot, and completion to
                     the next activity scheduled; p50 and p99
+  papers done       when the first paper finished, and the papers on average
+  CPU               CPU time of this process and its pdflatex and Python
+                    children, and its share of the CPUs over the makespan
   peak memory       this process's (server, worker and benchmark together)
   largest history   events and bytes
 
@@ -71,8 +74,8 @@ and, when it misses a target (busy fraction ≥ 0.9, makespan ≤ 1.15 × the lo
 bound and × the schedule bound, overhead p50 < 20 ms, memory < 1 GiB, histories
 < 1 MiB), which activity the papers were in while slots stood idle.
 
---timeline prints each paper's runs: when it asked for a slot, when the run
-started and ended.`,
+--timeline prints each paper's runs (when it asked for a slot, when the run
+started and ended) and plots (scheduled, started, ended).`,
 		Example: `  starter bench throughput --papers 8 --slots 2 --llm-latency 200ms --run-duration 2s
   starter bench throughput --papers 50 --slots 4 --json`,
 		Args:         cobra.NoArgs,
@@ -106,7 +109,7 @@ started and ended.`,
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
 	f.StringVar(&o.dataDir, "data-dir", "", "where the server, the artifacts and the papers go (default: a temporary folder, removed afterwards)")
 	f.BoolVar(&o.keep, "keep", false, "keep the temporary folder (its path is printed)")
-	f.BoolVar(&o.timeline, "timeline", false, "also print each paper's timeline: its start, when it asked for each slot, the runs, its end")
+	f.BoolVar(&o.timeline, "timeline", false, "also print each paper's timeline: its start, when it asked for each slot, the runs and plots, its end")
 	return cmd
 }
 
@@ -218,7 +221,7 @@ func paperTimes(ctx context.Context, c client.Client, id string) (throughput.Pap
 			attr := e.GetActivityTaskScheduledEventAttributes()
 			typ := attr.GetActivityType().GetName()
 			byEvent[e.GetEventId()] = len(p.Activities)
-			a := throughput.Activity{Type: typ, Slot: typ == "RunExperiment" || typ == "RunPlot", Scheduled: t}
+			a := throughput.Activity{Type: typ, Slot: typ == "RunExperiment", Scheduled: t} // plots wait for no device
 			switch {
 			case typ == "AcquireDevice" && asked.IsZero(): // the first ask, if the run moved hosts
 				asked = t

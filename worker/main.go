@@ -88,6 +88,7 @@ and the worker; finished papers stay visible across restarts.`,
 	f.StringVar(&cfg.Host, "host", "", "name of this experiment host (default: the machine's host name)")
 	f.BoolVar(&cfg.NoExperiments, "no-experiments", false, "orchestrate only: run no experiments on this machine")
 	f.IntVar(&cfg.CPUSlots, "cpu-slots", 0, "experiments at once on a host without GPUs (0: one per four cores)")
+	f.IntVar(&cfg.PlotSlots, "plot-slots", app.DefaultPlotSlots, "plot.py scripts at once on this experiment host (they run on its CPUs and wait for no GPU)")
 	f.BoolVar(&cfg.NoSandbox, "no-sandbox", false, "run experiments without the bubblewrap sandbox, with the worker's privileges, network and environment (also AISCI_NO_SANDBOX=1); for hosts that cannot use it")
 	f.IntVar(&cfg.LLMConcurrency, "llm-concurrency", envInt("AISCI_LLM_CONCURRENCY"), "model calls this worker makes at once, across all papers (0: no limit; default $AISCI_LLM_CONCURRENCY); others wait their turn")
 	f.StringVar(&s3cfg.Bucket, "s3-bucket", s3cfg.Bucket, "keep workspaces in this S3 bucket (or MinIO) instead of only the artifact folder, so hosts need no shared file system (default $AISCI_S3_BUCKET)")

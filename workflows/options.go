@@ -102,6 +102,18 @@ func deviceOptions(ctx workflow.Context, host string, device int, timeout, start
 	return workflow.WithActivityOptions(ctx, opts)
 }
 
+// plotOptions are runOptions on a host's plot queue. Its few slots are
+// shared by the host's papers, so a plot may wait behind others: a host
+// that does not start it within hostTimeout plus one plot's limit is taken
+// for dead.
+func plotOptions(ctx workflow.Context, host string, timeout, hostTimeout time.Duration) workflow.Context {
+	ctx = runOptions(ctx, timeout)
+	opts := workflow.GetActivityOptions(ctx)
+	opts.TaskQueue = activities.PlotQueue(host)
+	opts.ScheduleToStartTimeout = hostTimeout + timeout
+	return workflow.WithActivityOptions(ctx, opts)
+}
+
 // priorityLevels is the server's default number of priority keys
 // (matching.priorityLevels).
 const priorityLevels = 5

@@ -4,8 +4,8 @@ import "testing"
 
 func TestRunPriority(t *testing.T) {
 	for _, c := range []struct{ after, want int }{
-		{0, 1}, // the plot: its paper leaves the slots next
-		{1, 2}, // the last run, the plot after it
+		{0, 1}, // the last run: its paper leaves the slots next
+		{1, 2},
 		{3, 4},
 		{4, 5},
 		{9, 5}, // beyond the server's levels: the lowest

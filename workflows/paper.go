@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -422,8 +421,8 @@ func (p *paperRun) runExperiment(ctx workflow.Context, run, attempt int) (activi
 	in := activities.RunInput{Paper: p.ref, Run: run, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.RunTimeout, Plan: plan,
 		Fresh: p.fresh && run == 0, Report: p.report && run == 0}
 	ctx = summarize(ctx, "run_%d attempt %d: %s", run, attempt, plan)
-	// After run r come runs r+1..MaxRuns and the plot.
-	return onDevice(ctx, p, fmt.Sprintf("run %d attempt %d", run, attempt), runner.RunExperiment, in, p.in.RunTimeout, max(p.in.MaxRuns-run, 0)+1)
+	// After run r come runs r+1..MaxRuns (the plot needs no device).
+	return p.onDevice(ctx, fmt.Sprintf("run %d attempt %d", run, attempt), in, max(p.in.MaxRuns-run, 0))
 }
 
 func (p *paperRun) record(run, attempt int, ok bool, errMsg string, d time.Duration) {
@@ -540,7 +539,7 @@ func (p *paperRun) plots(ctx workflow.Context) error {
 		lastRan = attempt
 		in := activities.PlotInput{Paper: p.ref, Attempt: attempt, Quick: p.in.Quick, Timeout: p.in.PlotTimeout, Plan: t.Plan}
 		pctx := summarize(ctx, "plot.py attempt %d", attempt)
-		r, err := onDevice(pctx, p, fmt.Sprintf("plot attempt %d", attempt), runner.RunPlot, in, p.in.PlotTimeout, 0)
+		r, err := p.runPlot(pctx, fmt.Sprintf("plot attempt %d", attempt), in)
 		if err != nil {
 			return err
 		}
@@ -596,16 +595,14 @@ func (p *paperRun) latex(ctx workflow.Context, suffix string) (string, error) {
 	return b.PDF, nil
 }
 
-// onDevice places a script run (a baseline, an experiment run, a plot) on
-// a device of the paper's experiment host, reserving a host first; it is
-// the only way scripts run. after is how many slot runs the paper still
-// needs after this one: a device's waiting runs start fewest-after first
-// (runPriority), so papers near their write-up leave the slots first. A
-// host that stops answering (its queued task is never picked up) is
-// dropped and the run moves to another; the run's own retries cover a
-// host that answers again.
-func onDevice[In any](ctx workflow.Context, p *paperRun, what string,
-	act func(context.Context, In) (activities.RunResult, error), in In, timeout time.Duration, after int) (activities.RunResult, error) {
+// onDevice places an experiment run (a baseline or a run) on a device of
+// the paper's experiment host, reserving a host first; it is the only way
+// experiments run. after is how many runs the paper still needs after this
+// one: a device's waiting runs start fewest-after first (runPriority), so
+// papers near their write-up leave the slots first. A host that stops
+// answering (its queued task is never picked up) is dropped and the run
+// moves to another; the run's own retries cover a host that answers again.
+func (p *paperRun) onDevice(ctx workflow.Context, what string, in activities.RunInput, after int) (activities.RunResult, error) {
 	var out activities.RunResult
 	if err := p.checkpoint(ctx); err != nil {
 		return out, err
@@ -627,8 +624,8 @@ func onDevice[In any](ctx workflow.Context, p *paperRun, what string,
 			// The runs ahead on the device take up to their limit each (ours,
 			// as an estimate), and a busy host is not a dead one.
 			startTimeout := p.in.HostTimeout + time.Duration(g.Ahead)*(p.in.RunTimeout+5*time.Minute)
-			dctx := deviceOptions(ctx, p.host.Host, g.Device, timeout, startTimeout, runPriority(after))
-			err = workflow.ExecuteActivity(dctx, act, in).Get(ctx, &out)
+			dctx := deviceOptions(ctx, p.host.Host, g.Device, p.in.RunTimeout, startTimeout, runPriority(after))
+			err = workflow.ExecuteActivity(dctx, runner.RunExperiment, in).Get(ctx, &out)
 			if isScheduleToStart(err) && waits < maxDeviceWaits {
 				// Runs that came later with a higher priority, or longer than
 				// estimated, kept the device. The next AcquireDevice, on the
@@ -642,16 +639,60 @@ func onDevice[In any](ctx workflow.Context, p *paperRun, what string,
 		if !isScheduleToStart(err) {
 			return out, err
 		}
-		if p.pinned {
-			msg := fmt.Sprintf("%s: host %s did not pick up its work within %s; is a worker running there (worker --host %s)?", what, p.host.Host, p.in.HostTimeout, p.host.Host)
-			return out, temporal.NewNonRetryableApplicationError(msg, "HostSilent", err)
+		if avoid, err = p.dropHost(ctx, what, p.in.HostTimeout, err); err != nil {
+			return out, err
 		}
-		p.warn(ctx, fmt.Sprintf("%s: host %s did not pick up its work within %s; moving to another host", what, p.host.Host, p.in.HostTimeout))
-		avoid, p.host = p.host.Host, activities.HostInfo{}
 		moves, waits = moves+1, 0
 	}
+	return out, movedTooOften(what)
+}
+
+// runPlot runs plot.py on the paper's host's plot queue: on the host's
+// CPUs, beside its runs, so a plot waits for no device (a GPU run can take
+// hours) and takes none. A host that does not pick it up is dropped as in
+// onDevice.
+func (p *paperRun) runPlot(ctx workflow.Context, what string, in activities.PlotInput) (activities.RunResult, error) {
+	var out activities.RunResult
+	if err := p.checkpoint(ctx); err != nil {
+		return out, err
+	}
+	var avoid string
+	for moves := 0; moves <= maxHostMoves; moves++ {
+		if p.host.Host == "" {
+			if err := p.reserveHost(ctx, avoid); err != nil {
+				return out, err
+			}
+		}
+		pctx := plotOptions(ctx, p.host.Host, p.in.PlotTimeout, p.in.HostTimeout)
+		err := workflow.ExecuteActivity(pctx, runner.RunPlot, in).Get(ctx, &out)
+		if !isScheduleToStart(err) {
+			return out, err
+		}
+		if avoid, err = p.dropHost(ctx, what, p.in.HostTimeout+p.in.PlotTimeout, err); err != nil {
+			return out, err
+		}
+	}
+	return out, movedTooOften(what)
+}
+
+// dropHost gives up the paper's host, which did not pick up its work
+// within waited (timeout), and returns it as the host the next
+// reservation avoids. A pinned host has no replacement: the paper stops
+// with an error that says what to check.
+func (p *paperRun) dropHost(ctx workflow.Context, what string, waited time.Duration, timeout error) (string, error) {
+	if p.pinned {
+		msg := fmt.Sprintf("%s: host %s did not pick up its work within %s; is a worker running there (worker --host %s)?", what, p.host.Host, waited, p.host.Host)
+		return "", temporal.NewNonRetryableApplicationError(msg, "HostSilent", timeout)
+	}
+	p.warn(ctx, fmt.Sprintf("%s: host %s did not pick up its work within %s; moving to another host", what, p.host.Host, waited))
+	avoid := p.host.Host
+	p.host = activities.HostInfo{}
+	return avoid, nil
+}
+
+func movedTooOften(what string) error {
 	msg := fmt.Sprintf("%s: moved between hosts %d times without finishing", what, maxHostMoves+1)
-	return out, temporal.NewNonRetryableApplicationError(msg, "HostsFailing", nil)
+	return temporal.NewNonRetryableApplicationError(msg, "HostsFailing", nil)
 }
 
 // reserveHost takes the first experiment host that answers on the shared

@@ -104,9 +104,12 @@ type paperFake struct {
 	reserve func(activities.ReserveInput) (activities.HostInfo, error)
 	device  func(activities.DeviceInput) (activities.DeviceGrant, error)
 	queues  []string
-	// runErr, when set, may fail a run the way the server would (nil: run).
-	runErr func(activities.RunInput) error
-	// priorities records the priority key of every run and plot started.
+	// runErr and plotErr, when set, may fail a run or a plot the way the
+	// server would (nil: run).
+	runErr  func(activities.RunInput) error
+	plotErr func(activities.PlotInput) error
+	// priorities records the priority key of every run and plot started
+	// (a plot has none).
 	priorities []int
 }
 
@@ -220,6 +223,11 @@ func (f *paperFake) register(env *testsuite.TestWorkflowEnvironment) {
 			f.plots = append(f.plots, in)
 			f.mu.Unlock()
 			f.log(fmt.Sprintf("plot %d quick=%t", in.Attempt, in.Quick))
+			if f.plotErr != nil {
+				if err := f.plotErr(in); err != nil {
+					return activities.RunResult{}, err
+				}
+			}
 			return f.plot(in), nil
 		})
 	env.OnActivity(acts.WriteSection, mock.Anything, mock.Anything).Return(
@@ -597,8 +605,9 @@ func TestPaperWorkflow(t *testing.T) {
 					{Run: 0, Attempts: 1, OK: true, Cached: true},
 					{Run: 1, Attempts: 1, OK: true, Seconds: 90},
 				}, o.prog.Runs)
-				// Baseline and runs share the reserved host's device.
-				assert.Equal(t, []string{"aiscientist-host-hostA-dev0", "aiscientist-host-hostA-dev0", "aiscientist-host-hostA-dev0"}, o.fake.queues)
+				// Baseline and runs share the reserved host's device; the
+				// plot goes to its plot queue.
+				assert.Equal(t, []string{"aiscientist-host-hostA-dev0", "aiscientist-host-hostA-dev0", "aiscientist-plots-hostA"}, o.fake.queues)
 			},
 		},
 		{

@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/client"
@@ -48,9 +49,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 }
 
-// TestRecordedRunsCarryPriority: in the recorded paper, every run and plot
-// waits for its device with a priority key (fewest runs after it first;
-// the plot, after which the paper leaves the slots, first of all).
+// TestRecordedRunsCarryPriority: in the recorded paper, every run waits
+// for its device with a priority key (fewest runs after it first), and
+// every plot goes to the host's plot queue, where it waits for no device.
 func TestRecordedRunsCarryPriority(t *testing.T) {
 	f, err := os.Open(filepath.Join("testdata", "paper_budget_stop.json"))
 	if err != nil {
@@ -61,25 +62,34 @@ func TestRecordedRunsCarryPriority(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := map[string][]int32{}
+	var runs []int32
+	var plots []string
 	for _, e := range h.GetEvents() {
-		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
-			if typ := a.GetActivityType().GetName(); typ == "RunExperiment" || typ == "RunPlot" {
-				keys[typ] = append(keys[typ], a.GetPriority().GetPriorityKey())
+		a := e.GetActivityTaskScheduledEventAttributes()
+		if a == nil {
+			continue
+		}
+		switch a.GetActivityType().GetName() {
+		case "RunExperiment":
+			runs = append(runs, a.GetPriority().GetPriorityKey())
+		case "RunPlot":
+			plots = append(plots, a.GetTaskQueue().GetName())
+			if k := a.GetPriority().GetPriorityKey(); k != 0 {
+				t.Errorf("a plot has priority key %d; it waits for no device", k)
 			}
 		}
 	}
-	if len(keys["RunExperiment"]) == 0 || len(keys["RunPlot"]) == 0 {
-		t.Fatalf("the recorded paper has runs %v and plots %v", keys["RunExperiment"], keys["RunPlot"])
+	if len(runs) == 0 || len(plots) == 0 {
+		t.Fatalf("the recorded paper has runs %v and plots %v", runs, plots)
 	}
-	for _, k := range keys["RunExperiment"] {
-		if k < 2 || k > 5 {
-			t.Errorf("a run's priority key is %d, want 2..5 (runs: %v)", k, keys["RunExperiment"])
+	for _, k := range runs {
+		if k < 1 || k > 5 {
+			t.Errorf("a run's priority key is %d, want 1..5 (runs: %v)", k, runs)
 		}
 	}
-	for _, k := range keys["RunPlot"] {
-		if k != 1 {
-			t.Errorf("a plot's priority key is %d, want 1", k)
+	for _, q := range plots {
+		if !strings.HasPrefix(q, "aiscientist-plots-") {
+			t.Errorf("a plot went to queue %s, not a host's plot queue", q)
 		}
 	}
 }

@@ -433,16 +433,16 @@ func WriteTimeline(w io.Writer, papers []Paper) {
 		t0 = minTime(t0, p.Start)
 	}
 	at := func(t time.Time) string { return strconv.FormatFloat(t.Sub(t0).Seconds(), 'f', 1, 64) }
-	fmt.Fprintln(w, "timeline (s from the first start; a run is asked→started–ended):")
+	fmt.Fprintln(w, "timeline (s from the first start; a run is asked→started–ended, a plot scheduled→started–ended):")
 	for _, p := range papers {
 		var runs []string
 		for _, a := range p.Activities {
-			if a.Slot && !a.Closed.IsZero() {
-				name := "run"
-				if a.Type == "RunPlot" {
-					name = "plot"
-				}
-				runs = append(runs, fmt.Sprintf("%s %s→%s–%s", name, at(a.AskedAt()), at(a.Started), at(a.Closed)))
+			switch {
+			case a.Closed.IsZero():
+			case a.Slot:
+				runs = append(runs, fmt.Sprintf("run %s→%s–%s", at(a.AskedAt()), at(a.Started), at(a.Closed)))
+			case a.Type == "RunPlot": // on the host's CPUs, beside the slots
+				runs = append(runs, fmt.Sprintf("plot %s→%s–%s", at(a.Scheduled), at(a.Started), at(a.Closed)))
 			}
 		}
 		fmt.Fprintf(w, "  %s  start %s  %s  end %s\n", p.ID, at(p.Start), strings.Join(runs, ", "), at(p.End))

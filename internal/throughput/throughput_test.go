@@ -120,11 +120,11 @@ func TestWriteTimeline(t *testing.T) {
 	p := Paper{ID: "paper/x", Start: at(0.5), End: at(9), Activities: []Activity{
 		act("CoderTurn", false, 0.5, 0.5, 1),
 		{Type: "RunExperiment", Slot: true, Asked: at(1), Scheduled: at(1.1), Started: at(2), Closed: at(4)},
-		act("RunPlot", true, 5, 5, 5.2),
+		act("RunPlot", false, 5, 5.1, 5.2),
 	}}
 	var b strings.Builder
 	WriteTimeline(&b, []Paper{p})
-	if want := "  paper/x  start 0.0  run 0.5→1.5–3.5, plot 4.5→4.5–4.7  end 8.5\n"; !strings.HasSuffix(b.String(), want) {
+	if want := "  paper/x  start 0.0  run 0.5→1.5–3.5, plot 4.5→4.6–4.7  end 8.5\n"; !strings.HasSuffix(b.String(), want) {
 		t.Errorf("timeline = %q, want it to end %q", b.String(), want)
 	}
 }

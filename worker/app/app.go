@@ -64,10 +64,13 @@ type Config struct {
 	NoSandbox bool
 	// Host names this process as an experiment host (default: the machine's
 	// name); NoExperiments makes it orchestrate only; CPUSlots is how many
-	// experiments a host without GPUs runs at once (0: one per four cores).
+	// experiments a host without GPUs runs at once (0: one per four cores);
+	// PlotSlots how many plot.py scripts it runs at once, on its CPUs (0:
+	// DefaultPlotSlots).
 	Host          string
 	NoExperiments bool
 	CPUSlots      int
+	PlotSlots     int
 	// Remote holds the workspaces (S3, MinIO) so that workers and hosts
 	// need no shared file system; the artifact folder is then a cache. Nil:
 	// the artifact folder is the store (shared by every worker, if several).
@@ -264,7 +267,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	if !cfg.NoExperiments {
-		if _, err := a.AddHost(HostConfig{Name: cfg.Host, CPUSlots: cfg.CPUSlots}); err != nil {
+		if _, err := a.AddHost(HostConfig{Name: cfg.Host, CPUSlots: cfg.CPUSlots, PlotSlots: cfg.PlotSlots}); err != nil {
 			a.Stop()
 			return nil, err
 		}

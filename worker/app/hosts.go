@@ -1,11 +1,13 @@
 package app
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"regexp"
 	"strings"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -49,14 +51,20 @@ func HostName(name string) string {
 type HostConfig struct {
 	Name     string // default: the machine's name
 	CPUSlots int    // experiments at once without GPUs (0: one per four cores)
+	// PlotSlots is how many plot.py scripts run at once (0: DefaultPlotSlots).
+	PlotSlots int
 	// Artifacts is the host's own workspace folder (default: the worker's);
 	// with a remote store it is only a cache, so hosts share no files.
 	Artifacts string
 }
 
+// DefaultPlotSlots is how many plot.py scripts a host runs at once.
+const DefaultPlotSlots = 2
+
 // AddHost makes this process the experiment host hc.Name: it answers
 // reservations on the shared queue and device choices on its own queue,
-// and runs experiments on one queue per GPU (or CPU slot), one at a time.
+// runs experiments on one queue per GPU (or CPU slot), one at a time, and
+// plots on its plot queue, a few at a time.
 func (a *App) AddHost(hc HostConfig) (*HostWorkers, error) {
 	name := HostName(hc.Name)
 	probe := gpu.NewProbe()
@@ -66,7 +74,13 @@ func (a *App) AddHost(hc HostConfig) (*HostWorkers, error) {
 	shared.RegisterActivity(h.Host.ReserveHost)
 	own := worker.New(a.Client, activities.HostQueue(name), worker.Options{BackgroundActivityContext: a.actCtx})
 	own.RegisterActivity(h.Host.AcquireDevice)
-	h.workers = append(h.workers, shared, own)
+	// Plots read the runs' results and draw them: CPU work, so they wait
+	// for no device.
+	plotSlots := cmp.Or(max(hc.PlotSlots, 0), DefaultPlotSlots)
+	plots := worker.New(a.Client, activities.PlotQueue(name), worker.Options{MaxConcurrentActivityExecutionSize: plotSlots, BackgroundActivityContext: a.actCtx})
+	plotter := activities.NewRunner(a.newActivities(hc.Artifacts), activities.NewPlotter(h.Host))
+	plots.RegisterActivityWithOptions(plotter.RunPlot, activity.RegisterOptions{Name: "RunPlot"})
+	h.workers = append(h.workers, shared, own, plots)
 	for i, d := range inv.Devices {
 		dev := &activities.Device{Host: h.Host, Index: i, Slot: d, Probe: probe}
 		// One run at a time: the device is the run's alone.
