@@ -2,7 +2,7 @@
 // edits, experiment runs, LaTeX builds and reviews. Activities are methods on
 // dependency structs so the worker injects them once: Activities for the
 // orchestration queue, Host for an experiment host's own queues, Runner for
-// one device's queue.
+// one device's queue (or the host's plot queue).
 package activities
 
 import (

@@ -61,7 +61,8 @@ type RunResult struct {
 
 // Runner runs experiment and plot scripts on one device of an experiment
 // host: its activities are registered on that device's queue alone, one at
-// a time, so a run never shares its GPU (or CPU slot).
+// a time, so a run never shares its GPU (or CPU slot). The host's plotter
+// (NewPlotter) is a Runner too, on the plot queue, with no GPU.
 type Runner struct {
 	acts *Activities
 	dev  *Device

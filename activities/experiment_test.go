@@ -374,3 +374,38 @@ func TestLostCompletionIsNotRunAgain(t *testing.T) {
 		t.Error("the finished run's output is gone")
 	}
 }
+
+// The host's plotter runs plot.py with no GPU visible, records it as the
+// plot queue's (device -1), and tells a plot.py that wants CUDA why it has
+// none.
+func TestPlotterHasNoGPU(t *testing.T) {
+	needPython(t)
+	e := newEnv(t, withTemplates(miniTemplate(t, "")))
+	host := activities.NewHost("h", gpu.Inventory{Devices: []gpu.Device{{Index: 0, Name: "H100", UUID: "GPU-1"}}})
+	e.run = activities.NewRunner(e.acts, activities.NewPlotter(host))
+	for _, tt := range []struct {
+		name, script, wantErr string
+		wantOK                bool
+	}{
+		{"no GPU visible", "import os\nopen('cuda.txt', 'w').write(repr(os.environ.get('CUDA_VISIBLE_DEVICES')))\nopen('a.png', 'wb').write(b'x')\n", "", true},
+		{"asks for CUDA", "import sys\nsys.exit('RuntimeError: No CUDA GPUs are available')\n", "plots run on the experiment host's CPUs", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ref, dir := miniPaper(t, e, "plotter-"+strings.ReplaceAll(tt.name, " ", "-"))
+			writeFile(t, filepath.Join(dir, "plot.py"), tt.script)
+			res := mustExecute[activities.RunResult](t, e, e.run.RunPlot, activities.PlotInput{Paper: ref, Attempt: 1, Timeout: time.Minute})
+			if res.OK != tt.wantOK || !strings.Contains(res.Error, tt.wantErr) {
+				t.Fatalf("result = %+v, want OK=%v and an error containing %q", res, tt.wantOK, tt.wantErr)
+			}
+			if tt.wantOK {
+				if b, _ := os.ReadFile(filepath.Join(dir, "cuda.txt")); string(b) != "''" {
+					t.Errorf("plot.py saw CUDA_VISIBLE_DEVICES=%s, want it empty", b)
+				}
+			}
+			raw, err := os.ReadFile(filepath.Join(dir, activities.ExecutionsFile))
+			if err != nil || !strings.Contains(string(raw), `"host":"h","device":-1`) {
+				t.Errorf("executions ledger does not record the plot queue: %s (%v)", raw, err)
+			}
+		})
+	}
+}
