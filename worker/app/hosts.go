@@ -58,6 +58,10 @@ type HostConfig struct {
 	Artifacts string
 }
 
+// reservePollers is how many pollers a host with devices devices runs on
+// the shared queue: two per device, within what a worker sensibly holds.
+func reservePollers(devices int) int { return min(max(2*devices, 2), 64) }
+
 // DefaultPlotSlots is how many plot.py scripts a host runs at once.
 const DefaultPlotSlots = 2
 
@@ -70,7 +74,13 @@ func (a *App) AddHost(hc HostConfig) (*HostWorkers, error) {
 	probe := gpu.NewProbe()
 	inv := gpu.Discover(probe, hc.CPUSlots)
 	h := &HostWorkers{Host: activities.NewHost(name, inv), probe: probe}
-	shared := worker.New(a.Client, activities.ExperimentsQueue, worker.Options{BackgroundActivityContext: a.actCtx})
+	// The server hands a reservation to the longest-waiting poller of the
+	// shared queue, so hosts take papers roughly in proportion to their
+	// pollers: two per device, so a big host takes more papers than a small
+	// one instead of as many (TestReservationsFollowDevices: 4 slots beside
+	// 1 took 45 of 60).
+	shared := worker.New(a.Client, activities.ExperimentsQueue, worker.Options{BackgroundActivityContext: a.actCtx,
+		MaxConcurrentActivityTaskPollers: reservePollers(len(inv.Devices))})
 	shared.RegisterActivity(h.Host.ReserveHost)
 	own := worker.New(a.Client, activities.HostQueue(name), worker.Options{BackgroundActivityContext: a.actCtx})
 	own.RegisterActivity(h.Host.AcquireDevice)
