@@ -31,7 +31,7 @@ type launchOpts struct {
 	quick, wait, skipIdeas, preflight, templateBaseline bool
 	holdIdeas, autoApprove                              bool
 	skipNovelty, keepNotNovel, skipCitations            bool
-	engine                                              string
+	engine, runOrder                                    string
 	runTimeout                                          time.Duration
 	review                                              reviewFlags
 	templatesDirs                                       []string
@@ -53,6 +53,11 @@ func launchCmd(g *globals) *cobra.Command {
 			if err := o.review.check("review-"); err != nil {
 				return err
 			}
+			order, err := workflows.ParseRunOrder(o.runOrder)
+			if err != nil {
+				return fmt.Errorf("--run-order: %w", err)
+			}
+			o.runOrder = order
 			if o.budgetUSD < 0 || o.paperBudgetUSD < 0 {
 				return errors.New("--budget-usd and --paper-budget-usd must not be negative")
 			}
@@ -91,7 +96,7 @@ func launchCmd(g *globals) *cobra.Command {
 // launch starts the campaign and, with --wait, follows it to the end.
 func (o *launchOpts) launch(ctx context.Context, w io.Writer, c client.Client, g *globals, out string) error {
 	in := workflows.CampaignInput{Template: o.template, Model: o.model, NumIdeas: o.numIdeas, Quick: o.quick, TemplateBaseline: o.templateBaseline,
-		SkipIdeaGeneration: o.skipIdeas, HoldIdeas: o.holdIdeas, Parallel: o.parallel, ResultsDir: out, MaxRuns: o.maxRuns,
+		SkipIdeaGeneration: o.skipIdeas, HoldIdeas: o.holdIdeas, Parallel: o.parallel, ResultsDir: out, MaxRuns: o.maxRuns, RunOrder: o.runOrder,
 		SkipNoveltyCheck: o.skipNovelty, KeepNotNovel: o.keepNotNovel, Engine: o.engine, SkipCitations: o.skipCitations,
 		BudgetUSD: o.budgetUSD, PaperBudgetUSD: o.paperBudgetUSD, Review: o.review.spec(), Improvement: o.improvement,
 		Stamp: time.Now().UTC().Format("20060102_150405")}
@@ -133,6 +138,7 @@ func (o *launchOpts) flags(cmd *cobra.Command) {
 	f.BoolVar(&o.skipCitations, "skip-citations", false, "write papers with their template's bibliography only, without the citation search")
 	f.StringVar(&o.engine, "engine", scholar.SemanticScholar, "literature engine tried first ("+strings.Join(scholar.Engines, ", ")+"); the others are fallbacks")
 	f.IntVar(&o.maxRuns, "max-runs", 5, "experiment runs per paper")
+	f.StringVar(&o.runOrder, "run-order", workflows.RunOrderRounds, "order of the runs waiting for an experiment slot: rounds (fewest runs done first: papers advance together and the slots stay busy to the end) or finish-first (fewest runs left first: the first papers finish much sooner, the slots may idle at the end)")
 	f.Float64Var(&o.budgetUSD, "budget-usd", 0, "model spending limit for the whole campaign in US dollars (0: none); at the limit papers stop cleanly until 'starter budget' raises it")
 	f.Float64Var(&o.paperBudgetUSD, "paper-budget-usd", 0, "model spending limit for each paper in US dollars (0: none)")
 	f.StringVar(&o.templates, "templates", "templates", "folder holding the research templates")

@@ -36,7 +36,7 @@ type throughputOpts struct {
 	papers, slots, maxRuns int
 	llmLatency, runTime    time.Duration
 	json, keep, timeline   bool
-	dataDir                string
+	dataDir, runOrder      string
 }
 
 func throughputCmd() *cobra.Command {
@@ -84,6 +84,11 @@ started and ended) and plots (scheduled, started, ended).`,
 			if o.papers < 1 || o.slots < 1 || o.maxRuns < 1 || o.runTime <= 0 || o.llmLatency < 0 {
 				return fmt.Errorf("--papers, --slots and --max-runs must be at least 1, --run-duration positive and --llm-latency not negative")
 			}
+			order, err := workflows.ParseRunOrder(o.runOrder)
+			if err != nil {
+				return fmt.Errorf("--run-order: %w", err)
+			}
+			o.runOrder = order
 			r, papers, err := runThroughput(cmd.Context(), o, cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -106,6 +111,7 @@ started and ended) and plots (scheduled, started, ended).`,
 	f.DurationVar(&o.llmLatency, "llm-latency", o.llmLatency, "how long the scripted model takes to answer each call (D1)")
 	f.DurationVar(&o.runTime, "run-duration", o.runTime, "how long each experiment run holds its slot (D2)")
 	f.IntVar(&o.maxRuns, "max-runs", o.maxRuns, "experiment runs per paper after the baseline")
+	f.StringVar(&o.runOrder, "run-order", workflows.RunOrderRounds, "order of the runs waiting for a slot: rounds (fewest runs done first) or finish-first (fewest runs left first), as starter launch --run-order")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
 	f.StringVar(&o.dataDir, "data-dir", "", "where the server, the artifacts and the papers go (default: a temporary folder, removed afterwards)")
 	f.BoolVar(&o.keep, "keep", false, "keep the temporary folder (its path is printed)")
@@ -145,7 +151,7 @@ func runThroughput(ctx context.Context, o throughputOpts, log io.Writer) (throug
 	id, err := app.StartCampaign(ctx, a.Client, workflows.CampaignInput{
 		Template: throughput.TemplateName, Model: "scripted", NumIdeas: o.papers, SkipIdeaGeneration: true,
 		SkipNoveltyCheck: true, SkipCitations: true, Parallel: o.papers, MaxRuns: o.maxRuns,
-		RunTimeout: max(10*o.runTime, time.Minute), ResultsDir: filepath.Join(dir, "results"),
+		RunTimeout: max(10*o.runTime, time.Minute), RunOrder: o.runOrder, ResultsDir: filepath.Join(dir, "results"),
 	})
 	if err != nil {
 		return throughput.Report{}, nil, err
@@ -178,6 +184,7 @@ func runThroughput(ctx context.Context, o throughputOpts, log io.Writer) (throug
 		papers = append(papers, p)
 	}
 	r := throughput.Analyze(papers, o.slots)
+	r.RunOrder = o.runOrder
 	r.SetCPU(cpuSeconds()-cpu0, runtime.NumCPU())
 	r.WorkerPeakRSSMiB = peakRSSMiB()
 	return r, papers, nil
@@ -283,7 +290,7 @@ func peakRSSMiB() float64 {
 }
 
 func printThroughput(w io.Writer, o throughputOpts, r throughput.Report) {
-	fmt.Fprintf(w, "%d papers, %d slots, model latency %s, runs of %s\n", r.Papers, r.Slots, o.llmLatency, o.runTime)
+	fmt.Fprintf(w, "%d papers, %d slots, model latency %s, runs of %s, run order %s\n", r.Papers, r.Slots, o.llmLatency, o.runTime, r.RunOrder)
 	fmt.Fprintf(w, "  makespan            %7.1f s\n", r.MakespanS)
 	fmt.Fprintf(w, "  lower bound         %7.1f s   (slot time %.1f s / %d = %.1f s; longest paper's critical path %.1f s)\n",
 		r.LowerBoundS, r.SlotSecondsS, r.Slots, r.SlotSecondsS/float64(r.Slots), r.CriticalPathS)

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -278,6 +280,32 @@ type PaperInput struct {
 	HostTimeout time.Duration
 	// HostWait: how long to wait for any experiment host at all (default 24 h).
 	HostWait time.Duration
+	// RunOrder orders the runs waiting for a host's devices: RunOrderRounds
+	// (empty, the default) or RunOrderFinishFirst; see runPriority.
+	RunOrder string `json:",omitempty"`
+}
+
+// How the runs waiting for a host's devices are ordered (PaperInput.RunOrder,
+// starter --run-order).
+const (
+	// RunOrderRounds: fewest runs done first; papers advance together and
+	// the slots stay busy to the end (the default).
+	RunOrderRounds = "rounds"
+	// RunOrderFinishFirst: fewest runs left first; papers finish one after
+	// another, the first much sooner, and the slots may idle at the end.
+	RunOrderFinishFirst = "finish-first"
+)
+
+// ParseRunOrder accepts a run order as a researcher types it (empty: the
+// default) and names the choices when it is none of them.
+func ParseRunOrder(s string) (string, error) {
+	switch o := strings.ToLower(strings.TrimSpace(s)); o {
+	case "", RunOrderRounds:
+		return RunOrderRounds, nil
+	case RunOrderFinishFirst:
+		return o, nil
+	}
+	return "", fmt.Errorf("unknown run order %q: use %s (fewest runs done first, slots busy to the end) or %s (fewest runs left first, the first papers sooner)", s, RunOrderRounds, RunOrderFinishFirst)
 }
 
 func (in *PaperInput) defaults() {
@@ -399,6 +427,8 @@ type CampaignInput struct {
 	// HostTimeout: an experiment host silent for this long loses its runs
 	// to another (zero: the paper default, 5 min).
 	HostTimeout time.Duration
+	// RunOrder is every paper's PaperInput.RunOrder.
+	RunOrder string `json:",omitempty"`
 	// BudgetUSD limits the campaign's model spending in total, ideas and
 	// papers together; PaperBudgetUSD limits each paper. Zero: no limit.
 	BudgetUSD      float64

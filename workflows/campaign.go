@@ -412,7 +412,7 @@ func (c *campaignRun) startPaper(ctx workflow.Context, idea paper.Idea, grant fl
 	})
 	f := workflow.ExecuteChildWorkflow(cctx, PaperWorkflow, PaperInput{
 		Paper: ref, Idea: idea, Novelty: st.Novelty, SkipCitations: in.SkipCitations, Engine: in.Engine, Review: in.Review, Improvement: in.Improvement, Quick: in.Quick, TemplateBaseline: in.TemplateBaseline, MaxRuns: in.MaxRuns,
-		RunTimeout: in.RunTimeout, HostTimeout: in.HostTimeout, ResultsDir: in.ResultsDir,
+		RunTimeout: in.RunTimeout, HostTimeout: in.HostTimeout, RunOrder: in.RunOrder, ResultsDir: in.ResultsDir,
 		BudgetUSD: in.PaperBudgetUSD, GrantUSD: grant,
 	})
 	c.active = append(c.active, &activePaper{idea: idea, future: f, grant: grant, limit: in.PaperBudgetUSD, cancel: cancel})

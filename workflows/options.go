@@ -118,14 +118,25 @@ func plotOptions(ctx workflow.Context, host string, timeout, hostTimeout time.Du
 // (matching.priorityLevels).
 const priorityLevels = 5
 
-// runPriority is the priority key of a run after which its paper needs
-// after more slot runs: fewest first, the way shortest-remaining-work-first
-// finishes papers soonest. With papers in step (first come, first served)
-// they would all reach their write-up together at the end, competing for
-// the CPUs and the model while the slots stand idle; served this way they
-// finish one after another, and their writing overlaps the others' runs.
-func runPriority(after int) int {
-	return 1 + min(max(after, 0), priorityLevels-1)
+// runPriority is the priority key (1 first) of run number run (0: the
+// baseline), after which its paper needs after more runs.
+//
+// RunOrderRounds, the default: fewest runs done first, so papers advance
+// together, a run each in turn. Every paper then keeps runs waiting until
+// the last round, and while one paper's model writes its next run another
+// paper's run takes the slot: the slots stay busy to the end.
+//
+// RunOrderFinishFirst: fewest runs left first (shortest remaining work),
+// so papers finish one after another, the first much sooner, and their
+// writing overlaps the others' runs. Its cost is the end: the papers
+// served last are left with all their runs, and one paper's runs, with
+// its model turns between them, cannot keep two slots busy.
+func runPriority(order string, run, after int) int {
+	k := run
+	if order == RunOrderFinishFirst {
+		k = after
+	}
+	return 1 + min(max(k, 0), priorityLevels-1)
 }
 
 type summaryKey struct{}

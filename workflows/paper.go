@@ -422,7 +422,7 @@ func (p *paperRun) runExperiment(ctx workflow.Context, run, attempt int) (activi
 		Fresh: p.fresh && run == 0, Report: p.report && run == 0}
 	ctx = summarize(ctx, "run_%d attempt %d: %s", run, attempt, plan)
 	// After run r come runs r+1..MaxRuns (the plot needs no device).
-	return p.onDevice(ctx, fmt.Sprintf("run %d attempt %d", run, attempt), in, max(p.in.MaxRuns-run, 0))
+	return p.onDevice(ctx, fmt.Sprintf("run %d attempt %d", run, attempt), in, runPriority(p.in.RunOrder, run, p.in.MaxRuns-run))
 }
 
 func (p *paperRun) record(run, attempt int, ok bool, errMsg string, d time.Duration) {
@@ -597,12 +597,11 @@ func (p *paperRun) latex(ctx workflow.Context, suffix string) (string, error) {
 
 // onDevice places an experiment run (a baseline or a run) on a device of
 // the paper's experiment host, reserving a host first; it is the only way
-// experiments run. after is how many runs the paper still needs after this
-// one: a device's waiting runs start fewest-after first (runPriority), so
-// papers near their write-up leave the slots first. A host that stops
+// experiments run. priority orders the runs waiting for a device (1 first,
+// runPriority). A host that stops
 // answering (its queued task is never picked up) is dropped and the run
 // moves to another; the run's own retries cover a host that answers again.
-func (p *paperRun) onDevice(ctx workflow.Context, what string, in activities.RunInput, after int) (activities.RunResult, error) {
+func (p *paperRun) onDevice(ctx workflow.Context, what string, in activities.RunInput, priority int) (activities.RunResult, error) {
 	var out activities.RunResult
 	if err := p.checkpoint(ctx); err != nil {
 		return out, err
@@ -624,7 +623,7 @@ func (p *paperRun) onDevice(ctx workflow.Context, what string, in activities.Run
 			// The runs ahead on the device take up to their limit each (ours,
 			// as an estimate), and a busy host is not a dead one.
 			startTimeout := p.in.HostTimeout + time.Duration(g.Ahead)*(p.in.RunTimeout+5*time.Minute)
-			dctx := deviceOptions(ctx, p.host.Host, g.Device, p.in.RunTimeout, startTimeout, runPriority(after))
+			dctx := deviceOptions(ctx, p.host.Host, g.Device, p.in.RunTimeout, startTimeout, priority)
 			err = workflow.ExecuteActivity(dctx, runner.RunExperiment, in).Get(ctx, &out)
 			if isScheduleToStart(err) && waits < maxDeviceWaits {
 				// Runs that came later with a higher priority, or longer than

@@ -50,7 +50,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 }
 
 // TestRecordedRunsCarryPriority: in the recorded paper, every run waits
-// for its device with a priority key (fewest runs after it first), and
+// for its device with a priority key (the default order, rounds: fewest
+// runs done first, so the baseline has 1 and later runs never less), and
 // every plot goes to the host's plot queue, where it waits for no device.
 func TestRecordedRunsCarryPriority(t *testing.T) {
 	f, err := os.Open(filepath.Join("testdata", "paper_budget_stop.json"))
@@ -82,9 +83,12 @@ func TestRecordedRunsCarryPriority(t *testing.T) {
 	if len(runs) == 0 || len(plots) == 0 {
 		t.Fatalf("the recorded paper has runs %v and plots %v", runs, plots)
 	}
-	for _, k := range runs {
-		if k < 1 || k > 5 {
-			t.Errorf("a run's priority key is %d, want 1..5 (runs: %v)", k, runs)
+	if runs[0] != 1 {
+		t.Errorf("the baseline's priority key is %d, want 1 (runs: %v)", runs[0], runs)
+	}
+	for i, k := range runs {
+		if k < 1 || k > 5 || (i > 0 && k < runs[i-1]) {
+			t.Errorf("run %d's priority key is %d, want 1..5 and never less than an earlier run's (runs: %v)", i, k, runs)
 		}
 	}
 	for _, q := range plots {

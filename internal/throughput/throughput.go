@@ -58,6 +58,8 @@ type Paper struct {
 type Report struct {
 	Papers int `json:"papers"`
 	Slots  int `json:"slots"`
+	// RunOrder is how waiting runs were ordered (starter --run-order).
+	RunOrder string `json:"run_order,omitempty"`
 	// MakespanS is the first paper's start to the last paper's end.
 	MakespanS float64 `json:"makespan_s"`
 	// LowerBoundS is the larger of the total slot time divided by the
