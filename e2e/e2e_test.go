@@ -58,6 +58,22 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// startOrchestrator starts an embedded server and an orchestration worker
+// without experiment slots (a test adds its own hosts or stand-ins); the
+// context ends, and the server stops, with the test.
+func startOrchestrator(t *testing.T, timeout time.Duration) (context.Context, *app.App) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	templates, _ := filepath.Abs("../templates")
+	a, err := app.Start(ctx, app.Config{Dev: true, DataDir: t.TempDir(), Port: -1, UIPort: -1, Templates: templates, NoExperiments: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Stop)
+	return ctx, a
+}
+
 func TestOnePaperEndToEnd(t *testing.T) {
 	requireTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)

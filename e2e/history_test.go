@@ -30,14 +30,7 @@ import (
 // 10 MiB): each paper lives in its own child workflow, so the campaign's
 // history grows by a few events and one small result per paper.
 func TestCampaignHistorySize(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	templates, _ := filepath.Abs("../templates")
-	a, err := app.Start(ctx, app.Config{Dev: true, DataDir: t.TempDir(), Port: -1, UIPort: -1, Templates: templates, NoExperiments: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop()
+	ctx, a := startOrchestrator(t, 5*time.Minute)
 
 	const queue, ideas = "history-size", 50
 	w := worker.New(a.Client, queue, worker.Options{})

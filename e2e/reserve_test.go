@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -49,14 +47,7 @@ func TestReservationsFollowDevices(t *testing.T) {
 	if testing.Short() {
 		t.Skip("embedded server skipped in -short mode")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	templates, _ := filepath.Abs("../templates")
-	a, err := app.Start(ctx, app.Config{Dev: true, DataDir: t.TempDir(), Port: -1, UIPort: -1, Templates: templates, NoExperiments: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop()
+	ctx, a := startOrchestrator(t, 5*time.Minute)
 	for _, h := range []app.HostConfig{{Name: "small-host", CPUSlots: 1}, {Name: "big-host", CPUSlots: 4}} {
 		if _, err := a.AddHost(h); err != nil {
 			t.Fatal(err)
